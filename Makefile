@@ -1,0 +1,26 @@
+# nvp: thin wrapper over the CMake build. Every target first installs what is missing.
+#   make demo    set up, build, run the default recipe (recipes/demo.lua)
+#   make test    set up, build, run every spec (twice: AVX2, then NVP_FORCE_SCALAR=1)
+#   make build   set up and build only
+BUILD ?= build
+JOBS ?= $(shell nproc)
+
+.PHONY: all setup build test demo clean
+
+all: build
+
+setup:
+	@bash .ci/setup
+
+build: setup
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release > /dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	@cd $(BUILD) && ctest --output-on-failure -j 1
+
+demo: build
+	@$(BUILD)/nvp recipes/demo.lua
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,42 @@
+/*
+ * internal.h -- what engine sources share and users never see: error reporting, the chosen CPU
+ * path, and small argument-check helpers.
+ */
+#ifndef NVP_INTERNAL_H
+#define NVP_INTERNAL_H
+
+#include "nvp.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Set this thread's error message (printf-style) and return status, so callers can write
+ * `return nvp_fail(NVP_STATUS_BAD_SHAPE, "conv2d: x (%lld,%lld) vs w ...", ...);` */
+nvp_status nvp_fail(nvp_status status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* 1 once nvp_init chose the AVX2 path. Read by every dispatcher; written once. */
+extern int nvp_use_avx2;
+
+/* Internal invariants only (never user input): print file:line and abort. */
+#define NVP_ASSERT(cond)                                                                    \
+    do {                                                                                    \
+        if (!(cond)) {                                                                      \
+            fprintf(stderr, "%s:%d: internal error: assertion '%s' failed\n", __FILE__,     \
+                    __LINE__, #cond);                                                       \
+            abort();                                                                        \
+        }                                                                                   \
+    } while (0)
+
+/* Argument checks shared by kernels: a NULL buffer or a negative size is a caller's mistake. */
+#define NVP_CHECK_PTR(fn, p)                                                                \
+    do {                                                                                    \
+        if ((p) == NULL) return nvp_fail(NVP_STATUS_BAD_ARG, "%s: %s is NULL", fn, #p);    \
+    } while (0)
+#define NVP_CHECK_SIZE(fn, n)                                                               \
+    do {                                                                                    \
+        if ((n) < 0)                                                                        \
+            return nvp_fail(NVP_STATUS_BAD_ARG, "%s: %s = %lld is negative", fn, #n,       \
+                            (long long)(n));                                                \
+    } while (0)
+
+#endif /* NVP_INTERNAL_H */

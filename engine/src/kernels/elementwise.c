@@ -1,0 +1,92 @@
+/*
+ * elementwise.c -- element-wise ops and reductions over flat float buffers: the scalar references
+ * and the dispatchers. The AVX2 twins are in elementwise_avx2.c.
+ */
+#include "internal.h"
+
+#include <math.h>
+
+#define OMP_MIN 32768 /* below this, a parallel region costs more than it saves */
+
+nvp_status nvp_fill(float *y, float value, int64_t n) {
+    NVP_CHECK_SIZE("nvp_fill", n);
+    if (n > 0) NVP_CHECK_PTR("nvp_fill", y);
+    for (int64_t i = 0; i < n; i++) y[i] = value;
+    return NVP_OK;
+}
+
+nvp_status nvp_add_ref(float *y, const float *a, const float *b, int64_t n) {
+    NVP_CHECK_SIZE("nvp_add", n);
+#pragma omp parallel for schedule(static) if (n > OMP_MIN)
+    for (int64_t i = 0; i < n; i++) y[i] = a[i] + b[i];
+    return NVP_OK;
+}
+
+nvp_status nvp_mul_ref(float *y, const float *a, const float *b, int64_t n) {
+    NVP_CHECK_SIZE("nvp_mul", n);
+#pragma omp parallel for schedule(static) if (n > OMP_MIN)
+    for (int64_t i = 0; i < n; i++) y[i] = a[i] * b[i];
+    return NVP_OK;
+}
+
+nvp_status nvp_axpy_ref(float *y, float alpha, const float *x, int64_t n) {
+    NVP_CHECK_SIZE("nvp_axpy", n);
+#pragma omp parallel for schedule(static) if (n > OMP_MIN)
+    for (int64_t i = 0; i < n; i++) y[i] += alpha * x[i];
+    return NVP_OK;
+}
+
+nvp_status nvp_scale_ref(float *y, const float *x, float alpha, float beta, int64_t n) {
+    NVP_CHECK_SIZE("nvp_scale", n);
+#pragma omp parallel for schedule(static) if (n > OMP_MIN)
+    for (int64_t i = 0; i < n; i++) y[i] = alpha * x[i] + beta;
+    return NVP_OK;
+}
+
+nvp_status nvp_sum_ref(double *sum, double *sumsq, const float *x, int64_t n) {
+    NVP_CHECK_SIZE("nvp_sum", n);
+    double s = 0.0, q = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        s += x[i];
+        q += (double)x[i] * x[i];
+    }
+    if (sum) *sum = s;
+    if (sumsq) *sumsq = q;
+    return NVP_OK;
+}
+
+nvp_status nvp_dot(double *dot, const float *x, const float *y, int64_t n) {
+    NVP_CHECK_SIZE("nvp_dot", n);
+    NVP_CHECK_PTR("nvp_dot", dot);
+    double s = 0.0;
+    for (int64_t i = 0; i < n; i++) s += (double)x[i] * y[i];
+    *dot = s;
+    return NVP_OK;
+}
+
+nvp_status nvp_count_nonfinite(int64_t *count, const float *x, int64_t n) {
+    NVP_CHECK_SIZE("nvp_count_nonfinite", n);
+    NVP_CHECK_PTR("nvp_count_nonfinite", count);
+    int64_t c = 0;
+    for (int64_t i = 0; i < n; i++) c += !isfinite(x[i]);
+    *count = c;
+    return NVP_OK;
+}
+
+/* ---- dispatchers: the path was chosen once by nvp_init ---- */
+
+nvp_status nvp_add(float *y, const float *a, const float *b, int64_t n) {
+    return nvp_use_avx2 ? nvp_add_avx2(y, a, b, n) : nvp_add_ref(y, a, b, n);
+}
+nvp_status nvp_mul(float *y, const float *a, const float *b, int64_t n) {
+    return nvp_use_avx2 ? nvp_mul_avx2(y, a, b, n) : nvp_mul_ref(y, a, b, n);
+}
+nvp_status nvp_axpy(float *y, float alpha, const float *x, int64_t n) {
+    return nvp_use_avx2 ? nvp_axpy_avx2(y, alpha, x, n) : nvp_axpy_ref(y, alpha, x, n);
+}
+nvp_status nvp_scale(float *y, const float *x, float alpha, float beta, int64_t n) {
+    return nvp_use_avx2 ? nvp_scale_avx2(y, x, alpha, beta, n) : nvp_scale_ref(y, x, alpha, beta, n);
+}
+nvp_status nvp_sum(double *sum, double *sumsq, const float *x, int64_t n) {
+    return nvp_use_avx2 ? nvp_sum_avx2(sum, sumsq, x, n) : nvp_sum_ref(sum, sumsq, x, n);
+}
