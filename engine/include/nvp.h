@@ -119,6 +119,189 @@ nvp_status nvp_dot(double *dot, const float *x, const float *y, int64_t n);
 /* [OUT] number of non-finite values in x: (n) */
 nvp_status nvp_count_nonfinite(int64_t *count, const float *x, int64_t n);
 
+/* ---- matrix multiply: the one wrapper around OpenBLAS -------------------------------------- */
+
+/* C (M,N) = alpha * op(A) * op(B) + beta * C, row-major; op(X) = X or X^T (trans_* = 1).
+ * lda/ldb/ldc are row strides. nvp_gemm_ref is a plain scalar loop (the definition of correct);
+ * nvp_gemm goes to OpenBLAS's cblas_sgemm (its own AVX2 kernels) unless NVP_FORCE_SCALAR=1. */
+nvp_status nvp_gemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                    const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
+nvp_status nvp_gemm_ref(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                        const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
+
+/* ---- convolution: k x k (k = 1 or 3), stride 1, zero "same" padding k/2 -------------------- */
+/* The layout decision (NCHW activations, im2col + GEMM) lives in conv2d.c alone. */
+
+/* y: (N,Cout,H,W) = conv(x: (N,Cin,H,W), w: (Cout,Cin,k,k)) + b: (Cout) (b may be NULL);
+ * accumulate = 1 adds into y instead of overwriting it (residual and skip sums). */
+nvp_status nvp_conv2d_forward(float *y, const float *x, const float *w, const float *b, int64_t n,
+                              int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k, int accumulate);
+nvp_status nvp_conv2d_forward_ref(float *y, const float *x, const float *w, const float *b, int64_t n,
+                                  int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k, int accumulate);
+nvp_status nvp_conv2d_forward_avx2(float *y, const float *x, const float *w, const float *b, int64_t n,
+                                   int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k, int accumulate);
+/* Given dy: (N,Cout,H,W): dx += d/dx (N,Cin,H,W), dw += d/dw (Cout,Cin,k,k), db += d/db (Cout).
+ * Any of dx, dw, db may be NULL (not wanted). */
+nvp_status nvp_conv2d_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
+                               int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k);
+nvp_status nvp_conv2d_backward_ref(float *dx, float *dw, float *db, const float *dy, const float *x,
+                                   const float *w, int64_t n, int64_t cin, int64_t cout, int64_t h,
+                                   int64_t width, int64_t k);
+nvp_status nvp_conv2d_backward_avx2(float *dx, float *dw, float *db, const float *dy, const float *x,
+                                    const float *w, int64_t n, int64_t cin, int64_t cout, int64_t h,
+                                    int64_t width, int64_t k);
+
+/* ---- weight normalisation (Salimans & Kingma 2016), per output row ---------------------------- */
+
+/* w: (Cout,K) = g: (Cout) * v: (Cout,K) / ||v_o||; [OUT] norm: (Cout) = ||v_o|| for the backward. */
+nvp_status nvp_weightnorm_forward(float *w, float *norm, const float *v, const float *g, int64_t cout, int64_t k);
+nvp_status nvp_weightnorm_forward_ref(float *w, float *norm, const float *v, const float *g, int64_t cout, int64_t k);
+nvp_status nvp_weightnorm_forward_avx2(float *w, float *norm, const float *v, const float *g, int64_t cout, int64_t k);
+/* Given dw: (Cout,K): dg += <dw_o, v_o>/||v_o||; dv += g/||v_o|| * (dw_o - <dw_o, v_o> v_o/||v_o||^2). */
+nvp_status nvp_weightnorm_backward(float *dv, float *dg, const float *dw, const float *v, const float *g,
+                                   const float *norm, int64_t cout, int64_t k);
+nvp_status nvp_weightnorm_backward_ref(float *dv, float *dg, const float *dw, const float *v, const float *g,
+                                       const float *norm, int64_t cout, int64_t k);
+nvp_status nvp_weightnorm_backward_avx2(float *dv, float *dg, const float *dw, const float *v, const float *g,
+                                        const float *norm, int64_t cout, int64_t k);
+
+/* ---- batch normalisation over (N, H, W) per channel, optionally fused with ReLU --------------- */
+/* x, y: (N,C,HW). gamma, beta, mean, invstd, running_mean, running_var: (C).
+ * Training: batch mean and biased variance; [OUT] mean and invstd = 1/sqrt(var + eps) are saved for
+ * the backward; running_mean/var (if not NULL) become (1-momentum)*running + momentum*batch, with the
+ * unbiased variance. relu = 1 applies max(0, .) to the output. */
+nvp_status nvp_batchnorm_forward_train(float *y, float *mean, float *invstd, float *running_mean,
+                                       float *running_var, const float *x, const float *gamma,
+                                       const float *beta, int64_t n, int64_t c, int64_t hw, float eps,
+                                       float momentum, int relu);
+nvp_status nvp_batchnorm_forward_train_ref(float *y, float *mean, float *invstd, float *running_mean,
+                                           float *running_var, const float *x, const float *gamma,
+                                           const float *beta, int64_t n, int64_t c, int64_t hw, float eps,
+                                           float momentum, int relu);
+nvp_status nvp_batchnorm_forward_train_avx2(float *y, float *mean, float *invstd, float *running_mean,
+                                            float *running_var, const float *x, const float *gamma,
+                                            const float *beta, int64_t n, int64_t c, int64_t hw, float eps,
+                                            float momentum, int relu);
+/* Evaluation: the given mean and invstd (from running averages: invstd = 1/sqrt(running_var + eps)). */
+nvp_status nvp_batchnorm_forward_eval(float *y, const float *x, const float *gamma, const float *beta,
+                                      const float *mean, const float *invstd, int64_t n, int64_t c, int64_t hw,
+                                      int relu);
+nvp_status nvp_batchnorm_forward_eval_ref(float *y, const float *x, const float *gamma, const float *beta,
+                                          const float *mean, const float *invstd, int64_t n, int64_t c,
+                                          int64_t hw, int relu);
+nvp_status nvp_batchnorm_forward_eval_avx2(float *y, const float *x, const float *gamma, const float *beta,
+                                           const float *mean, const float *invstd, int64_t n, int64_t c,
+                                           int64_t hw, int relu);
+/* Inverse of the evaluation transform (flow batch norm when sampling): x = (y - beta)/(gamma*invstd) + mean. */
+nvp_status nvp_batchnorm_inverse(float *x, const float *y, const float *gamma, const float *beta,
+                                 const float *mean, const float *invstd, int64_t n, int64_t c, int64_t hw);
+/* Backward of the training transform (gradient through the batch statistics):
+ * dx += ..., dgamma += ..., dbeta += ... (dgamma/dbeta may be NULL).
+ * relu = 1: the forward applied ReLU; the mask is recomputed from x.
+ * dlogdet: for batch norm as a flow layer (paper Sec. 3.7), the gradient of the loss with respect to
+ * the batch's summed log-det, where each sample's log-det is hw * sum_c (log invstd_c + log|gamma_c|);
+ * 0 for batch norm inside the s/t networks. training = 0: the statistics were constants (evaluation
+ * mode), so no gradient flows through them. */
+nvp_status nvp_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+                                  const float *gamma, const float *beta, const float *mean, const float *invstd,
+                                  int64_t n, int64_t c, int64_t hw, int relu, float dlogdet, int training);
+nvp_status nvp_batchnorm_backward_ref(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+                                      const float *gamma, const float *beta, const float *mean,
+                                      const float *invstd, int64_t n, int64_t c, int64_t hw, int relu,
+                                      float dlogdet, int training);
+nvp_status nvp_batchnorm_backward_avx2(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+                                       const float *gamma, const float *beta, const float *mean,
+                                       const float *invstd, int64_t n, int64_t c, int64_t hw, int relu,
+                                       float dlogdet, int training);
+
+/* ---- activations ------------------------------------------------------------------------------ */
+
+/* Concatenated ReLU of the s/t-net input (REFERENCE.md 2.4): y: (N,2C,HW) = [relu(a x), relu(-a x)],
+ * x: (N,C,HW), a = scale (2 for checkerboard couplings, else 1). Backward: dx += a (dy1 [x>0] - dy2 [x<0]). */
+nvp_status nvp_crelu_forward(float *y, const float *x, float scale, int64_t n, int64_t c, int64_t hw);
+nvp_status nvp_crelu_backward(float *dx, const float *dy, const float *x, float scale, int64_t n, int64_t c,
+                              int64_t hw);
+
+/* ---- coupling layers (paper Eq. 4-9; REFERENCE.md 2.3) ----------------------------------------- */
+/* mask_kind 0 = checkerboard: position (i,j) conditions when (i + j + parity) is odd, else changes;
+ *   st: (N, 2C, H, W), s_raw = channels [0,C), t = [C,2C).
+ * mask_kind 1 = channel-wise: parity 0 changes channels [0,C/2) and conditions on [C/2,C); parity 1
+ *   swaps the halves; st: (N, C, H, W), s_raw = [0,C/2), t = [C/2,C).
+ * lam: (Ct) with Ct = C (checkerboard) or C/2 (channel-wise), the per-channel scale lambda.
+ * On changing positions: s = lam_c * tanh(s_raw), y = (x + t) * exp(s); conditioning ones are copied.
+ * logdet: (N), += the sum of s over the changing positions of each sample. */
+nvp_status nvp_coupling_forward(float *y, float *logdet, const float *x, const float *st, const float *lam,
+                                int64_t n, int64_t c, int64_t h, int64_t w, int mask_kind, int parity);
+nvp_status nvp_coupling_forward_ref(float *y, float *logdet, const float *x, const float *st, const float *lam,
+                                    int64_t n, int64_t c, int64_t h, int64_t w, int mask_kind, int parity);
+nvp_status nvp_coupling_forward_avx2(float *y, float *logdet, const float *x, const float *st,
+                                     const float *lam, int64_t n, int64_t c, int64_t h, int64_t w,
+                                     int mask_kind, int parity);
+/* x = y * exp(-s) - t on changing positions, copied elsewhere (st computed from the conditioning part). */
+nvp_status nvp_coupling_inverse(float *x, const float *y, const float *st, const float *lam, int64_t n,
+                                int64_t c, int64_t h, int64_t w, int mask_kind, int parity);
+nvp_status nvp_coupling_inverse_ref(float *x, const float *y, const float *st, const float *lam, int64_t n,
+                                    int64_t c, int64_t h, int64_t w, int mask_kind, int parity);
+nvp_status nvp_coupling_inverse_avx2(float *x, const float *y, const float *st, const float *lam, int64_t n,
+                                     int64_t c, int64_t h, int64_t w, int mask_kind, int parity);
+/* Given dy: (N,C,H,W) and dlogdet: (N): dx += the direct part only (dy on conditioning positions,
+ * dy*exp(s) on changing ones; the path through the s/t network is the caller's), dst += d/d(s_raw, t)
+ * (zero on conditioning positions), dlam += d/dlam. x is the forward input. */
+nvp_status nvp_coupling_backward(float *dx, float *dst, float *dlam, const float *dy, const float *dlogdet,
+                                 const float *x, const float *st, const float *lam, int64_t n, int64_t c,
+                                 int64_t h, int64_t w, int mask_kind, int parity);
+nvp_status nvp_coupling_backward_ref(float *dx, float *dst, float *dlam, const float *dy, const float *dlogdet,
+                                     const float *x, const float *st, const float *lam, int64_t n, int64_t c,
+                                     int64_t h, int64_t w, int mask_kind, int parity);
+nvp_status nvp_coupling_backward_avx2(float *dx, float *dst, float *dlam, const float *dy,
+                                      const float *dlogdet, const float *x, const float *st, const float *lam,
+                                      int64_t n, int64_t c, int64_t h, int64_t w, int mask_kind, int parity);
+/* y: (N,C,H,W) = x * m, m the checkerboard's conditioning mask ((i+j+parity) odd);
+ * accumulate = 1 adds into y (the same op is its own backward). */
+nvp_status nvp_checker_mask(float *y, const float *x, int64_t n, int64_t c, int64_t h, int64_t w, int parity,
+                            int accumulate);
+
+/* ---- moving channels: squeeze, factor-out, concatenation --------------------------------------- */
+
+/* Channels [src_first, src_first+count) of src: (N, src_c, HW) to channels [dst_first, ...) of
+ * dst: (N, dst_c, HW); accumulate = 1 adds instead of copying. Serves split, concat and slices. */
+nvp_status nvp_copy_channels(float *dst, int64_t dst_c, int64_t dst_first, const float *src, int64_t src_c,
+                             int64_t src_first, int64_t count, int64_t n, int64_t hw, int accumulate);
+/* Squeeze x: (N,C,H,W) -> y: (N,4C,H/2,W/2) (REFERENCE.md 2.2). order 0 ("A"):
+ * y[4c + 2dy + dx, Y, X] = x[c, 2Y+dy, 2X+dx]; order 1 ("B"): channel blocks of C, one per pixel
+ * offset in the order (0,0), (1,1), (0,1), (1,0): y[q C + c, Y, X] = x[c, 2Y+dy_q, 2X+dx_q].
+ * H and W even. nvp_unsqueeze is the exact inverse (x from y; x is (N,C,H,W), the squeezed size). */
+nvp_status nvp_squeeze(float *y, const float *x, int64_t n, int64_t c, int64_t h, int64_t w, int order);
+nvp_status nvp_unsqueeze(float *x, const float *y, int64_t n, int64_t c, int64_t h, int64_t w, int order);
+
+/* ---- data preprocessing (REFERENCE.md 2.1) ----------------------------------------------------- */
+
+/* v: (n) = x + u, x uint8 pixels, u ~ U[0,1) from the counter-based stream (seed, counter + i):
+ * dequantised values in [0, 256). */
+nvp_status nvp_dequantize(float *v, const uint8_t *x, uint64_t seed, uint64_t counter, int64_t n);
+/* y: (N,D) = logit(p), p = alpha + (1 - 2 alpha) v / 256 for v: (N,D) in [0, 256);
+ * logdet: (N) += sum_d [log(1 - 2 alpha) - log p - log(1 - p)], the log-det of u = v/256 -> y
+ * (REFERENCE.md 2.1); the loss adds D log 256 for the bins (2.5), giving bits/dim of the pixels. */
+nvp_status nvp_logit_forward(float *y, float *logdet, const float *v, int64_t n, int64_t d, float alpha);
+/* v = 256 (sigmoid(y) - alpha) / (1 - 2 alpha): the exact inverse of nvp_logit_forward. */
+nvp_status nvp_logit_inverse(float *v, const float *y, int64_t n, float alpha);
+/* pixels = clamp(floor(v), 0, 255) for v in [0, 256) (REFERENCE.md 2.5). */
+nvp_status nvp_quantize(uint8_t *x, const float *v, int64_t n);
+/* Horizontal flip of the images whose flag is 1: x: (N,C,H,W) uint8, in place; flags: (N). */
+nvp_status nvp_flip_horizontal_u8(uint8_t *x, const uint8_t *flags, int64_t n, int64_t c, int64_t h, int64_t w);
+
+/* ---- optimiser -------------------------------------------------------------------------------- */
+
+/* One Adam step (Kingma & Ba) with coupled L2: g' = grad + weight_decay * param;
+ * m = b1 m + (1-b1) g'; v = b2 v + (1-b2) g'^2; param -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps).
+ * param, m, v, grad: (n); step t >= 1. */
+nvp_status nvp_adam_step(float *param, float *m, float *v, const float *grad, int64_t n, float lr, float beta1,
+                         float beta2, float eps, float weight_decay, int64_t step);
+nvp_status nvp_adam_step_ref(float *param, float *m, float *v, const float *grad, int64_t n, float lr,
+                             float beta1, float beta2, float eps, float weight_decay, int64_t step);
+nvp_status nvp_adam_step_avx2(float *param, float *m, float *v, const float *grad, int64_t n, float lr,
+                              float beta1, float beta2, float eps, float weight_decay, int64_t step);
+
 /* ---- I/O: images and datasets ------------------------------------------------------------ */
 
 /* Read an IDX image file (magic 0x00000803, uint8, gzip'd or plain) into [OUT] images
