@@ -1,4 +1,4 @@
 std = "luajit"
 globals = {"NVP_HOST", "NVP_LUA_DIR", "arg"}
-files["spec/"] = {std = "+busted", globals = {"NVP", "assert_close", "numgrad", "spec_rng", "error_of", "tmpdir", "nvp_exe"}}
+files["spec/"] = {std = "+busted", globals = {"NVP", "assert_close", "numgrad", "spec_rng", "error_of", "tmpdir", "nvp_exe", "logabsdet", "jacobian", "assert_grad"}}
 max_line_length = 120

@@ -1,25 +1,13 @@
--- recipes/demo.lua: what `make demo` runs.
--- For now (until the trainer lands) it loads Fashion-MNIST from the Debian package and writes a grid
--- of 64 held-out images to runs/demo/examples.png.
---   build/nvp recipes/demo.lua [data.root=DIR] [run.dir=DIR]
-local overrides = ... or {}
-local lfs = require "lfs"
-local fashion_mnist = require "nvp.data.fashion_mnist"
-local grid = require "nvp.viz.grid"
-local png = require "nvp.viz.png"
-
-local root = overrides.data and overrides.data.root or fashion_mnist.DEFAULT_ROOT
-local run_dir = overrides.run and overrides.run.dir or "runs/demo"
-
-local images = assert(fashion_mnist.load("test", root))
-print(("loaded %s from %s"):format(tostring(images), root))
-
-local path = ""
-for part in run_dir:gmatch("[^/]+") do
-    path = (path == "" and run_dir:sub(1, 1) == "/") and "/" .. part or (path == "" and part or path .. "/" .. part)
-    lfs.mkdir(path)
-end
-local pixels, w, h, c = grid.tile(images, {count = 64, cols = 8, pad = 2, background = 255})
-local out = run_dir .. "/examples.png"
-assert(png.write(out, pixels, w, h, c))
-print(("wrote %s (%dx%d)"):format(out, w, h))
+-- recipes/demo.lua: what `make demo` runs. A small Real NVP on Fashion-MNIST, trained for about
+-- six minutes on 2 cores, then evaluated on 2,000 test images (bits/dim printed) and sampled
+-- (runs/demo/samples.png). Every key can be overridden: nvp train recipes/demo.lua train.minutes=1
+return {
+    name = "demo",
+    description = "Fashion-MNIST, small model, 6 minutes",
+    data = {dataset = "fashion_mnist", heldout = "test", heldout_images = 2000},
+    model = {scales = 2, width = 16, blocks = 2},
+    train = {batch = 64, lr = 1e-3, minutes = 6, log_every = 25, checkpoint_every_minutes = 2},
+    eval = {batch = 250},
+    sample = {n = 64, temperature = 1.0},
+    run = {dir = "runs/demo", resume = false},
+}

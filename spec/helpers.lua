@@ -49,6 +49,22 @@ function numgrad(f, buf, i, h)
     return (fp - fm) / (2 * h)
 end
 
+--- Check `analytic` against central differences at several steps: ReLU kinks bias a large step,
+-- float32 rounding a small one, so it passes when any of the steps agrees. Raises on failure with
+-- every estimate.
+function assert_grad(analytic, f, buf, i, what, rtol, atol, steps)
+    rtol, atol = rtol or 3e-2, atol or 3e-3
+    steps = steps or {1e-2, 3e-3, 1e-3, 3e-4}
+    local estimates = {}
+    for _, h in ipairs(steps) do
+        local num = numgrad(f, buf, i, h)
+        if math.abs(num - analytic) <= atol + rtol * math.abs(num) then return end
+        estimates[#estimates + 1] = ("h=%g: %.6g"):format(h, num)
+    end
+    error(("%s: analytic %.6g, finite differences %s"):format(what or "gradient", analytic,
+        table.concat(estimates, ", ")), 2)
+end
+
 --- A deterministic generator for specs.
 function spec_rng(seed)
     return require("nvp.rng").new(seed or 1234)
@@ -77,4 +93,48 @@ function nvp_exe()
     local path = p:read("*l")
     p:close()
     return path
+end
+
+--- log|det A| of a dense n x n matrix (Lua array of rows), by LU with partial pivoting in double.
+function logabsdet(a)
+    local n = #a
+    local m = {}
+    for i = 1, n do
+        m[i] = {}
+        for j = 1, n do m[i][j] = a[i][j] end
+    end
+    local total = 0
+    for k = 1, n do
+        local p, best = k, math.abs(m[k][k])
+        for i = k + 1, n do
+            if math.abs(m[i][k]) > best then p, best = i, math.abs(m[i][k]) end
+        end
+        if best == 0 then return -math.huge end
+        m[k], m[p] = m[p], m[k]
+        total = total + math.log(math.abs(m[k][k]))
+        for i = k + 1, n do
+            local f = m[i][k] / m[k][k]
+            for j = k + 1, n do m[i][j] = m[i][j] - f * m[k][j] end
+        end
+    end
+    return total
+end
+
+--- The Jacobian (rows = outputs) of f: x -> y at x (a Tensor), by central differences with step h.
+-- f returns a Tensor of the same number of elements; x is restored afterwards.
+function jacobian(f, x, h)
+    h = h or 1e-2
+    local n = x.numel
+    local J = {}
+    for i = 1, n do J[i] = {} end
+    for j = 0, n - 1 do
+        local saved = x.data[j]
+        x.data[j] = saved + h
+        local yp = f(x):clone()
+        x.data[j] = saved - h
+        local ym = f(x)
+        x.data[j] = saved
+        for i = 0, n - 1 do J[i + 1][j + 1] = (yp.data[i] - ym.data[i]) / (2 * h) end
+    end
+    return J
 end

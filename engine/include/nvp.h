@@ -58,6 +58,15 @@ nvp_status nvp_set_threads(int n);
 int nvp_get_threads(void);
 const char *nvp_version(void);
 
+/* ---- interruption ------------------------------------------------------------------------ */
+
+/* Catch SIGINT and SIGTERM: the first one only sets a flag that a long loop polls (to save a
+ * checkpoint and stop cleanly); a second one while the flag is set ends the process at once. */
+nvp_status nvp_interrupt_install(void);
+/* The signal number caught since the last call to nvp_interrupt_clear (0 if none). */
+int nvp_interrupted(void);
+void nvp_interrupt_clear(void);
+
 /* ---- memory ---------------------------------------------------------------------------- */
 
 /* 64-byte aligned allocation; nbytes == 0 gives a valid unique pointer. NULL + error on failure. */
@@ -313,6 +322,25 @@ nvp_status nvp_idx_read_labels(uint8_t **labels, int64_t *count, const char *pat
 /* Write an 8-bit PNG. pixels: (height, width, channels) interleaved, channels 1 (gray) or 3 (RGB). */
 nvp_status nvp_png_write(const char *path, const uint8_t *pixels, int32_t width, int32_t height,
                          int32_t channels);
+
+/* Read CIFAR-10 binary batch files (records of 1 label byte, 0-9, then 3072 pixel bytes, 3x32x32
+ * CHW; gzip'd or plain), concatenated in the order of paths: (npaths), into [OUT] images
+ * (count, 3, 32, 32) and [OUT] labels (count), allocated with nvp_alloc. Every file's length (a
+ * non-zero multiple of 3073) is checked before anything is allocated; files are decoded in parallel. */
+nvp_status nvp_cifar_read(nvp_images *images, uint8_t **labels, const char *const *paths, int32_t npaths);
+
+/* ---- I/O: files ----------------------------------------------------------------------------- */
+
+/* Replace path atomically with the concatenation of chunks: (nchunks), each sizes[i] bytes: write
+ * path.tmp.<pid>.<seq>, fsync, rename over path, fsync the directory. On failure (unwritable
+ * directory, full disk, ...) the temporary is removed and the old file, if any, is left intact. */
+nvp_status nvp_file_write_atomic(const char *path, const void *const *chunks, const int64_t *sizes,
+                                 int32_t nchunks);
+/* [OUT] size of the regular file at path, in bytes. */
+nvp_status nvp_file_size(int64_t *size, const char *path);
+/* dst: (nbytes) = bytes [offset, offset + nbytes) of path; a range past the end is refused
+ * (NVP_STATUS_BAD_FORMAT) before anything is read. */
+nvp_status nvp_file_read_at(void *dst, const char *path, int64_t offset, int64_t nbytes);
 
 /* NVP_FFI_END */
 

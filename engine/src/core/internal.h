@@ -39,4 +39,13 @@ extern int nvp_use_avx2;
                             (long long)(n));                                                \
     } while (0)
 
+/* Reusable grow-only scratch buffers for kernels' temporary workspaces (im2col columns and the
+ * like), so the hot path never mallocs per call. Returns a 64-byte aligned buffer of at least
+ * nfloats floats for `slot` (0 .. NVP_SCRATCH_SLOTS-1), owned by the calling thread and valid
+ * until that thread's next call for the same slot; contents are undefined. The buffers only
+ * grow and are kept for the life of the thread. NULL + NVP_STATUS_NO_MEMORY error on failure.
+ * Slots in use: 0, 1 conv2d (scratch.c lists them). */
+#define NVP_SCRATCH_SLOTS 4
+float *nvp_scratch(int slot, size_t nfloats);
+
 #endif /* NVP_INTERNAL_H */

@@ -28,6 +28,12 @@ function M.new(count, channels, height, width)
                          width = width}, Images)
 end
 
+--- Wrap an existing uint8 buffer (N*C*H*W bytes) without copying; `data` is kept alive by the batch.
+function M.wrap(data, count, channels, height, width)
+    return setmetatable({data = data, storage = data, count = count, channels = channels, height = height,
+                         width = width}, Images)
+end
+
 function Images:image_bytes()
     return self.channels * self.height * self.width
 end

@@ -42,4 +42,11 @@ function M.tile(images, opts)
     return out, width, height, ch
 end
 
+--- Tile a batch and write it as a PNG. Returns true, or nil, message.
+function M.save_png(path, images, opts)
+    local png = require "nvp.viz.png"
+    local pixels, w, h, c = M.tile(images, opts)
+    return png.write(path, pixels, w, h, c)
+end
+
 return M

@@ -1,0 +1,28 @@
+/*
+ * scratch.c -- grow-only, per-thread scratch buffers for kernel workspaces (see internal.h).
+ *
+ * Slots in use (one owner each, so two kernels never share a live buffer):
+ *   0  conv2d: im2col / col2im column matrix (Cin*k*k, chunk*H*W)
+ *   1  conv2d: gathered dy or GEMM output in (Cout, chunk*H*W) layout
+ */
+#include "internal.h"
+
+static _Thread_local float *scratch_buf[NVP_SCRATCH_SLOTS];
+static _Thread_local size_t scratch_cap[NVP_SCRATCH_SLOTS];
+
+float *nvp_scratch(int slot, size_t nfloats) {
+    NVP_ASSERT(slot >= 0 && slot < NVP_SCRATCH_SLOTS);
+    if (nfloats <= scratch_cap[slot] && scratch_buf[slot] != NULL) return scratch_buf[slot];
+    if (nfloats > (size_t)-1 / 8) {
+        nvp_fail(NVP_STATUS_NO_MEMORY, "nvp_scratch: %zu floats overflows", nfloats);
+        return NULL;
+    }
+    /* Grow by at least 1/8 so a slowly rising size does not reallocate every call. */
+    size_t cap = nfloats + nfloats / 8;
+    float *p = nvp_alloc(cap * sizeof(float));
+    if (p == NULL) return NULL; /* nvp_alloc set the error */
+    nvp_free(scratch_buf[slot]);
+    scratch_buf[slot] = p;
+    scratch_cap[slot] = cap;
+    return p;
+}

@@ -1,0 +1,45 @@
+-- nvp eval CKPT [split=test draws=N batch=B images=N]: bits/dim of a checkpoint on held-out data.
+local cli = require "nvp.cli"
+local run = require "nvp.run"
+local dataset = require "nvp.data.dataset"
+local evaluate = require "nvp.evaluate"
+
+local M = {}
+
+M.summary = "bits/dim of a checkpoint: nvp eval CKPT [split=test|train draws=N images=N]"
+
+local KEYS = {split = "string", draws = "number", batch = "number", images = "number", root = "string", threads = "number"}
+
+function M.run(args)
+    local path = args[1]
+    if path == nil or path:find("=") then cli.usage_error("eval needs a checkpoint: nvp eval CKPT [split=test draws=N]") end
+    local words = {}
+    for i = 2, #args do words[#words + 1] = args[i] end
+    local o = cli.parse_overrides(words)
+    for k, v in pairs(o) do
+        if KEYS[k] == nil then cli.usage_error(("eval: unknown key '%s' (valid: split, draws, batch, images, root, threads)"):format(k)) end
+        if type(v) ~= KEYS[k] then cli.usage_error(("eval: '%s' must be a %s"):format(k, KEYS[k])) end
+    end
+    if o.threads then require("nvp.ffi").check(require("nvp.ffi").C.nvp_set_threads(o.threads)) end
+    local ck, err = run.open(path)
+    if ck == nil then error(err, 0) end
+    local data = {}
+    for k, v in pairs(ck.recipe.data) do data[k] = v end
+    if o.root then data.root = o.root end
+    data.heldout_images = o.images or 0
+    local split = o.split or "test"
+    if split ~= "test" and split ~= "train" then cli.usage_error("eval: split must be test or train") end
+    data.heldout = "test"
+    local ds
+    ds, err = dataset.open(data)
+    if ds == nil then error(err, 0) end
+    local images = split == "test" and ds.heldout or ds.train
+    if split == "train" and o.images and o.images < images.count then images = images:narrow(1, o.images) end
+    local bpd, count = evaluate.bits_per_dim(ck.model, images, {batch = o.batch or ck.recipe.eval.batch,
+                                                                 draws = o.draws or 1, seed = ck.recipe.seed})
+    print(("%s: %s bits/dim %.4f (%d images, %d draw%s, step %s)"):format(path, split, bpd, count, o.draws or 1,
+        (o.draws or 1) == 1 and "" or "s", ck.meta["nvp.step"]))
+    return 0
+end
+
+return M

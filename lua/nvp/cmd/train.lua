@@ -1,0 +1,20 @@
+-- nvp train RECIPE.lua [key=value ...]: train a Real NVP as the recipe says (see `nvp help recipe`).
+local cli = require "nvp.cli"
+local recipe = require "nvp.recipe"
+local train = require "nvp.train"
+
+local M = {}
+
+M.summary = "train a recipe: nvp train RECIPE.lua [train.steps=N train.minutes=M run.dir=DIR ...]"
+
+function M.run(args)
+    local path = args[1]
+    if path == nil or path:find("=") then cli.usage_error("train needs a recipe: nvp train RECIPE.lua [key=value ...]") end
+    local words = {}
+    for i = 2, #args do words[#words + 1] = args[i] end
+    local r = recipe.load(path, cli.parse_overrides(words))
+    local result = train.run(r)
+    return result.interrupted and 130 or 0
+end
+
+return M

@@ -1,0 +1,110 @@
+-- nvp.layers.stnet: the s/t network of an affine coupling, a ResNet (REFERENCE.md 2.4; paper
+-- Sec. 3.5): weight-normalised convolutions, batch norm, ReLU and a skip sum from every block.
+--
+--   h    = BN_in(x);  h = scale * h  (scale 2 for checkerboard couplings, else 1)
+--   h    = conv3x3(2n -> f, bias)(ReLU(concat(h, -h)))
+--   skip = conv1x1(f -> f, bias)(h)
+--   B times:  r = conv3x3(f -> f, no bias)(ReLU(BN(h)))
+--             h = h + conv3x3(f -> f, bias)(ReLU(BN(r)))
+--             skip = skip + conv1x1(f -> f, bias)(h)
+--   out  = conv1x1(f -> 2n, bias)(ReLU(BN_out(skip)))
+--
+--   x: (N, n, H, W) -> out: (N, 2n, H, W)
+local T = require "nvp.tensor"
+local nffi = require "nvp.ffi"
+local ws = require "nvp.workspace"
+local Module = require "nvp.layers.module"
+local WNConv2d = require "nvp.layers.wnconv"
+local BatchNorm = require "nvp.layers.batchnorm"
+local C, check = nffi.C, nffi.check
+
+local STNet = Module.class()
+
+--- cfg: inputs (n), width (f), blocks (B), scale (2 or 1), outputs (default 2n), rng.
+function STNet.new(cfg)
+    local self = Module.init(setmetatable({}, STNet))
+    local n, f, rng = cfg.inputs, cfg.width, cfg.rng
+    self.inputs, self.width, self.nblocks = n, f, cfg.blocks
+    self.outputs = cfg.outputs or 2 * n
+    self.scale = cfg.scale or 1
+    self.bn_in = self:add("bn_in", BatchNorm.new{channels = n})
+    self.conv_in = self:add("conv_in", WNConv2d.new{cin = 2 * n, cout = f, k = 3, rng = rng})
+    self.skip_in = self:add("skip_in", WNConv2d.new{cin = f, cout = f, k = 1, rng = rng})
+    self.blocks = {}
+    for b = 1, cfg.blocks do
+        local blk = {}
+        blk.bn1 = self:add("block" .. b .. ".bn1", BatchNorm.new{channels = f, relu = true})
+        blk.conv1 = self:add("block" .. b .. ".conv1", WNConv2d.new{cin = f, cout = f, k = 3, bias = false, rng = rng})
+        blk.bn2 = self:add("block" .. b .. ".bn2", BatchNorm.new{channels = f, relu = true})
+        blk.conv2 = self:add("block" .. b .. ".conv2", WNConv2d.new{cin = f, cout = f, k = 3, rng = rng})
+        blk.skip = self:add("block" .. b .. ".skip", WNConv2d.new{cin = f, cout = f, k = 1, rng = rng})
+        self.blocks[b] = blk
+    end
+    self.bn_out = self:add("bn_out", BatchNorm.new{channels = f, relu = true})
+    self.conv_out = self:add("conv_out", WNConv2d.new{cin = f, cout = self.outputs, k = 1, rng = rng})
+    return self
+end
+
+function STNet:forward(x)
+    local n, h, w = x.shape[1], x.shape[3], x.shape[4]
+    local f = self.width
+    self.x = x
+    self.hb = self.bn_in:forward(x)
+    self.a = self:buffer("a", {n, 2 * self.inputs, h, w})
+    check(C.nvp_crelu_forward(self.a.data, self.hb.data, self.scale, n, self.inputs, h * w), 2)
+    local hcur = self.conv_in:forward(self.a)
+    self.h0 = hcur
+    self.skip = self:buffer("skip", {n, f, h, w})
+    self.skip_in:forward(hcur, self.skip, false)
+    for b, blk in ipairs(self.blocks) do
+        blk.h_in = hcur
+        blk.u = blk.bn1:forward(hcur)
+        blk.r = blk.conv1:forward(blk.u)
+        blk.v = blk.bn2:forward(blk.r)
+        local hnext = self:buffer("h" .. b, {n, f, h, w}):copy(hcur)
+        blk.conv2:forward(blk.v, hnext, true)
+        blk.skip:forward(hnext, self.skip, true)
+        blk.h_out = hnext
+        hcur = hnext
+    end
+    self.o = self.bn_out:forward(self.skip)
+    return self.conv_out:forward(self.o)
+end
+
+--- dout: (N, 2n, H, W). Accumulates parameter gradients; returns dL/dx in a shared workspace tensor
+-- (valid until the next s/t network's backward).
+function STNet:backward(dout)
+    local x = self.x
+    local n, h, w = x.shape[1], x.shape[3], x.shape[4]
+    local fshape = {n, self.width, h, w}
+    local d_o = ws.zeroed("st.do", fshape)
+    self.conv_out:backward(self.o, dout, d_o)
+    local dskip = ws.zeroed("st.dskip", fshape)
+    self.bn_out:backward(self.skip, d_o, dskip)
+    local dh = ws.zeroed("st.dh", fshape)        -- dL/d(h after the last block)
+    for b = #self.blocks, 1, -1 do
+        local blk = self.blocks[b]
+        blk.skip:backward(blk.h_out, dskip, dh)
+        local dv = ws.zeroed("st.dv", fshape)
+        blk.conv2:backward(blk.v, dh, dv)
+        local dr = ws.zeroed("st.dr", fshape)
+        blk.bn2:backward(blk.r, dv, dr)
+        local du = ws.zeroed("st.du", fshape)
+        blk.conv1:backward(blk.u, dr, du)
+        blk.bn1:backward(blk.h_in, du, dh)       -- dh becomes dL/d(h before the block): identity + branch
+    end
+    self.skip_in:backward(self.h0, dskip, dh)
+    local da = ws.zeroed("st.da", {n, 2 * self.inputs, h, w})
+    self.conv_in:backward(self.a, dh, da)
+    local dhb = ws.zeroed("st.dhb", x.shape)
+    check(C.nvp_crelu_backward(dhb.data, da.data, self.hb.data, self.scale, n, self.inputs, h * w), 2)
+    local dx = ws.zeroed("st.dx", x.shape)
+    self.bn_in:backward(x, dhb, dx)
+    return dx
+end
+
+function STNet:__tostring()
+    return ("STNet(%d -> %d, width %d, %d blocks)"):format(self.inputs, self.outputs, self.width, self.nblocks)
+end
+
+return STNet

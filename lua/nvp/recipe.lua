@@ -1,0 +1,214 @@
+-- nvp.recipe: a recipe is a Lua file returning one table of literal settings. This module holds the
+-- schema (every key, its type, its default and what it means), merges command-line overrides, and
+-- rejects unknown keys and wrong types by name before any data is loaded (the darknet lesson).
+--
+--   local recipe = require "nvp.recipe"
+--   local r = recipe.load("recipes/fashion_mnist.lua", {train = {steps = 10}})
+--   r.train.lr, r.model.width, r.text (the recipe file as run)
+local M = {}
+
+-- section -> key -> {type, default, doc[, allowed values]}
+M.SCHEMA = {
+    data = {
+        dataset = {"string", "fashion_mnist", "dataset name", {"fashion_mnist", "cifar10"}},
+        root = {"string", "", "where the dataset files are ('' = the dataset's default location)"},
+        heldout = {"string", "test", "held-out split for evaluation", {"test", "train_tail"}},
+        heldout_images = {"number", 0, "images of the held-out split to evaluate (0 = all)"},
+        train_images = {"number", 0, "use only the first N training images (0 = all)"},
+        flip = {"boolean", false, "random horizontal flips of training images"},
+    },
+    model = {
+        scales = {"number", 2, "number of scales (the image side must be a multiple of 2^(scales-1))"},
+        width = {"number", 32, "feature maps of the s/t networks at the first scale (doubles per scale)"},
+        blocks = {"number", 4, "residual blocks per s/t network"},
+        flow_batchnorm = {"boolean", false, "batch norm as a flow layer after every coupling (paper 3.7)"},
+        alpha = {"number", 0.05, "logit constraint: p = alpha + (1 - 2 alpha) x / 256"},
+    },
+    train = {
+        batch = {"number", 64, "images per step"},
+        lr = {"number", 1e-3, "Adam learning rate"},
+        beta1 = {"number", 0.9, "Adam beta1"},
+        beta2 = {"number", 0.999, "Adam beta2"},
+        eps = {"number", 1e-8, "Adam epsilon"},
+        l2 = {"number", 5e-5, "L2 penalty on the weight-norm scales"},
+        clip = {"number", 100, "gradient-norm clip per parameter group (0 = off)"},
+        warmup = {"number", 0, "linear learning-rate warm-up, in steps"},
+        polyak = {"number", 0, "Polyak averaging decay for evaluation weights (0 = off, e.g. 0.999)"},
+        steps = {"number", 0, "stop after this many steps (0 = no limit)"},
+        minutes = {"number", 0, "stop after this many minutes of training (0 = no limit)"},
+        epochs = {"number", 0, "stop after this many epochs (0 = no limit)"},
+        log_every = {"number", 50, "steps between metric lines"},
+        eval_every_minutes = {"number", 0, "minutes between held-out evaluations (0 = only at the end)"},
+        checkpoint_every_minutes = {"number", 5, "minutes between 'last' checkpoints"},
+        max_bad_steps = {"number", 20, "stop after this many non-finite steps in a row"},
+    },
+    eval = {
+        batch = {"number", 250, "images per evaluation batch"},
+        draws = {"number", 1, "dequantization noise draws per image (bits/dim averaged)"},
+    },
+    sample = {
+        n = {"number", 64, "samples drawn at the end of training"},
+        temperature = {"number", 1.0, "prior standard deviation for samples"},
+    },
+    run = {
+        dir = {"string", "", "run directory ('' = runs/<name>)"},
+        resume = {"boolean", true, "continue from run.dir's last checkpoint when there is one"},
+    },
+}
+
+-- Top-level scalar keys.
+M.TOP = {
+    name = {"string", "run", "run name (the run directory is runs/<name>)"},
+    seed = {"number", 0, "seed of every random stream (weights, data order, noise)"},
+    threads = {"number", 0, "engine threads (0 = NVP_THREADS or all CPUs)"},
+    description = {"string", "", "one line shown on the results page"},
+}
+
+local function type_error(path, value, want, level)
+    error(("recipe: '%s' must be a %s, got %s (%s)"):format(path, want, type(value), tostring(value)), level + 1)
+end
+
+local function check_value(path, spec, value, level)
+    if type(value) ~= spec[1] then type_error(path, value, spec[1], level + 1) end
+    if spec[4] then
+        for _, allowed in ipairs(spec[4]) do
+            if allowed == value then return end
+        end
+        error(("recipe: '%s' = '%s' is not one of: %s"):format(path, tostring(value), table.concat(spec[4], ", ")),
+            level + 1)
+    end
+end
+
+local function unknown(path, section_keys, level)
+    local names = {}
+    for k in pairs(section_keys) do names[#names + 1] = k end
+    table.sort(names)
+    error(("recipe: unknown key '%s' (valid here: %s)"):format(path, table.concat(names, ", ")), level + 1)
+end
+
+--- A full recipe table (defaults filled in) from a user table, validated. Raises naming the key.
+function M.normalize(user, level)
+    level = (level or 1) + 1
+    local out = {}
+    for key, spec in pairs(M.TOP) do out[key] = spec[2] end
+    for section, keys in pairs(M.SCHEMA) do
+        out[section] = {}
+        for key, spec in pairs(keys) do out[section][key] = spec[2] end
+    end
+    for key, value in pairs(user) do
+        if type(key) ~= "string" then error(("recipe: keys must be names, got %s"):format(tostring(key)), level) end
+        if M.TOP[key] then
+            check_value(key, M.TOP[key], value, level)
+            out[key] = value
+        elseif M.SCHEMA[key] then
+            if type(value) ~= "table" then type_error(key, value, "table", level) end
+            for k, v in pairs(value) do
+                local spec = M.SCHEMA[key][k]
+                if spec == nil then unknown(key .. "." .. tostring(k), M.SCHEMA[key], level) end
+                check_value(key .. "." .. k, spec, v, level)
+                out[key][k] = v
+            end
+        else
+            local all = {}
+            for k in pairs(M.TOP) do all[k] = true end
+            for k in pairs(M.SCHEMA) do all[k] = true end
+            unknown(key, all, level)
+        end
+    end
+    M.check_ranges(out, level)
+    return out
+end
+
+--- Sizes and rates that make no sense, before any work starts.
+function M.check_ranges(r, level)
+    local function positive_int(path, v)
+        if v < 1 or v ~= math.floor(v) then
+            error(("recipe: '%s' must be a positive integer, got %s"):format(path, tostring(v)), level + 1)
+        end
+    end
+    local function non_negative(path, v)
+        if not (v >= 0) then error(("recipe: '%s' must be >= 0, got %s"):format(path, tostring(v)), level + 1) end
+    end
+    positive_int("model.scales", r.model.scales)
+    positive_int("model.width", r.model.width)
+    positive_int("model.blocks", r.model.blocks)
+    positive_int("eval.batch", r.eval.batch)
+    positive_int("eval.draws", r.eval.draws)
+    if r.train.batch < 2 or r.train.batch ~= math.floor(r.train.batch) then
+        error(("recipe: 'train.batch' must be an integer >= 2 (batch norm), got %s"):format(r.train.batch), level + 1)
+    end
+    for _, k in ipairs{"lr", "steps", "minutes", "epochs", "l2", "clip", "warmup", "polyak", "log_every"} do
+        non_negative("train." .. k, r.train[k])
+    end
+    if r.model.alpha <= 0 or r.model.alpha >= 0.5 then
+        error(("recipe: 'model.alpha' must be in (0, 0.5), got %s"):format(r.model.alpha), level + 1)
+    end
+    if r.train.polyak >= 1 then
+        error(("recipe: 'train.polyak' must be in [0, 1), got %s"):format(r.train.polyak), level + 1)
+    end
+end
+
+--- Deep-merge overrides (from the command line) into a user table, in place.
+function M.merge(user, overrides)
+    for k, v in pairs(overrides or {}) do
+        if type(v) == "table" and type(user[k]) == "table" then
+            M.merge(user[k], v)
+        elseif type(v) == "table" then
+            user[k] = M.merge({}, v)
+        else
+            user[k] = v
+        end
+    end
+    return user
+end
+
+--- Load a recipe file, apply overrides, validate. Returns the full recipe with .text (the file) and
+-- .path, or raises with a one-line message.
+function M.load(path, overrides)
+    local f, err = io.open(path, "r")
+    if f == nil then error(("recipe: cannot open %s: %s"):format(path, err), 2) end
+    local text = f:read("*a")
+    f:close()
+    return M.from_text(text, path, overrides, 3)
+end
+
+function M.from_text(text, path, overrides, level)
+    local chunk, err = loadstring(text, "@" .. path)
+    if chunk == nil then error(err, 0) end
+    local user = chunk()
+    if type(user) ~= "table" then
+        error(("recipe: %s must return a table of settings, got %s"):format(path, type(user)), level or 2)
+    end
+    M.merge(user, overrides)
+    local ok, r = pcall(M.normalize, user)
+    if not ok then
+        -- One line naming the recipe and the key; the library's own file:line would only distract.
+        error(("%s: %s"):format(path, tostring(r):gsub("^[^:]*:%d+: ", "")), 0)
+    end
+    r.text, r.path = text, path
+    r.overrides = overrides or {}
+    return r
+end
+
+--- The schema as text, for `nvp help recipe` and the README.
+function M.describe()
+    local lines = {}
+    local function section(name, keys)
+        local names = {}
+        for k in pairs(keys) do names[#names + 1] = k end
+        table.sort(names)
+        for _, k in ipairs(names) do
+            local s = keys[k]
+            lines[#lines + 1] = ("  %-32s %-8s %-12s %s"):format((name and name .. "." or "") .. k, s[1],
+                tostring(s[2]), s[3])
+        end
+    end
+    section(nil, M.TOP)
+    local sections = {}
+    for k in pairs(M.SCHEMA) do sections[#sections + 1] = k end
+    table.sort(sections)
+    for _, s in ipairs(sections) do section(s, M.SCHEMA[s]) end
+    return table.concat(lines, "\n")
+end
+
+return M

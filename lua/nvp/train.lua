@@ -1,0 +1,203 @@
+-- nvp.train: the training loop of `nvp train RECIPE.lua`.
+--
+-- One run directory holds the recipe as run, metrics.jsonl (one JSON object per line), the `last`
+-- and `best` checkpoints (safetensors, written atomically) and images. A run resumes from its
+-- `last` checkpoint: same weights, optimiser moments, data position and noise stream, so N steps
+-- straight equal N/2 + resume + N/2 bit for bit (at the same thread count).
+local ffi = require "ffi"
+local json = require "nvp.json"
+local nffi = require "nvp.ffi"
+local fs = require "nvp.fs"
+local now = require "nvp.clock"
+local Rng = require "nvp.rng"
+local optim = require "nvp.optim"
+local run = require "nvp.run"
+local dataset = require "nvp.data.dataset"
+local loader_mod = require "nvp.data.loader"
+local images_mod = require "nvp.data.images"
+local evaluate = require "nvp.evaluate"
+local progress_mod = require "nvp.progress"
+local grid = require "nvp.viz.grid"
+local C = nffi.C
+
+local M = {}
+
+local function is_finite(x) return x == x and x ~= math.huge and x ~= -math.huge end
+
+--- Write n samples of the model to `path` as a grid.
+function M.save_samples(model, path, n, temperature, seed)
+    local was_training = model.training
+    model:evaluate()
+    local px = model:sample(n, Rng.new(seed), temperature)
+    model:train(was_training)
+    local c = model.cfg
+    local imgs = images_mod.wrap(px, n, c.channels, c.height, c.width_px)
+    return grid.save_png(path, imgs, {cols = math.ceil(math.sqrt(n)), pad = 2, background = 255})
+end
+
+local function run_dir_of(r)
+    if r.run.dir ~= "" then return r.run.dir end
+    return "runs/" .. r.name
+end
+
+local function optimizer_config(r)
+    local t = r.train
+    return {lr = t.lr, beta1 = t.beta1, beta2 = t.beta2, eps = t.eps, l2 = t.l2, clip = t.clip,
+            warmup = t.warmup, polyak = t.polyak}
+end
+
+--- Train a recipe (a normalized table from nvp.recipe). opts.quiet suppresses progress output.
+-- Returns a summary {step, heldout_bpd, run_dir, interrupted}.
+function M.run(r, opts)
+    opts = opts or {}
+    if r.threads > 0 then nffi.check(C.nvp_set_threads(r.threads)) end
+    local dir = run_dir_of(r)
+    local ok, err = fs.mkdir_p(dir)
+    if not ok then error(err, 0) end
+    local ds
+    ds, err = dataset.open(r.data)
+    if ds == nil then error(err, 0) end
+    local dims = {channels = ds.channels, height = ds.height, width = ds.width}
+    local model = run.build_model(r, dims)
+    local opt = optim.Adam.new(model, optimizer_config(r))
+    local loader = loader_mod.new{images = ds.train, batch = r.train.batch, seed = r.seed, flip = r.data.flip}
+    local noise = Rng.new(r.seed + 1)   -- dequantization noise of training batches
+    local step, best, train_seconds = 0, math.huge, 0
+
+    local last_path, best_path = dir .. "/last.safetensors", dir .. "/best.safetensors"
+    local say = opts.quiet and function() end or function(line) print(line) io.stdout:flush() end
+    if r.run.resume and fs.exists(last_path) then
+        local ck
+        ck, err = run.open(last_path)
+        if ck == nil then error(err, 0) end
+        model:load_state(ck.model:state())
+        opt:load_state(ck.tensors, tonumber(ck.meta["nvp.step"]))
+        step = tonumber(ck.meta["nvp.step"])
+        loader:set_position{epoch = tonumber(ck.meta["nvp.loader_epoch"]), index = tonumber(ck.meta["nvp.loader_index"])}
+        noise:set_state{seed = ck.meta["nvp.noise_seed"], counter = ck.meta["nvp.noise_counter"]}
+        best = tonumber(ck.meta["nvp.best_bpd"]) or math.huge
+        train_seconds = tonumber(ck.meta["nvp.train_seconds"]) or 0
+        say(("resuming %s at step %d"):format(last_path, step))
+    end
+    fs.write(dir .. "/recipe.lua", r.text)
+    fs.write(dir .. "/overrides.json", json.encode(r.overrides or {}) .. "\n")
+    say(("%s on %s: %d training and %d held-out images, %s (%s, %d threads)"):format(r.name, ds.name,
+        ds.train.count, ds.heldout.count, tostring(model), ffi.string(C.nvp_cpu_path()), C.nvp_get_threads()))
+
+    local metrics_path = dir .. "/metrics.jsonl"
+    local function metric(t)
+        t.time = os.time()
+        fs.append_line(metrics_path, json.encode(t))
+    end
+
+    local function save(path, extra)
+        local pos = loader:position()
+        local ns = noise:state()
+        local meta = {step = step, loader_epoch = pos.epoch, loader_index = pos.index, noise_seed = ns.seed,
+                      noise_counter = ns.counter, best_bpd = best, train_seconds = train_seconds,
+                      dataset = ds.name}
+        for k, v in pairs(extra or {}) do meta[k] = v end
+        local saved, serr = run.save(path, model, opt, meta, r)
+        if not saved then error(serr, 0) end
+    end
+
+    local function heldout_bpd()
+        local swapped = opt:swap_ema()
+        local bpd = evaluate.bits_per_dim(model, ds.heldout, {batch = r.eval.batch, draws = r.eval.draws, seed = r.seed})
+        if swapped then opt:swap_ema() end
+        return bpd
+    end
+
+    C.nvp_interrupt_install()
+    C.nvp_interrupt_clear()
+    local progress = progress_mod.new{total_steps = r.train.steps, total_seconds = r.train.minutes * 60,
+                                      every = r.train.log_every, tty = not opts.quiet and nil or false}
+    if opts.quiet then progress.update = function() end end
+    local started = now()
+    local last_ckpt, last_eval = started, started
+    local bad_in_a_row, bad_total = 0, 0
+    local window_start, window_images = now(), 0
+    local img_per_s, stop_reason = 0, "done"
+    while true do
+        local elapsed = now() - started
+        if r.train.steps > 0 and step >= r.train.steps then stop_reason = "steps" break end
+        if r.train.minutes > 0 and elapsed >= r.train.minutes * 60 then stop_reason = "minutes" break end
+        if r.train.epochs > 0 and loader:epochs_done() >= r.train.epochs then stop_reason = "epochs" break end
+        if C.nvp_interrupted() ~= 0 then stop_reason = "interrupted" break end
+
+        local t_step = now()
+        local pixels, n = loader:next()
+        local loss, bpd = model:loss(pixels, n, noise)
+        local norms
+        if is_finite(loss) then
+            model:zero_grad()
+            model:backward()
+            norms = opt:grad_norms()
+        end
+        if not is_finite(loss) or norms.nonfinite > 0 then
+            bad_in_a_row, bad_total = bad_in_a_row + 1, bad_total + 1
+            progress:note(("step %d: non-finite %s, step skipped (%d in a row)"):format(step + 1,
+                is_finite(loss) and "gradient" or "loss", bad_in_a_row))
+            metric{kind = "skipped", step = step + 1, reason = is_finite(loss) and "gradient" or "loss"}
+            if bad_in_a_row >= r.train.max_bad_steps then
+                progress:finish()
+                error(("train: %d non-finite steps in a row at step %d; the last good checkpoint is %s")
+                    :format(bad_in_a_row, step + 1, fs.exists(last_path) and last_path or "(none yet)"), 0)
+            end
+        else
+            bad_in_a_row = 0
+            opt:step(norms)
+            step = step + 1
+            local dt = now() - t_step
+            train_seconds = train_seconds + dt
+            window_images = window_images + n
+            local since = now() - window_start
+            if since >= 2 or img_per_s == 0 then
+                img_per_s = window_images / since
+                window_start, window_images = now(), 0
+            end
+            progress:update{step = step, epoch = loader:epochs_done(), img_per_s = img_per_s, bpd = bpd,
+                            elapsed = now() - started}
+            if step % r.train.log_every == 0 then
+                metric{kind = "train", step = step, epoch = loader:epochs_done(), train_bpd = bpd,
+                       img_per_s = img_per_s, lr = opt:learning_rate(), grad_norm = math.sqrt(norms.decay ^ 2 + norms.rest ^ 2),
+                       seconds = train_seconds}
+            end
+        end
+        if r.train.eval_every_minutes > 0 and now() - last_eval >= r.train.eval_every_minutes * 60 then
+            local h = heldout_bpd()
+            metric{kind = "eval", step = step, heldout_bpd = h, seconds = train_seconds}
+            progress:note(("step %d: held-out %.4f bits/dim"):format(step, h))
+            if h < best then best = h save(best_path) end
+            last_eval = now()
+        end
+        if now() - last_ckpt >= r.train.checkpoint_every_minutes * 60 then
+            save(last_path)
+            last_ckpt = now()
+        end
+    end
+    progress:finish()
+
+    if stop_reason == "interrupted" then
+        save(last_path)
+        say(("interrupted at step %d: saved %s; run the same command again to resume"):format(step, last_path))
+        return {step = step, run_dir = dir, interrupted = true}
+    end
+    local h = heldout_bpd()
+    metric{kind = "eval", step = step, heldout_bpd = h, seconds = train_seconds, final = true}
+    if h < best then
+        best = h
+        save(best_path)
+    end
+    save(last_path, {heldout_bpd = h})
+    if r.sample.n > 0 then
+        local ok_png, perr = M.save_samples(model, dir .. "/samples.png", r.sample.n, r.sample.temperature, r.seed + 2)
+        if not ok_png then error(perr, 0) end
+    end
+    say(("step %d (%s, %.1f min of training%s): %s bits/dim %.4f; wrote %s"):format(step, stop_reason,
+        train_seconds / 60, bad_total > 0 and (", %d steps skipped"):format(bad_total) or "",
+        r.data.heldout == "test" and "test" or "held-out", h, dir))
+    return {step = step, heldout_bpd = h, run_dir = dir}
+end
+
+return M

@@ -1,0 +1,45 @@
+-- nvp.workspace: transient tensors shared by every layer, keyed by a name and a shape.
+--
+-- Gradients inside an s/t network live only during that network's backward pass, which never
+-- overlaps another's, so all networks share them: memory for transients is paid once per distinct
+-- shape instead of once per layer. A caller must be done with a tensor before anything else asks
+-- for the same key and shape.
+local T = require "nvp.tensor"
+
+local M = {}
+
+local cache = {}
+
+local function key_of(name, shape)
+    return name .. "(" .. table.concat(shape, ",") .. ")"
+end
+
+--- A tensor for (name, shape), contents undefined.
+function M.get(name, shape)
+    local key = key_of(name, shape)
+    local t = cache[key]
+    if t == nil then
+        t = T.empty(shape)
+        cache[key] = t
+    end
+    return t
+end
+
+--- Same, zero-filled.
+function M.zeroed(name, shape)
+    return M.get(name, shape):zero()
+end
+
+--- Bytes held by the workspace.
+function M.bytes()
+    local n = 0
+    for _, t in pairs(cache) do n = n + t.numel * 4 end
+    return n
+end
+
+--- Drop every cached tensor (they are freed once no one else holds them).
+function M.clear()
+    cache = {}
+end
+
+return M

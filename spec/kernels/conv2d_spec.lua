@@ -1,0 +1,252 @@
+-- k x k "same" convolution (k = 1, 3): the reference against a direct double-precision Lua conv,
+-- the backward against finite differences, the AVX2 path (im2col + OpenBLAS) against the reference
+-- on ragged and chunked shapes, NULL-gradient skipping and argument errors.
+local T = require "nvp.tensor"
+local nffi = require "nvp.ffi"
+
+local NaN = 0 / 0
+
+local function randn(shape, seed) return spec_rng(seed):normal(T.empty(shape)) end
+
+-- Direct Lua conv in double: y[i,o,oy,ox] = (acc and y0 or 0) + b[o] + sum w[o,c,kh,kw] x[i,c,oy+kh-p,ox+kw-p]
+local function lua_forward(x, w, b, y0, n, cin, cout, h, wd, k)
+    local pad, out = math.floor(k / 2), {}
+    for i = 0, n - 1 do
+        for o = 0, cout - 1 do
+            for oy = 0, h - 1 do
+                for ox = 0, wd - 1 do
+                    local idx = ((i * cout + o) * h + oy) * wd + ox
+                    local s = (y0 and y0.data[idx] or 0) + (b and b.data[o] or 0)
+                    for c = 0, cin - 1 do
+                        for kh = 0, k - 1 do
+                            for kw = 0, k - 1 do
+                                local iy, ix = oy + kh - pad, ox + kw - pad
+                                if iy >= 0 and iy < h and ix >= 0 and ix < wd then
+                                    s = s + w.data[((o * cin + c) * k + kh) * k + kw] * x.data[((i * cin + c) * h + iy) * wd + ix]
+                                end
+                            end
+                        end
+                    end
+                    out[idx + 1] = s
+                end
+            end
+        end
+    end
+    return out
+end
+
+-- Direct Lua backward in double: returns tables dx, dw, db (gradients only, no accumulation).
+local function lua_backward(dy, x, w, n, cin, cout, h, wd, k)
+    local pad = math.floor(k / 2)
+    local dx, dw, db = {}, {}, {}
+    for i = 1, n * cin * h * wd do dx[i] = 0 end
+    for i = 1, cout * cin * k * k do dw[i] = 0 end
+    for i = 1, cout do db[i] = 0 end
+    for i = 0, n - 1 do
+        for o = 0, cout - 1 do
+            for oy = 0, h - 1 do
+                for ox = 0, wd - 1 do
+                    local g = dy.data[((i * cout + o) * h + oy) * wd + ox]
+                    db[o + 1] = db[o + 1] + g
+                    for c = 0, cin - 1 do
+                        for kh = 0, k - 1 do
+                            for kw = 0, k - 1 do
+                                local iy, ix = oy + kh - pad, ox + kw - pad
+                                if iy >= 0 and iy < h and ix >= 0 and ix < wd then
+                                    local xi = ((i * cin + c) * h + iy) * wd + ix
+                                    local wi = ((o * cin + c) * k + kh) * k + kw
+                                    dw[wi + 1] = dw[wi + 1] + g * x.data[xi]
+                                    dx[xi + 1] = dx[xi + 1] + g * w.data[wi]
+                                end
+                            end
+                        end
+                    end
+                end
+            end
+        end
+    end
+    return dx, dw, db
+end
+
+local function plus(t, base) -- table t + tensor base, elementwise
+    local out = {}
+    for i = 1, #t do out[i] = t[i] + base.data[i - 1] end
+    return out
+end
+
+local function paths()
+    local list = {"_ref", ""}
+    if NVP.nvp_cpu_has_avx2() ~= 0 then list[#list + 1] = "_avx2" end
+    return list
+end
+
+describe("conv2d forward against a direct Lua conv (double)", function()
+    local n, cin, cout, h, wd = 2, 3, 5, 5, 7
+    for _, suffix in ipairs(paths()) do
+        for _, k in ipairs{1, 3} do
+            for _, bias in ipairs{true, false} do
+                for _, acc in ipairs{0, 1} do
+                    it(("nvp_conv2d_forward%s k=%d bias=%s accumulate=%d"):format(suffix, k, tostring(bias), acc), function()
+                        local x, w = randn({n, cin, h, wd}, 1), randn({cout, cin, k, k}, 2)
+                        local b = bias and randn({cout}, 3) or nil
+                        local y = acc == 1 and randn({n, cout, h, wd}, 4) or T.full({n, cout, h, wd}, NaN)
+                        local expect = lua_forward(x, w, b, acc == 1 and y:clone() or nil, n, cin, cout, h, wd, k)
+                        assert.are.equal(0, NVP["nvp_conv2d_forward" .. suffix](y.data, x.data, w.data,
+                            b and b.data or nil, n, cin, cout, h, wd, k, acc))
+                        assert_close(y, expect, 1e-5, 1e-5, "y")
+                    end)
+                end
+            end
+        end
+    end
+end)
+
+describe("conv2d backward against a direct Lua backward (double)", function()
+    local n, cin, cout, h, wd = 2, 3, 5, 5, 7
+    for _, suffix in ipairs(paths()) do
+        for _, k in ipairs{1, 3} do
+            it(("nvp_conv2d_backward%s k=%d accumulates dx, dw, db"):format(suffix, k), function()
+                local x, w, dy = randn({n, cin, h, wd}, 5), randn({cout, cin, k, k}, 6), randn({n, cout, h, wd}, 7)
+                local dx, dw, db = randn({n, cin, h, wd}, 8), randn({cout, cin, k, k}, 9), randn({cout}, 10)
+                local dx0, dw0, db0 = dx:clone(), dw:clone(), db:clone()
+                local ex, ew, eb = lua_backward(dy, x, w, n, cin, cout, h, wd, k)
+                assert.are.equal(0, NVP["nvp_conv2d_backward" .. suffix](dx.data, dw.data, db.data, dy.data, x.data,
+                    w.data, n, cin, cout, h, wd, k))
+                assert_close(dx, plus(ex, dx0), 1e-5, 1e-5, "dx")
+                assert_close(dw, plus(ew, dw0), 1e-5, 1e-5, "dw")
+                assert_close(db, plus(eb, db0), 1e-5, 1e-5, "db")
+            end)
+        end
+    end
+end)
+
+describe("conv2d backward against central finite differences", function()
+    for _, k in ipairs{1, 3} do
+        it("k = " .. k .. ": dx, dw, db of L = sum(r * conv(x, w) + b)", function()
+            local n, cin, cout, h, wd = 2, 2, 3, 4, 3
+            local x, w, b = randn({n, cin, h, wd}, 11), randn({cout, cin, k, k}, 12), randn({cout}, 13)
+            local r = randn({n, cout, h, wd}, 14)
+            local y = T.empty{n, cout, h, wd}
+            local function loss()
+                assert.are.equal(0, NVP.nvp_conv2d_forward(y.data, x.data, w.data, b.data, n, cin, cout, h, wd, k, 0))
+                local s = 0
+                for i = 0, y.numel - 1 do s = s + r.data[i] * y.data[i] end
+                return s
+            end
+            local dx, dw, db = T.zeros(x.shape), T.zeros(w.shape), T.zeros(b.shape)
+            assert.are.equal(0, NVP.nvp_conv2d_backward(dx.data, dw.data, db.data, r.data, x.data, w.data,
+                n, cin, cout, h, wd, k))
+            for _, case in ipairs{{x, dx, "dx"}, {w, dw, "dw"}, {b, db, "db"}} do
+                local p, g, name = case[1], case[2], case[3]
+                local num = {}
+                for i = 0, p.numel - 1 do num[i + 1] = numgrad(loss, p.data, i, 1e-2) end
+                assert_close(g, num, 2e-3, 2e-3, name)
+            end
+        end)
+    end
+end)
+
+describe("conv2d: avx2 == ref on ragged and chunked shapes", function()
+    if NVP.nvp_cpu_has_avx2() == 0 then
+        pending("this CPU has no AVX2")
+        return
+    end
+    -- {n, cin, cout, h, w, k}: odd sizes; a single image (direct GEMM into y); and shapes whose
+    -- im2col exceeds one chunk, so several GEMMs (and a last, shorter chunk) run.
+    local shapes = {
+        {3, 9, 11, 13, 11, 3}, {1, 5, 7, 3, 17, 3}, {4, 1, 3, 1, 1, 3}, {2, 3, 2, 2, 9, 3},
+        {3, 9, 11, 13, 11, 1}, {1, 5, 7, 3, 17, 1},
+        {5, 64, 6, 40, 40, 3}, {3, 300, 4, 50, 60, 1}, {3, 700, 3, 40, 40, 1},
+    }
+    for _, s in ipairs(shapes) do
+        local n, cin, cout, h, wd, k = s[1], s[2], s[3], s[4], s[5], s[6]
+        it(("(n,cin,cout,h,w,k) = (%d,%d,%d,%d,%d,%d)"):format(n, cin, cout, h, wd, k), function()
+            local x, w, b = randn({n, cin, h, wd}, 21), randn({cout, cin, k, k}, 22), randn({cout}, 23)
+            local y0 = randn({n, cout, h, wd}, 24)
+            local tol = 1e-4 * math.sqrt(cin * k * k)
+            for acc = 0, 1 do
+                local yr, ya = y0:clone(), y0:clone()
+                assert.are.equal(0, NVP.nvp_conv2d_forward_ref(yr.data, x.data, w.data, b.data, n, cin, cout, h, wd, k, acc))
+                assert.are.equal(0, NVP.nvp_conv2d_forward_avx2(ya.data, x.data, w.data, b.data, n, cin, cout, h, wd, k, acc))
+                assert_close(ya, yr, 1e-4, tol, "y, accumulate = " .. acc)
+            end
+            local dy = randn({n, cout, h, wd}, 25)
+            local grads = {}
+            for _, suffix in ipairs{"_ref", "_avx2"} do
+                local dx, dw, db = randn({n, cin, h, wd}, 26), randn({cout, cin, k, k}, 27), randn({cout}, 28)
+                assert.are.equal(0, NVP["nvp_conv2d_backward" .. suffix](dx.data, dw.data, db.data, dy.data, x.data,
+                    w.data, n, cin, cout, h, wd, k))
+                grads[suffix] = {dx, dw, db}
+            end
+            local gtol = 1e-4 * math.sqrt(n * h * wd)
+            assert_close(grads._avx2[1], grads._ref[1], 1e-4, 1e-4 * math.sqrt(cout * k * k), "dx")
+            assert_close(grads._avx2[2], grads._ref[2], 1e-4, gtol, "dw")
+            assert_close(grads._avx2[3], grads._ref[3], 1e-4, gtol, "db")
+        end)
+    end
+end)
+
+describe("conv2d backward skips NULL gradients", function()
+    for _, suffix in ipairs(paths()) do
+        for _, k in ipairs{1, 3} do
+            it(("nvp_conv2d_backward%s k=%d"):format(suffix, k), function()
+                local n, cin, cout, h, wd = 3, 4, 5, 6, 7
+                local x, w, dy = randn({n, cin, h, wd}, 31), randn({cout, cin, k, k}, 32), randn({n, cout, h, wd}, 33)
+                local fx, fw, fb = T.zeros(x.shape), T.zeros(w.shape), T.zeros{cout}
+                local f = NVP["nvp_conv2d_backward" .. suffix]
+                assert.are.equal(0, f(fx.data, fw.data, fb.data, dy.data, x.data, w.data, n, cin, cout, h, wd, k))
+                -- each alone; x may be NULL without dw, w may be NULL without dx
+                local dx, dw, db = T.zeros(x.shape), T.zeros(w.shape), T.zeros{cout}
+                assert.are.equal(0, f(dx.data, nil, nil, dy.data, nil, w.data, n, cin, cout, h, wd, k))
+                assert.are.equal(0, f(nil, dw.data, nil, dy.data, x.data, nil, n, cin, cout, h, wd, k))
+                assert.are.equal(0, f(nil, nil, db.data, dy.data, nil, nil, n, cin, cout, h, wd, k))
+                assert.are.equal(0, f(nil, nil, nil, dy.data, nil, nil, n, cin, cout, h, wd, k))
+                assert_close(dx, fx, 1e-6, 1e-6, "dx alone")
+                assert_close(dw, fw, 1e-6, 1e-6, "dw alone")
+                assert_close(db, fb, 1e-6, 1e-6, "db alone")
+            end)
+        end
+    end
+end)
+
+describe("conv2d argument errors", function()
+    local x, w, y = T.zeros{2 * 3 * 5 * 7}, T.zeros{5 * 3 * 9}, T.zeros{2 * 5 * 5 * 7}
+    for _, suffix in ipairs(paths()) do
+        it("nvp_conv2d_forward" .. suffix .. " names a bad k, a negative size and a NULL operand", function()
+            local f = NVP["nvp_conv2d_forward" .. suffix]
+            assert.are.equal(6, f(y.data, x.data, w.data, nil, 2, 3, 5, 5, 7, 5, 0))
+            assert.are.equal("nvp_conv2d_forward: k = 5 is not supported (k must be 1 or 3)", nffi.last_error())
+            assert.are.equal(6, f(y.data, x.data, w.data, nil, 2, 3, 5, 5, 7, 2, 0))
+            assert.matches("k = 2 is not supported", nffi.last_error())
+            assert.are.equal(1, f(y.data, x.data, w.data, nil, 2, -3, 5, 5, 7, 3, 0))
+            assert.are.equal("nvp_conv2d_forward: cin = -3 is negative", nffi.last_error())
+            assert.are.equal(1, f(y.data, x.data, w.data, nil, 2, 3, 5, -5, 7, 3, 0))
+            assert.matches("h = %-5 is negative", nffi.last_error())
+            assert.are.equal(1, f(y.data, nil, w.data, nil, 2, 3, 5, 5, 7, 3, 0))
+            assert.are.equal("nvp_conv2d_forward: x (2,3,5,7) is NULL", nffi.last_error())
+            assert.are.equal(1, f(y.data, x.data, nil, nil, 2, 3, 5, 5, 7, 3, 0))
+            assert.are.equal("nvp_conv2d_forward: w (5,3,3,3) is NULL", nffi.last_error())
+        end)
+        it("nvp_conv2d_backward" .. suffix .. " names a bad k, a negative size and a missing input", function()
+            local f = NVP["nvp_conv2d_backward" .. suffix]
+            assert.are.equal(6, f(x.data, nil, nil, y.data, x.data, w.data, 2, 3, 5, 5, 7, 0))
+            assert.are.equal("nvp_conv2d_backward: k = 0 is not supported (k must be 1 or 3)", nffi.last_error())
+            assert.are.equal(1, f(x.data, nil, nil, y.data, x.data, w.data, -2, 3, 5, 5, 7, 3))
+            assert.are.equal("nvp_conv2d_backward: n = -2 is negative", nffi.last_error())
+            assert.are.equal(1, f(nil, w.data, nil, y.data, nil, w.data, 2, 3, 5, 5, 7, 3))
+            assert.are.equal("nvp_conv2d_backward: x (2,3,5,7) is NULL", nffi.last_error())
+            assert.are.equal(1, f(x.data, nil, nil, nil, x.data, w.data, 2, 3, 5, 5, 7, 3))
+            assert.are.equal("nvp_conv2d_backward: dy (2,5,5,7) is NULL", nffi.last_error())
+        end)
+    end
+
+    it("empty batches and zero input channels are fine (y = bias)", function()
+        local b = T.from_table{1, 2}
+        local yy = T.full({1, 2, 2, 2}, NaN)
+        for _, suffix in ipairs(paths()) do
+            assert.are.equal(0, NVP["nvp_conv2d_forward" .. suffix](nil, nil, nil, nil, 0, 3, 5, 5, 7, 3, 0))
+            assert.are.equal(0, NVP["nvp_conv2d_forward" .. suffix](yy.data, nil, nil, b.data, 1, 0, 2, 2, 2, 3, 0))
+            assert.are.same({1, 1, 1, 1, 2, 2, 2, 2}, yy:to_table())
+        end
+    end)
+end)

@@ -1,0 +1,115 @@
+-- nvp_gemm (OpenBLAS, or the reference under NVP_FORCE_SCALAR=1) and nvp_gemm_ref against a
+-- double-precision Lua GEMM: all four transpose combinations, padded row strides, alpha and beta.
+local ffi = require "ffi"
+local T = require "nvp.tensor"
+local nffi = require "nvp.ffi"
+
+local NaN = 0 / 0
+
+-- A (rows, ld) buffer whose first `cols` columns are random and whose padding is NaN.
+local function padded(rows, cols, ld, g)
+    local t = T.empty{math.max(rows * ld, 1)}
+    g:normal(t)
+    for r = 0, rows - 1 do
+        for c = cols, ld - 1 do t.data[r * ld + c] = NaN end
+    end
+    return t
+end
+
+-- Lua reference: C = alpha op(A) op(B) + beta C0 (beta == 0 ignores C0), returned as a table.
+local function lua_gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c0, ldc)
+    local out = {}
+    for i = 0, m - 1 do
+        for j = 0, n - 1 do
+            local s = 0
+            for p = 0, k - 1 do
+                local av = ta == 1 and a[p * lda + i] or a[i * lda + p]
+                local bv = tb == 1 and b[j * ldb + p] or b[p * ldb + j]
+                s = s + av * bv
+            end
+            local v = alpha * s
+            if beta ~= 0 then v = v + beta * c0[i * ldc + j] end
+            out[#out + 1] = v
+        end
+    end
+    return out
+end
+
+local function check_gemm(fname, ta, tb, m, n, k, alpha, beta, seed)
+    local g = spec_rng(seed)
+    local arows, acols = (ta == 1) and k or m, (ta == 1) and m or k
+    local brows, bcols = (tb == 1) and n or k, (tb == 1) and k or n
+    local lda, ldb, ldc = acols + 3, bcols + 5, n + 2
+    local a, b = padded(arows, acols, lda, g), padded(brows, bcols, ldb, g)
+    local c = padded(m, n, ldc, g)
+    if beta == 0 then c:fill(NaN) end -- garbage that beta = 0 must not read
+    local c0 = c:clone()
+    local expect = lua_gemm(ta, tb, m, n, k, alpha, a.data, lda, b.data, ldb, beta, c0.data, ldc)
+    assert.are.equal(0, NVP[fname](ta, tb, m, n, k, alpha, a.data, lda, b.data, ldb, beta, c.data, ldc))
+    local got = {}
+    for i = 0, m - 1 do
+        for j = 0, n - 1 do got[#got + 1] = c.data[i * ldc + j] end
+        for j = n, ldc - 1 do -- the padding of C is never touched
+            local before, after = c0.data[i * ldc + j], c.data[i * ldc + j]
+            assert(before ~= before and after ~= after or before == after, "C padding was written")
+        end
+    end
+    assert_close(got, expect, 1e-5, 1e-5, ("%s ta=%d tb=%d (%d,%d,%d) alpha=%g beta=%g"):format(fname, ta, tb,
+        m, n, k, alpha, beta))
+end
+
+for _, fname in ipairs{"nvp_gemm_ref", "nvp_gemm"} do
+    describe(fname, function()
+        for _, shape in ipairs{{5, 7, 3}, {1, 1, 1}, {33, 17, 45}, {9, 70, 13}} do
+            local m, n, k = shape[1], shape[2], shape[3]
+            it(("all four transposes at (m,n,k) = (%d,%d,%d)"):format(m, n, k), function()
+                local seed = m * 1000 + n * 10 + k
+                for ta = 0, 1 do
+                    for tb = 0, 1 do
+                        check_gemm(fname, ta, tb, m, n, k, 1.0, 0.0, seed)
+                        check_gemm(fname, ta, tb, m, n, k, -0.5, 1.0, seed + 1)
+                        check_gemm(fname, ta, tb, m, n, k, 2.0, 0.25, seed + 2)
+                    end
+                end
+            end)
+        end
+
+        it("alpha = 0 or k = 0 only scales C by beta (and beta = 0 zeroes NaN garbage)", function()
+            check_gemm(fname, 0, 0, 4, 6, 5, 0.0, 0.5, 11)
+            check_gemm(fname, 1, 1, 4, 6, 5, 0.0, 0.0, 12)
+            check_gemm(fname, 0, 1, 4, 6, 0, 1.0, 0.0, 13)
+            check_gemm(fname, 1, 0, 4, 6, 0, 1.0, 3.0, 14)
+        end)
+
+        it("accepts empty m or n without touching pointers", function()
+            assert.are.equal(0, NVP[fname](0, 0, 0, 5, 3, 1.0, nil, 3, nil, 5, 0.0, nil, 5))
+            assert.are.equal(0, NVP[fname](0, 0, 4, 0, 3, 1.0, nil, 3, nil, 1, 0.0, nil, 1))
+        end)
+
+        it("refuses negative sizes, short row strides and NULL operands, naming them", function()
+            local a, b, c = T.zeros{64}, T.zeros{64}, T.zeros{64}
+            assert.are.equal(1, NVP[fname](0, 0, -1, 2, 2, 1.0, a.data, 2, b.data, 2, 0.0, c.data, 2))
+            assert.are.equal("nvp_gemm: m = -1 is negative", nffi.last_error())
+            assert.are.equal(1, NVP[fname](0, 0, 5, 4, 3, 1.0, a.data, 2, b.data, 4, 0.0, c.data, 4))
+            assert.are.equal("nvp_gemm: lda = 2 < 3, the row length of A (5,3) (trans_a = 0)", nffi.last_error())
+            assert.are.equal(1, NVP[fname](1, 1, 5, 4, 3, 1.0, a.data, 5, b.data, 2, 0.0, c.data, 4))
+            assert.matches("ldb = 2 < 3", nffi.last_error())
+            assert.are.equal(1, NVP[fname](0, 0, 5, 4, 3, 1.0, a.data, 3, b.data, 4, 0.0, c.data, 3))
+            assert.matches("ldc = 3 < 4", nffi.last_error())
+            assert.are.equal(1, NVP[fname](0, 0, 5, 4, 3, 1.0, nil, 3, b.data, 4, 0.0, c.data, 4))
+            assert.are.equal("nvp_gemm: a is NULL", nffi.last_error())
+        end)
+    end)
+end
+
+describe("nvp_gemm at a conv-sized shape", function()
+    it("agrees with nvp_gemm_ref (64 x 1000 x 576, B transposed)", function()
+        local g = spec_rng(5)
+        local m, n, k = 64, 1000, 576
+        local a, b = g:normal(T.empty{m * k}), g:normal(T.empty{n * k})
+        local c1, c2 = T.zeros{m * n}, T.zeros{m * n}
+        assert.are.equal(0, NVP.nvp_gemm(0, 1, m, n, k, 1.0, a.data, k, b.data, k, 0.0, c1.data, n))
+        assert.are.equal(0, NVP.nvp_gemm_ref(0, 1, m, n, k, 1.0, a.data, k, b.data, k, 0.0, c2.data, n))
+        assert_close(c1, c2, 1e-4, 1e-4, "gemm vs ref")
+    end)
+end)
