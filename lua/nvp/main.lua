@@ -13,6 +13,8 @@ local function verb_exists(name)
 end
 
 --- Load and run a script file with the overrides table as `...`. Errors keep the script's file:line.
+-- A script that returns a table is a recipe: it is trained, with the overrides applied
+-- (`nvp recipes/demo.lua train.minutes=1` is `nvp train recipes/demo.lua train.minutes=1`).
 function M.run_script(path, words)
     local overrides = cli.parse_overrides(words)
     local chunk, err = loadfile(path)
@@ -22,7 +24,11 @@ function M.run_script(path, words)
         end
         error(err, 0)
     end
-    return chunk(overrides)
+    local result = chunk(overrides)
+    if type(result) == "table" then
+        return require("nvp.cmd.train").run_recipe(path, overrides)
+    end
+    return result
 end
 
 local function main(argv)

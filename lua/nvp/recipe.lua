@@ -56,6 +56,9 @@ M.SCHEMA = {
     },
 }
 
+-- Image sides of the datasets the recipes know, to check the model's scales before loading data.
+M.DATASET_SIDES = {fashion_mnist = 28, cifar10 = 32}
+
 -- Top-level scalar keys.
 M.TOP = {
     name = {"string", "run", "run name (the run directory is runs/<name>)"},
@@ -139,6 +142,16 @@ function M.check_ranges(r, level)
     end
     for _, k in ipairs{"lr", "steps", "minutes", "epochs", "l2", "clip", "warmup", "polyak", "log_every"} do
         non_negative("train." .. k, r.train[k])
+    end
+    -- The image side must survive scales - 1 squeezes; known datasets are checked before loading.
+    local side = M.DATASET_SIDES[r.data.dataset]
+    if side and side % 2 ^ (r.model.scales - 1) ~= 0 then
+        local valid = {}
+        for s = 1, 8 do
+            if side % 2 ^ (s - 1) == 0 then valid[#valid + 1] = tostring(s) end
+        end
+        error(("recipe: 'model.scales' = %d cannot squeeze %s's %dx%d images %d times (valid: %s)"):format(
+            r.model.scales, r.data.dataset, side, side, r.model.scales - 1, table.concat(valid, ", ")), level + 1)
     end
     if r.model.alpha <= 0 or r.model.alpha >= 0.5 then
         error(("recipe: 'model.alpha' must be in (0, 0.5), got %s"):format(r.model.alpha), level + 1)

@@ -113,13 +113,16 @@ function M.run(r, opts)
     local progress = progress_mod.new{total_steps = r.train.steps, total_seconds = r.train.minutes * 60,
                                       every = r.train.log_every, tty = not opts.quiet and nil or false}
     if opts.quiet then progress.update = function() end end
+    -- The time budget counts training only: held-out evaluations and checkpoints pause the clock.
     local started = now()
-    local last_ckpt, last_eval = started, started
+    local paused = 0
+    local function training_clock() return now() - started - paused end
+    local last_ckpt, last_eval = started, 0
     local bad_in_a_row, bad_total = 0, 0
     local window_start, window_images = now(), 0
     local img_per_s, stop_reason = 0, "done"
     while true do
-        local elapsed = now() - started
+        local elapsed = training_clock()
         if r.train.steps > 0 and step >= r.train.steps then stop_reason = "steps" break end
         if r.train.minutes > 0 and elapsed >= r.train.minutes * 60 then stop_reason = "minutes" break end
         if r.train.epochs > 0 and loader:epochs_done() >= r.train.epochs then stop_reason = "epochs" break end
@@ -157,24 +160,27 @@ function M.run(r, opts)
                 window_start, window_images = now(), 0
             end
             progress:update{step = step, epoch = loader:epochs_done(), img_per_s = img_per_s, bpd = bpd,
-                            elapsed = now() - started}
+                            elapsed = training_clock()}
             if step % r.train.log_every == 0 then
                 metric{kind = "train", step = step, epoch = loader:epochs_done(), train_bpd = bpd,
                        img_per_s = img_per_s, lr = opt:learning_rate(), grad_norm = math.sqrt(norms.decay ^ 2 + norms.rest ^ 2),
                        seconds = train_seconds}
             end
         end
-        if r.train.eval_every_minutes > 0 and now() - last_eval >= r.train.eval_every_minutes * 60 then
+        local t_pause = now()
+        local clock = training_clock()
+        if r.train.eval_every_minutes > 0 and clock - last_eval >= r.train.eval_every_minutes * 60 then
             local h = heldout_bpd()
-            metric{kind = "eval", step = step, heldout_bpd = h, seconds = train_seconds}
-            progress:note(("step %d: held-out %.4f bits/dim"):format(step, h))
+            metric{kind = "eval", step = step, heldout_bpd = h, seconds = train_seconds, minutes = clock / 60}
+            progress:note(("step %d: held-out %.4f bits/dim after %.1f min of training"):format(step, h, clock / 60))
             if h < best then best = h save(best_path) end
-            last_eval = now()
+            last_eval = clock
         end
         if now() - last_ckpt >= r.train.checkpoint_every_minutes * 60 then
             save(last_path)
             last_ckpt = now()
         end
+        paused = paused + (now() - t_pause)
     end
     progress:finish()
 

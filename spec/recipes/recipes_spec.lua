@@ -74,6 +74,13 @@ describe("recipe validation", function()
         assert.matches("'train.batch' must be an integer >= 2", error_of(load_text, "return {train = {batch = 1}}"), 1, true)
     end)
 
+    it("refuses scales the dataset's image size cannot take, before loading data", function()
+        assert.matches("recipe: 'model.scales' = 4 cannot squeeze fashion_mnist's 28x28 images 3 times (valid: 1, 2, 3)",
+            error_of(load_text, "return {model = {scales = 4}}"), 1, true)
+        assert.matches("'model.scales' = 7 cannot squeeze cifar10's 32x32 images 6 times (valid: 1, 2, 3, 4, 5, 6)",
+            error_of(load_text, "return {data = {dataset = 'cifar10'}, model = {scales = 7}}"), 1, true)
+    end)
+
     it("refuses a recipe that does not return a table", function()
         assert.matches("x.lua must return a table of settings, got number", error_of(load_text, "return 3"), 1, true)
     end)

@@ -105,6 +105,32 @@ describe("training", function()
         assert.are.same({}, differing)
     end)
 
+    it("saves and stops cleanly on Ctrl-C (SIGINT), and resumes from there", function()
+        local out = dir .. "/run5"
+        local recipe_path = dir .. "/t.lua"
+        assert(fs.write(recipe_path, TEXT))
+        local cmd = ("%s train %s data.root=%s run.dir=%s train.steps=100000 > %s/log 2>&1 & echo $!"):format(
+            nvp_exe(), recipe_path, dir, out, dir)
+        local pid = io.popen(cmd):read("*l")
+        -- wait for the first metrics line (training has started), then interrupt
+        for _ = 1, 200 do
+            if fs.exists(out .. "/metrics.jsonl") then break end
+            os.execute("sleep 0.1")
+        end
+        os.execute("kill -INT " .. pid)
+        for _ = 1, 300 do
+            if not fs.exists("/proc/" .. pid) or (fs.read("/proc/" .. pid .. "/stat") or ""):match("^%d+ %b() Z") then break end
+            os.execute("sleep 0.1")
+        end
+        local log = assert(fs.read(dir .. "/log"))
+        assert.matches("interrupted at step (%d+): saved .*run5/last.safetensors", log)
+        local step = tonumber(log:match("interrupted at step (%d+)"))
+        local ck = assert(run.open(out .. "/last.safetensors"))
+        assert.are.equal(tostring(step), ck.meta["nvp.step"])
+        local result = train.run(recipe_for(out, step + 2), {quiet = true})
+        assert.are.equal(step + 2, result.step)
+    end)
+
     it("refuses corrupt checkpoints with one line", function()
         local out = dir .. "/run3"
         train.run(recipe_for(out, 2), {quiet = true})

@@ -86,3 +86,28 @@ describe("the nvp host", function()
         assert.matches("\n  help ", out, 1, true)
     end)
 end)
+
+describe("the engine outside the host", function()
+    local exe = nvp_exe()
+    local build = exe:match("^(.*)/[^/]+$")
+
+    it("loads through ffi.load under plain LuaJIT (NVP_LIB)", function()
+        local p = io.popen(("NVP_LIB=%s/libnvp.so luajit -e 'package.path = %q .. package.path; "
+            .. "print(require(\"nvp.tensor\").randn({1000}, 7):mean())' 2>&1"):format(build,
+            build .. "/lua/?.lua;lua/?.lua;lua/?/init.lua;"))
+        local out = p:read("*a")
+        p:close()
+        local inside = io.popen(exe .. [[ -e 'print(require("nvp.tensor").randn({1000}, 7):mean())']]):read("*a")
+        assert.are.equal(inside, out)
+    end)
+
+    it("finds its Lua library after cmake --install, with no environment", function()
+        local prefix = tmpdir()
+        assert.is_true(os.execute(("cmake --install %s --prefix %s > /dev/null"):format(build, prefix)) == 0)
+        local p = io.popen(("cd / && env -i %s/bin/nvp -e 'print(NVP_LUA_DIR, require(\"nvp.flow\") ~= nil)' 2>&1"):format(prefix))
+        local out = p:read("*a")
+        p:close()
+        os.execute("rm -rf " .. prefix)
+        assert.matches("/share/nvp/lua\ttrue", out, 1, true)
+    end)
+end)

@@ -12,7 +12,12 @@ function M.run(args)
     if path == nil or path:find("=") then cli.usage_error("train needs a recipe: nvp train RECIPE.lua [key=value ...]") end
     local words = {}
     for i = 2, #args do words[#words + 1] = args[i] end
-    local r = recipe.load(path, cli.parse_overrides(words))
+    return M.run_recipe(path, cli.parse_overrides(words))
+end
+
+--- Train the recipe at `path` with an overrides table; returns the exit code.
+function M.run_recipe(path, overrides)
+    local r = recipe.load(path, overrides)
     local result = train.run(r)
     return result.interrupted and 130 or 0
 end
