@@ -1,5 +1,5 @@
 # nvp: thin wrapper over the CMake build. Every target first installs what is missing.
-#   make demo    set up, build, run the default recipe (recipes/demo.lua)
+#   make demo    set up, build, train the default recipe (recipes/demo.lua), write its page
 #   make test    set up, build, run every spec (twice: AVX2, then NVP_FORCE_SCALAR=1)
 #   make build   set up and build only
 BUILD ?= build
@@ -21,6 +21,7 @@ test: build
 
 demo: build
 	@$(BUILD)/nvp recipes/demo.lua
+	@$(BUILD)/nvp page runs/demo
 
 clean:
 	rm -rf $(BUILD)

@@ -7,6 +7,13 @@
 --
 -- gemm=true also times the bare nvp_gemm of each conv's forward GEMM shape (M=Cout, N=batch*H*W,
 -- K=Cin*k*k), the ceiling the im2col path works against.
+--
+-- compare=true times both fast paths of conv2d_avx2.c in this one process, alternating old/new
+-- every rep (the host is shared and noisy), and prints median GFLOP/s of each and new/old:
+--   build/nvp experiments/conv_bench.lua compare=true reps=9
+-- "old" = batched im2col + 2-thread OpenBLAS GEMMs, "new" = images split over OpenMP threads,
+-- single-threaded GEMMs (the switch is conv2d_avx2.c's internal nvp_conv2d_path, which the
+-- environment variable NVP_CONV_PATH=old|new also sets for a whole run).
 local ffi = require "ffi"
 local T = require "nvp.tensor"
 local nffi = require "nvp.ffi"
@@ -50,6 +57,11 @@ end
 
 -- {name, cin, cout, h, w, k}
 local shapes = {
+    {"small 3x3 16->16 @28x28", 16, 16, 28, 28, 3},
+    {"small 3x3 32->32 @14x14", 32, 32, 14, 14, 3},
+    {"small 1x1 16->16 @28x28", 16, 16, 28, 28, 1},
+    {"first 3x3 2->16 @28x28 (n=1)", 2, 16, 28, 28, 3},
+    {"first 3x3 4->32 @14x14 (n=2)", 4, 32, 14, 14, 3},
     {"cifar 3x3 64->64 @32x32", 64, 64, 32, 32, 3},
     {"cifar 3x3 128->128 @16x16", 128, 128, 16, 16, 3},
     {"cifar 1x1 64->64 @32x32", 64, 64, 32, 32, 1},
@@ -62,6 +74,48 @@ local shapes = {
     {"first 3x3 6->64 @32x32 (n=3)", 6, 64, 32, 32, 3},
     {"first 3x3 12->128 @16x16 (n=6)", 12, 128, 16, 16, 3},
 }
+
+if opts.compare then
+    pcall(ffi.cdef, "int nvp_conv2d_path;")
+    local function set_path(v) C.nvp_conv2d_path = v end -- conv2d_avx2.c's internal switch
+    print(("conv_bench compare: batch %d, %d reps alternating old/new (median), %d threads"):format(batch, reps,
+        C.nvp_get_threads()))
+    print(("%-32s %17s %17s %17s"):format("shape", "fwd old/new", "bwd-data old/new", "bwd-wt old/new"))
+    for _, s in ipairs(shapes) do
+        local name, cin, cout, h, w, k = unpack(s)
+        if not opts.only or name:find(opts.only, 1, true) then
+            local g = require("nvp.rng").new(1)
+            local x, wt, b = g:normal(T.empty{batch, cin, h, w}), g:normal(T.empty{cout, cin, k, k}), g:normal(T.empty{cout})
+            local y, dy = T.empty{batch, cout, h, w}, g:normal(T.empty{batch, cout, h, w})
+            local dx, dw, db = T.zeros(x.shape), T.zeros(wt.shape), T.zeros{cout}
+            local flop = 2 * batch * cout * cin * k * k * h * w
+            local ops = {
+                function() check(C.nvp_conv2d_forward(y.data, x.data, wt.data, b.data, batch, cin, cout, h, w, k, 0)) end,
+                function() check(C.nvp_conv2d_backward(dx.data, nil, nil, dy.data, x.data, wt.data, batch, cin, cout, h, w, k)) end,
+                function() check(C.nvp_conv2d_backward(nil, dw.data, db.data, dy.data, x.data, wt.data, batch, cin, cout, h, w, k)) end,
+            }
+            local cells = {}
+            for _, fn in ipairs(ops) do
+                local t = {{}, {}}
+                for v = 1, 2 do set_path(v); fn() end -- warm-up both
+                for r = 1, reps do
+                    for v = (r % 2 == 1) and 1 or 2, (r % 2 == 1) and 2 or 1, (r % 2 == 1) and 1 or -1 do
+                        set_path(v)
+                        local t0 = now()
+                        fn()
+                        t[v][r] = now() - t0
+                    end
+                end
+                local go, gn = flop / median(t[1]) * 1e-9, flop / median(t[2]) * 1e-9
+                cells[#cells + 1] = ("%6.1f/%5.1f %4.2fx"):format(go, gn, gn / go)
+            end
+            set_path(0)
+            print(("%-32s %s %s %s"):format(name, cells[1], cells[2], cells[3]))
+            collectgarbage()
+        end
+    end
+    return
+end
 
 print(("conv_bench: batch %d, %d reps (%s), path %s, %d threads"):format(batch, reps, opts.stat or "median",
     ffi.string(C.nvp_cpu_path()), C.nvp_get_threads()))

@@ -342,6 +342,12 @@ nvp_status nvp_file_size(int64_t *size, const char *path);
  * (NVP_STATUS_BAD_FORMAT) before anything is read. */
 nvp_status nvp_file_read_at(void *dst, const char *path, int64_t offset, int64_t nbytes);
 
+/* Write an animated GIF89a that loops forever (own LZW encoder, engine/src/io/gif.c). frames:
+ * (nframes, height, width, channels) interleaved, channels 1 (palette: the 256 grays, exact) or 3
+ * (palette: a fixed 6x7x6 RGB cube, nearest level, no dithering); delay: centiseconds per frame. */
+nvp_status nvp_gif_write(const char *path, const uint8_t *frames, int32_t width, int32_t height, int32_t channels,
+                         int32_t nframes, int32_t delay);
+
 /* NVP_FFI_END */
 
 #ifdef __cplusplus

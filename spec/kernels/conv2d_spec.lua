@@ -186,6 +186,71 @@ describe("conv2d: avx2 == ref on ragged and chunked shapes", function()
     end
 end)
 
+describe("conv2d: both fast paths (batched and per-thread) == ref, any team size", function()
+    if NVP.nvp_cpu_has_avx2() == 0 then
+        pending("this CPU has no AVX2")
+        return
+    end
+    local ffi = require "ffi"
+    -- conv2d_avx2.c's internal path switch (not in nvp.h): 1 = batched, 2 = per-thread, 0 = the rule
+    pcall(ffi.cdef, "int nvp_conv2d_path;")
+    -- {n, cin, cout, h, w, k}: several im2col row blocks per image, the last one shorter (h = 37);
+    -- fewer images than threads; more images than threads, unevenly split; big enough (>= 1M MACs)
+    -- that the per-thread path really runs a team.
+    local shapes = {
+        {3, 48, 3, 37, 20, 3}, {1, 16, 24, 30, 31, 3}, {5, 24, 9, 19, 21, 3}, {5, 64, 13, 19, 21, 1},
+        {2, 40, 12, 33, 35, 1},
+    }
+    local function run(s, path, threads)
+        local n, cin, cout, h, wd, k = s[1], s[2], s[3], s[4], s[5], s[6]
+        local saved_path, saved_threads = NVP.nvp_conv2d_path, NVP.nvp_get_threads()
+        NVP.nvp_conv2d_path = path
+        assert.are.equal(0, NVP.nvp_set_threads(threads))
+        local x, w, b = randn({n, cin, h, wd}, 41), randn({cout, cin, k, k}, 42), randn({cout}, 43)
+        local y, dy = randn({n, cout, h, wd}, 44), randn({n, cout, h, wd}, 45)
+        local dx, dw, db = randn({n, cin, h, wd}, 46), randn({cout, cin, k, k}, 47), randn({cout}, 48)
+        local st1 = NVP.nvp_conv2d_forward_avx2(y.data, x.data, w.data, b.data, n, cin, cout, h, wd, k, 1)
+        local st2 = NVP.nvp_conv2d_backward_avx2(dx.data, dw.data, db.data, dy.data, x.data, w.data, n, cin, cout, h, wd, k)
+        NVP.nvp_conv2d_path = saved_path
+        assert.are.equal(0, NVP.nvp_set_threads(saved_threads))
+        assert.are.equal(0, st1)
+        assert.are.equal(0, st2)
+        return {y, dx, dw, db}
+    end
+    local function reference(s)
+        local n, cin, cout, h, wd, k = s[1], s[2], s[3], s[4], s[5], s[6]
+        local x, w, b = randn({n, cin, h, wd}, 41), randn({cout, cin, k, k}, 42), randn({cout}, 43)
+        local y, dy = randn({n, cout, h, wd}, 44), randn({n, cout, h, wd}, 45)
+        local dx, dw, db = randn({n, cin, h, wd}, 46), randn({cout, cin, k, k}, 47), randn({cout}, 48)
+        assert.are.equal(0, NVP.nvp_conv2d_forward_ref(y.data, x.data, w.data, b.data, n, cin, cout, h, wd, k, 1))
+        assert.are.equal(0, NVP.nvp_conv2d_backward_ref(dx.data, dw.data, db.data, dy.data, x.data, w.data, n, cin,
+            cout, h, wd, k))
+        return {y, dx, dw, db}
+    end
+    local function same_bits(a, b)
+        return ffi.C.memcmp(a.data, b.data, a.numel * 4) == 0
+    end
+    pcall(ffi.cdef, "int memcmp(const void *a, const void *b, size_t n);")
+    for _, s in ipairs(shapes) do
+        local n, cin, cout, h, wd, k = s[1], s[2], s[3], s[4], s[5], s[6]
+        it(("(n,cin,cout,h,w,k) = (%d,%d,%d,%d,%d,%d)"):format(n, cin, cout, h, wd, k), function()
+            local ref = reference(s)
+            local tol = {1e-4 * math.sqrt(cin * k * k), 1e-4 * math.sqrt(cout * k * k), 1e-4 * math.sqrt(n * h * wd),
+                1e-4 * math.sqrt(n * h * wd)}
+            local names = {"y", "dx", "dw", "db"}
+            for _, case in ipairs{{1, 2}, {2, 1}, {2, 2}, {2, 3}, {0, 2}} do
+                local got = run(s, case[1], case[2])
+                for j = 1, 4 do
+                    assert_close(got[j], ref[j], 1e-4, tol[j], ("%s, path %d, %d threads"):format(names[j], case[1], case[2]))
+                end
+            end
+            -- the same team size gives the same bits
+            local a, b = run(s, 2, 2), run(s, 2, 2)
+            for j = 1, 4 do assert.is_true(same_bits(a[j], b[j]), names[j] .. " differs between two runs") end
+        end)
+    end
+end)
+
 describe("conv2d backward skips NULL gradients", function()
     for _, suffix in ipairs(paths()) do
         for _, k in ipairs{1, 3} do

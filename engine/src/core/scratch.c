@@ -2,8 +2,10 @@
  * scratch.c -- grow-only, per-thread scratch buffers for kernel workspaces (see internal.h).
  *
  * Slots in use (one owner each, so two kernels never share a live buffer):
- *   0  conv2d: im2col / col2im column matrix (Cin*k*k, chunk*H*W)
- *   1  conv2d: gathered dy or GEMM output in (Cout, chunk*H*W) layout
+ *   0  conv2d: im2col / col2im column matrix (Cin*k*k, chunk*H*W), or per thread one block of
+ *      output rows of one image (Cin*9, rows*W)
+ *   1  conv2d: gathered dy or GEMM output in (Cout, chunk*H*W) layout, or per thread the
+ *      partial dW (Cout, Cin*k*k)
  */
 #include "internal.h"
 

@@ -4,18 +4,31 @@
  *
  * LAYOUT DECISION (the only place it is made; callers see plain NCHW through nvp.h):
  *   - Activations are NCHW, weights (Cout, Cin, k, k) = a row-major (Cout, K) matrix, K = Cin*k*k.
- *   - The fast path (conv2d_avx2.c) is im2col + one OpenBLAS sgemm per chunk of images:
- *       col (K, nb*P), P = H*W, column j*P + p = image j of the chunk, pixel p, row ci*k*k + kh*k + kw
- *       forward:      out (Cout, nb*P) = W (Cout, K) * col, then scattered into y's NCHW planes
- *                     (+ bias, + y when accumulating);
- *       backward dw:  dW (Cout, K) += dY (Cout, nb*P) * col^T, dY gathered from NCHW dy;
- *       backward dx:  dcol (K, nb*P) = W^T * dY, then col2im adds it into dx.
- *     A 1x1 conv needs no im2col: col is x itself (for one image) or x's planes gathered side by
- *     side. nb is chosen so the column matrix stays within a fixed budget (a few MB, cache sized):
- *     few large GEMMs, no per-call malloc (core/scratch.c), and no per-image small GEMMs.
- *   - Threads: OpenBLAS's only. The fast path moves data (im2col, col2im, gathers, scatters) on the
- *     calling thread between GEMMs, never inside an OpenMP region (see conv2d_avx2.c for why).
- *     The reference uses OpenMP over output planes and never calls OpenBLAS.
+ *   - The fast path (conv2d_avx2.c) is im2col + OpenBLAS sgemm, with two ways to batch the GEMMs:
+ *     per-thread (the default for batches of >= nthreads images): images are split over OpenMP
+ *     threads in contiguous shares; each thread runs single-threaded GEMMs (OpenBLAS is the OpenMP
+ *     build, serial inside a parallel region) on ITS images in place, since image i's NCHW planes
+ *     are row-major matrices x_i (Cin, P), y_i (Cout, P) (row stride P, P = H*W):
+ *       forward:      y_i[:, blk] = W (Cout, K) * col_blk (+ bias, beta = 1 when accumulating)
+ *       backward dw:  dW_t += dY_i[:, blk] * col_blk^T into a per-thread partial, K = Cin*k*k;
+ *                     after the team, dW += dW_0 + dW_1 + ... in thread order
+ *       backward dx:  dcol_blk = W^T * dY_i[:, blk], col2im'd into dx_i
+ *     where blk = a block of output rows whose im2col block (K, rows*W) fits ~1 MB (a 1x1 conv
+ *     needs no im2col: col_blk is x_i[:, blk] itself). No gathers, no scatters, one parallel
+ *     region per call, and the data movement runs on both cores.
+ *     batched (fewer images than threads, or NVP_CONV_PATH=old): col (K, nb*P) for a chunk of nb
+ *     images side by side, column j*P + p = image j, pixel p, row ci*k*k + kh*k + kw;
+ *       forward:      out (Cout, nb*P) = W * col, scattered into y's NCHW planes;
+ *       backward dw:  dW += dY (Cout, nb*P) * col^T, dY gathered from NCHW dy;
+ *       backward dx:  dcol (K, nb*P) = W^T * dY, then col2im adds it into dx;
+ *     data movement on the calling thread between GEMMs that OpenBLAS splits over its threads.
+ *     Calls under ~1M multiply-adds run the per-thread code on the calling thread alone.
+ *     NVP_CONV_PATH=old|new (read once, at the first conv call) forces one of the two for a run;
+ *     experiments/conv_bench.lua compare=true times both, alternating, in one process.
+ *   - Scratch: no per-call malloc (core/scratch.c, per-thread buffers).
+ *   - Results depend on the thread count only through float rounding (dW's partial sums), and the
+ *     same thread count gives the same bits. The reference uses OpenMP over output planes and
+ *     never calls OpenBLAS.
  *   If a later issue moves to NHWC or a blocked layout (oneDNN's nChw8c), only this file pair and
  *   this comment change.
  */

@@ -1,19 +1,27 @@
 /*
  * conv2d_avx2.c -- the fast conv path: im2col / col2im and the NCHW gathers and scatters in AVX2,
- * the arithmetic in OpenBLAS sgemm through nvp_gemm. The layout (NCHW + batched im2col) and the
- * chunking are described once, at the top of conv2d.c. Compiled with -mavx2 -mfma (this file only).
+ * the arithmetic in OpenBLAS sgemm through nvp_gemm. The layout (NCHW; per-image row-block or
+ * batched im2col) and the blocking are described once, at the top of conv2d.c. Compiled with -mavx2 -mfma (this file only).
  *
- * Threads: only OpenBLAS's. The data movement here (im2col, col2im, gathers, scatters) runs on
- * the calling thread, one cache-sized chunk at a time between GEMMs. Measured at batch 64 on
- * 2 cores, that is as fast as OpenMP loops with OMP_WAIT_POLICY=passive, and it never competes
- * with OpenBLAS: with libgomp's default (spinning) wait policy, OpenMP loops between the GEMMs
- * made these convs 2-7x slower, because the spinning OpenMP worker holds the core that
- * OpenBLAS's thread needs until the scheduler tick.
+ * Threads: the per-thread path (forward_images / backward_images, the default at batch >= thread
+ * count) splits the images over one OpenMP team; each thread does its own im2col, single-threaded
+ * sgemm (OpenBLAS's OpenMP build runs serially inside a parallel region) and col2im, in place on
+ * the NCHW tensors. The batched path (forward_batched / backward_batched, the only one before)
+ * moves data on the calling thread between 2-thread GEMMs; a perf profile of a Fashion-MNIST
+ * training step showed 27 % of cycles in libgomp (a worker spinning through the serial im2col) and
+ * 11 % in memmove under it. Measured (experiments/conv_bench.lua compare=true, batch 64, 2 cores,
+ * medians of 7 alternating reps): per-thread is 1.4-1.9x faster on the cifar shapes, 1.7-2.3x on
+ * fmnist 3x3 32/64, 2.2-4.5x on the width-16 shapes and first convs; the fmnist-small training
+ * step went from 3.0-3.4 s to 1.75-2.0 s. The rule is in use_images_path.
  */
 #include "internal.h"
 
 #include <immintrin.h>
+#include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 nvp_status nvp_conv2d_check_args(const char *fn, int backward, const float *y_or_dy, const float *x,
                                  const float *w, int need_x, int need_w, int64_t n, int64_t cin,
@@ -38,11 +46,32 @@ static int64_t chunk_images(int64_t n, int64_t rows, int64_t p) {
     return (n + chunks - 1) / chunks;
 }
 
-/* dst[0..m) = src[0..m) (AVX2 copy with scalar tail). */
+/* dst[0..m) = src[0..m) (AVX2 copy with scalar tail). The empty asm keeps GCC from turning the
+ * loop into a memmove call: im2col copies rows of 14..32 floats, where the call costs more than
+ * the copy (memmove was 10 % of a training step's cycles). */
 static inline void copy_row(float *restrict dst, const float *restrict src, int64_t m) {
     int64_t j = 0;
-    for (; j + 8 <= m; j += 8) _mm256_storeu_ps(dst + j, _mm256_loadu_ps(src + j));
-    for (; j < m; j++) dst[j] = src[j];
+    for (; j + 8 <= m; j += 8) {
+        _mm256_storeu_ps(dst + j, _mm256_loadu_ps(src + j));
+        __asm__ volatile("");
+    }
+    for (; j < m; j++) {
+        dst[j] = src[j];
+        __asm__ volatile("");
+    }
+}
+
+/* dst[0..m) = 0, likewise without a memset call. */
+static inline void zero_row(float *dst, int64_t m) {
+    int64_t j = 0;
+    for (; j + 8 <= m; j += 8) {
+        _mm256_storeu_ps(dst + j, _mm256_setzero_ps());
+        __asm__ volatile("");
+    }
+    for (; j < m; j++) {
+        dst[j] = 0.0f;
+        __asm__ volatile("");
+    }
 }
 
 /* dst[0..m) += src[0..m). */
@@ -53,33 +82,33 @@ static inline void add_row(float *restrict dst, const float *restrict src, int64
     for (; j < m; j++) dst[j] += src[j];
 }
 
-/* col (cin*9, nb*P): row c*9 + kh*3 + kw, column j*P + oy*W + ox = x[j, c, oy+kh-1, ox+kw-1] or 0. */
-static void im2col3(float *col, const float *x, int64_t nb, int64_t cin, int64_t h, int64_t width) {
-    int64_t p = h * width, ldc = nb * p;
+/* One image x (cin, H, W), output rows [oy0, oy1): col row c*9 + kh*3 + kw (row stride ldcol),
+ * column (oy - oy0)*W + ox = x[c, oy+kh-1, ox+kw-1], or 0 outside the image. */
+static void im2col3_rows(float *col, int64_t ldcol, const float *x, int64_t cin, int64_t h, int64_t width,
+                         int64_t oy0, int64_t oy1) {
+    int64_t p = h * width;
     for (int64_t c = 0; c < cin; c++) {
-        for (int64_t j = 0; j < nb; j++) {
-            const float *xp = x + (j * cin + c) * p;
-            for (int64_t kh = 0; kh < 3; kh++) {
-                for (int64_t kw = 0; kw < 3; kw++) {
-                    float *dst = col + (c * 9 + kh * 3 + kw) * ldc + j * p;
-                    int64_t sy = kh - 1, sx = kw - 1;
-                    for (int64_t oy = 0; oy < h; oy++) {
-                        float *d = dst + oy * width;
-                        int64_t iy = oy + sy;
-                        if (iy < 0 || iy >= h) {
-                            memset(d, 0, (size_t)width * sizeof(float));
-                            continue;
-                        }
-                        const float *s = xp + iy * width;
-                        if (sx == 0) {
-                            copy_row(d, s, width);
-                        } else if (sx < 0) { /* d[ox] = s[ox-1], d[0] = 0 */
-                            d[0] = 0.0f;
-                            copy_row(d + 1, s, width - 1);
-                        } else { /* d[ox] = s[ox+1], d[W-1] = 0 */
-                            copy_row(d, s + 1, width - 1);
-                            d[width - 1] = 0.0f;
-                        }
+        const float *xp = x + c * p;
+        for (int64_t kh = 0; kh < 3; kh++) {
+            for (int64_t kw = 0; kw < 3; kw++) {
+                float *dst = col + (c * 9 + kh * 3 + kw) * ldcol;
+                int64_t sy = kh - 1, sx = kw - 1;
+                for (int64_t oy = oy0; oy < oy1; oy++) {
+                    float *d = dst + (oy - oy0) * width;
+                    int64_t iy = oy + sy;
+                    if (iy < 0 || iy >= h) {
+                        zero_row(d, width);
+                        continue;
+                    }
+                    const float *s = xp + iy * width;
+                    if (sx == 0) {
+                        copy_row(d, s, width);
+                    } else if (sx < 0) { /* d[ox] = s[ox-1], d[0] = 0 */
+                        d[0] = 0.0f;
+                        copy_row(d + 1, s, width - 1);
+                    } else { /* d[ox] = s[ox+1], d[W-1] = 0 */
+                        copy_row(d, s + 1, width - 1);
+                        d[width - 1] = 0.0f;
                     }
                 }
             }
@@ -87,31 +116,43 @@ static void im2col3(float *col, const float *x, int64_t nb, int64_t cin, int64_t
     }
 }
 
-/* dx[j, c] += the 9 rows of dcol (cin*9, nb*P) for channel c, shifted back into place. */
-static void col2im3_add(float *dx, const float *col, int64_t nb, int64_t cin, int64_t h, int64_t width) {
-    int64_t p = h * width, ldc = nb * p;
+/* The adjoint of im2col3_rows: dx (cin, H, W) of one image += the 9 rows of dcol for each channel
+ * (row stride ldcol, columns = output pixels of rows [oy0, oy1)), shifted back into place. */
+static void col2im3_rows_add(float *dx, const float *col, int64_t ldcol, int64_t cin, int64_t h, int64_t width,
+                             int64_t oy0, int64_t oy1) {
+    int64_t p = h * width;
     for (int64_t c = 0; c < cin; c++) {
-        for (int64_t j = 0; j < nb; j++) {
-            float *dxp = dx + (j * cin + c) * p;
-            for (int64_t kh = 0; kh < 3; kh++) {
-                for (int64_t kw = 0; kw < 3; kw++) {
-                    const float *src = col + (c * 9 + kh * 3 + kw) * ldc + j * p;
-                    int64_t sy = kh - 1, sx = kw - 1;
-                    int64_t oy0 = sy < 0 ? 1 : 0, oy1 = sy > 0 ? h - 1 : h;
-                    for (int64_t oy = oy0; oy < oy1; oy++) {
-                        const float *s = src + oy * width; /* s[ox] belongs at dx[oy+sy, ox+sx] */
-                        float *d = dxp + (oy + sy) * width;
-                        if (sx == 0)
-                            add_row(d, s, width);
-                        else if (sx < 0)
-                            add_row(d, s + 1, width - 1);
-                        else
-                            add_row(d + 1, s, width - 1);
-                    }
+        float *dxp = dx + c * p;
+        for (int64_t kh = 0; kh < 3; kh++) {
+            for (int64_t kw = 0; kw < 3; kw++) {
+                const float *src = col + (c * 9 + kh * 3 + kw) * ldcol;
+                int64_t sy = kh - 1, sx = kw - 1;
+                int64_t a = oy0 + sy < 0 ? -sy : oy0, e = oy1 + sy > h ? h - sy : oy1;
+                for (int64_t oy = a; oy < e; oy++) {
+                    const float *s = src + (oy - oy0) * width; /* s[ox] belongs at dx[oy+sy, ox+sx] */
+                    float *d = dxp + (oy + sy) * width;
+                    if (sx == 0)
+                        add_row(d, s, width);
+                    else if (sx < 0)
+                        add_row(d, s + 1, width - 1);
+                    else
+                        add_row(d + 1, s, width - 1);
                 }
             }
         }
     }
+}
+
+/* col (cin*9, nb*P): row c*9 + kh*3 + kw, column j*P + oy*W + ox = x[j, c, oy+kh-1, ox+kw-1] or 0. */
+static void im2col3(float *col, const float *x, int64_t nb, int64_t cin, int64_t h, int64_t width) {
+    int64_t p = h * width;
+    for (int64_t j = 0; j < nb; j++) im2col3_rows(col + j * p, nb * p, x + j * cin * p, cin, h, width, 0, h);
+}
+
+/* dx[j, c] += the 9 rows of dcol (cin*9, nb*P) for channel c, shifted back into place. */
+static void col2im3_add(float *dx, const float *col, int64_t nb, int64_t cin, int64_t h, int64_t width) {
+    int64_t p = h * width;
+    for (int64_t j = 0; j < nb; j++) col2im3_rows_add(dx + j * cin * p, col + j * p, nb * p, cin, h, width, 0, h);
 }
 
 /* dst (rows, nb*P) = src's NCHW planes side by side: dst[r, j*P + q] = src[j, r, q]. */
@@ -162,19 +203,13 @@ static void add_bias_planes(float *y, const float *bias, int64_t nb, int64_t cou
     }
 }
 
-// y: (N,Cout,H,W) [+]= conv(x: (N,Cin,H,W), w: (Cout,Cin,k,k)) + b: (Cout) (b may be NULL)
-nvp_status nvp_conv2d_forward_avx2(float *y, const float *x, const float *w, const float *b, int64_t n,
-                                   int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k, int accumulate) {
-    static const char fn[] = "nvp_conv2d_forward";
-    nvp_status st = nvp_conv2d_check_args(fn, 0, y, x, w, 1, 1, n, cin, cout, h, width, k);
-    if (st != NVP_OK) return st;
+/* ---- the batched path ("old"): serial data movement, OpenBLAS's threads in each GEMM ---- */
+
+/* y [+]= conv(x, w) + b for n >= 1 images, kdim > 0. */
+static nvp_status forward_batched(float *y, const float *x, const float *w, const float *b, int64_t n, int64_t cin,
+                                  int64_t cout, int64_t h, int64_t width, int64_t k, int accumulate) {
+    nvp_status st;
     int64_t p = h * width, kdim = cin * k * k;
-    if (n * cout * p == 0) return NVP_OK;
-    if (kdim == 0) { /* no input channels: y = (accumulate ? y : 0) + bias */
-        if (!accumulate) memset(y, 0, (size_t)(n * cout * p) * sizeof(float));
-        if (b != NULL) add_bias_planes(y, b, n, cout, p);
-        return NVP_OK;
-    }
     int64_t nb = chunk_images(n, kdim, p);
     for (int64_t i0 = 0; i0 < n; i0 += nb) {
         int64_t m = n - i0 < nb ? n - i0 : nb;
@@ -208,13 +243,13 @@ nvp_status nvp_conv2d_forward_avx2(float *y, const float *x, const float *w, con
     return NVP_OK;
 }
 
-/* db[o] += sum over images and pixels of dy[i, o, :], in double lanes. */
-static void bias_grad(float *db, const float *dy, int64_t n, int64_t cout, int64_t p) {
+/* db[o] += sum over images and pixels of dy[i, o, :] (plane at dy + i*istride + o*P), in double lanes. */
+static void bias_grad(float *db, const float *dy, int64_t n, int64_t cout, int64_t p, int64_t istride) {
     for (int64_t o = 0; o < cout; o++) {
         __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
         double tail = 0.0;
         for (int64_t i = 0; i < n; i++) {
-            const float *d = dy + (i * cout + o) * p;
+            const float *d = dy + i * istride + o * p;
             int64_t q = 0;
             for (; q + 8 <= p; q += 8) {
                 __m256 v = _mm256_loadu_ps(d + q);
@@ -229,17 +264,11 @@ static void bias_grad(float *db, const float *dy, int64_t n, int64_t cout, int64
     }
 }
 
-// dy: (N,Cout,H,W); dx += (N,Cin,H,W), dw += (Cout,Cin,k,k), db += (Cout); each may be NULL.
-nvp_status nvp_conv2d_backward_avx2(float *dx, float *dw, float *db, const float *dy, const float *x,
-                                    const float *w, int64_t n, int64_t cin, int64_t cout, int64_t h,
-                                    int64_t width, int64_t k) {
-    static const char fn[] = "nvp_conv2d_backward";
-    nvp_status st = nvp_conv2d_check_args(fn, 1, dy, x, w, dw != NULL, dx != NULL, n, cin, cout, h, width, k);
-    if (st != NVP_OK) return st;
+/* dx += W^T dY (col2im'd), dw += dY col^T for n >= 1 images, kdim > 0; db is done by the caller. */
+static nvp_status backward_batched(float *dx, float *dw, const float *dy, const float *x, const float *w, int64_t n,
+                                   int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k) {
+    nvp_status st;
     int64_t p = h * width, kdim = cin * k * k;
-    if (n * cout * p == 0) return NVP_OK;
-    if (db != NULL) bias_grad(db, dy, n, cout, p);
-    if ((dx == NULL && dw == NULL) || kdim == 0) return NVP_OK;
     int64_t nb = chunk_images(n, kdim, p);
     for (int64_t i0 = 0; i0 < n; i0 += nb) {
         int64_t m = n - i0 < nb ? n - i0 : nb, mp = m * p;
@@ -286,4 +315,237 @@ nvp_status nvp_conv2d_backward_avx2(float *dx, float *dw, float *db, const float
         }
     }
     return NVP_OK;
+}
+
+/* ---- the per-thread path ("new"): images split over OpenMP threads, single-threaded GEMMs ---- */
+
+/* Largest team the per-thread path uses (it keeps one partial dW pointer per thread). */
+#define MAX_TEAM 64
+
+/* A 3x3 im2col block holds at most this many floats (unless one image row needs more): 256K
+ * floats = 1 MB per thread. Output rows per block = ROW_BUDGET / (Cin*9*W), evened out over the
+ * image; e.g. 14 -> 11 rows (3 blocks) at 3x3 64->64 32x32, a whole 28x28 image at 3x3 16->16. */
+#define ROW_BUDGET ((int64_t)1 << 18)
+
+/* Output rows per im2col block of a 3x3 conv: as many as fit ROW_BUDGET, evened out over H. */
+static int64_t block_rows(int64_t kdim, int64_t h, int64_t width) {
+    int64_t rb = ROW_BUDGET / (kdim * width);
+    if (rb < 1) rb = 1;
+    if (rb > h) rb = h;
+    int64_t blocks = (h + rb - 1) / rb;
+    return (h + blocks - 1) / blocks;
+}
+
+/* This thread's images [*i0, *i1) of n: a contiguous, thread-count-determined share. */
+static void my_images(int64_t n, int64_t *i0, int64_t *i1) {
+#ifdef _OPENMP
+    int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+#else
+    int64_t t = 0, nt = 1;
+#endif
+    *i0 = n * t / nt;
+    *i1 = n * (t + 1) / nt;
+}
+
+/* y[o, q] += bias[o] over rows [oy0, oy1) of one image's Cout planes. */
+static void add_bias_rows(float *y, const float *bias, int64_t cout, int64_t p, int64_t q0, int64_t q1) {
+    for (int64_t o = 0; o < cout; o++) {
+        float *d = y + o * p;
+        __m256 vb = _mm256_set1_ps(bias[o]);
+        int64_t q = q0;
+        for (; q + 8 <= q1; q += 8) _mm256_storeu_ps(d + q, _mm256_add_ps(_mm256_loadu_ps(d + q), vb));
+        for (; q < q1; q++) d[q] += bias[o];
+    }
+}
+
+/* Each image is a plain row-major matrix in NCHW: x_i (Cin, P), y_i (Cout, P), so per image (and per
+ * block of output rows, columns oy0*W ..) the GEMMs read and write the tensors in place with row
+ * stride P: no gathers, no scatters, and only the 3x3 im2col block goes through scratch. */
+static nvp_status forward_images(float *y, const float *x, const float *w, const float *b, int64_t n, int64_t cin,
+                                 int64_t cout, int64_t h, int64_t width, int64_t k, int accumulate, int team) {
+    int64_t p = h * width, kdim = cin * k * k, rb = k == 3 ? block_rows(kdim, h, width) : h;
+    float beta = accumulate ? 1.0f : 0.0f;
+    int failed = 0;
+    nvp_status gemm_st = NVP_OK;
+#pragma omp parallel num_threads(team) if (team > 1)
+    {
+        float *col = NULL;
+        int64_t i0, i1;
+        my_images(n, &i0, &i1);
+        if (k == 3 && (col = nvp_scratch(0, (size_t)(kdim * rb * width))) == NULL) {
+#pragma omp atomic write
+            failed = 1;
+            i1 = i0; /* the call fails; skip this thread's images */
+        }
+        for (int64_t i = i0; i < i1; i++) {
+            const float *xi = x + i * cin * p;
+            float *yi = y + i * cout * p;
+            for (int64_t oy0 = 0; oy0 < h; oy0 += rb) {
+                int64_t oy1 = oy0 + rb < h ? oy0 + rb : h, q0 = oy0 * width, nq = (oy1 - oy0) * width;
+                nvp_status st;
+                if (k == 3) {
+                    im2col3_rows(col, nq, xi, cin, h, width, oy0, oy1);
+                    st = nvp_gemm(0, 0, cout, nq, kdim, 1.0f, w, kdim, col, nq, beta, yi + q0, p);
+                } else {
+                    st = nvp_gemm(0, 0, cout, nq, kdim, 1.0f, w, kdim, xi + q0, p, beta, yi + q0, p);
+                }
+                if (st != NVP_OK) {
+#pragma omp critical(nvp_conv2d_status)
+                    gemm_st = st;
+                }
+                if (b != NULL) add_bias_rows(yi, b, cout, p, q0, q0 + nq);
+            }
+        }
+    }
+    if (failed) return nvp_fail(NVP_STATUS_NO_MEMORY, "nvp_conv2d_forward: no memory for the im2col blocks");
+    return gemm_st;
+}
+
+/* db[o] += sum of dy[:, o, :] (each o by one thread, so the bits do not depend on the team);
+ * dx of each image by the thread that owns it; dw as per-thread partial sums over the thread's
+ * images, then dw += partial_0 + partial_1 + ... in thread order (same team size => same bits). */
+static nvp_status backward_images(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
+                                  int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k,
+                                  int team) {
+    int64_t p = h * width, kdim = cin * k * k, rb = k == 3 ? block_rows(kdim, h, width) : h;
+    int64_t nw = cout * kdim;
+    float *part[MAX_TEAM] = {NULL};
+    int failed = 0, team_size = 1;
+    nvp_status gemm_st = NVP_OK;
+#pragma omp parallel num_threads(team) if (team > 1)
+    {
+#ifdef _OPENMP
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+#else
+        int t = 0, nt = 1;
+#endif
+        if (db != NULL) {
+#pragma omp for schedule(static) nowait
+            for (int64_t o = 0; o < cout; o++) bias_grad(db + o, dy + o * p, n, 1, p, cout * p);
+        }
+        int64_t i0, i1;
+        my_images(n, &i0, &i1);
+        if ((dx == NULL && dw == NULL) || kdim == 0) i1 = i0;
+        float *col = NULL, *dwp = NULL;
+        int ok = 1;
+        if (i1 > i0 && k == 3) ok = (col = nvp_scratch(0, (size_t)(kdim * rb * width))) != NULL;
+        if (i1 > i0 && dw != NULL && ok) {
+            ok = (dwp = nvp_scratch(1, (size_t)nw)) != NULL;
+            if (ok) memset(dwp, 0, (size_t)nw * sizeof(float));
+        }
+        part[t] = dwp; /* NULL: this thread adds nothing to dw */
+        if (!ok) {
+#pragma omp atomic write
+            failed = 1;
+            i1 = i0; /* the call fails; skip this thread's images */
+        }
+        for (int64_t i = i0; i < i1; i++) {
+            const float *xi = x ? x + i * cin * p : NULL, *dyi = dy + i * cout * p;
+            float *dxi = dx ? dx + i * cin * p : NULL;
+            for (int64_t oy0 = 0; oy0 < h; oy0 += rb) {
+                int64_t oy1 = oy0 + rb < h ? oy0 + rb : h, q0 = oy0 * width, nq = (oy1 - oy0) * width;
+                nvp_status st = NVP_OK;
+                if (dw != NULL) { /* partial dW += dY_block (Cout, nq) * col_block^T */
+                    if (k == 3) {
+                        im2col3_rows(col, nq, xi, cin, h, width, oy0, oy1);
+                        st = nvp_gemm(0, 1, cout, kdim, nq, 1.0f, dyi + q0, p, col, nq, 1.0f, dwp, kdim);
+                    } else {
+                        st = nvp_gemm(0, 1, cout, kdim, nq, 1.0f, dyi + q0, p, xi + q0, p, 1.0f, dwp, kdim);
+                    }
+                }
+                if (dx != NULL && st == NVP_OK) { /* dx_block += col2im(W^T dY_block) */
+                    if (k == 3) {
+                        st = nvp_gemm(1, 0, kdim, nq, cout, 1.0f, w, kdim, dyi + q0, p, 0.0f, col, nq);
+                        if (st == NVP_OK) col2im3_rows_add(dxi, col, nq, cin, h, width, oy0, oy1);
+                    } else {
+                        st = nvp_gemm(1, 0, kdim, nq, cout, 1.0f, w, kdim, dyi + q0, p, 1.0f, dxi + q0, p);
+                    }
+                }
+                if (st != NVP_OK) {
+#pragma omp critical(nvp_conv2d_status)
+                    gemm_st = st;
+                }
+            }
+        }
+        if (t == 0) team_size = nt;
+    }
+    if (failed) return nvp_fail(NVP_STATUS_NO_MEMORY, "nvp_conv2d_backward: no memory for the per-thread scratch");
+    if (gemm_st != NVP_OK) return gemm_st;
+    /* dw += partial_0 + partial_1 + ... in thread order, after the team (Cout*K adds, serial: a second
+     * parallel loop would cost two more barriers, which hurt most when the host is oversubscribed). */
+    if (dw != NULL) {
+        for (int64_t e = 0; e < nw; e++) {
+            float s = 0.0f;
+            for (int u = 0; u < team_size; u++)
+                if (part[u] != NULL) s += part[u][e];
+            dw[e] += s;
+        }
+    }
+    return NVP_OK;
+}
+
+/* ---- choosing the path ---- */
+
+/* Which fast path runs: 0 = the rule in use_images_path, 1 = always "old" (forward_batched /
+ * backward_batched), 2 = always "new" (forward_images / backward_images). Set once, on the first
+ * conv call, from the environment variable NVP_CONV_PATH=old|new (anything else: the rule);
+ * experiments/conv_bench.lua writes it through the FFI to alternate both paths in one process.
+ * Not part of nvp.h. */
+int nvp_conv2d_path = -1;
+
+/* Below this many multiply-adds a call runs on the calling thread alone (team 1): waking the
+ * team costs more, and far more when the host is oversubscribed and the worker is descheduled. */
+#define PAR_MIN_MACS ((int64_t)1 << 20)
+
+/* The rule: the team for the per-thread path, or 0 for the batched path.
+ *   - small calls (< PAR_MIN_MACS): per-image path, calling thread only;
+ *   - fewer images than threads: batched path, where OpenBLAS splits each GEMM over the threads;
+ *   - otherwise (every thread gets >= 1 image; all the batch-64 training shapes): per-thread path.
+ * Measured with experiments/conv_bench.lua compare=true (2 cores, batch 64): the per-thread path
+ * wins on every reference shape, see the numbers there. */
+static int use_images_path(int64_t n, int64_t macs) {
+    if (nvp_conv2d_path < 0) {
+        const char *v = getenv("NVP_CONV_PATH");
+        nvp_conv2d_path = v == NULL ? 0 : strcmp(v, "old") == 0 ? 1 : strcmp(v, "new") == 0 ? 2 : 0;
+    }
+    int team = nvp_get_threads();
+    if (team > MAX_TEAM) team = MAX_TEAM;
+    if (nvp_conv2d_path == 1) return 0;
+    if (macs < PAR_MIN_MACS) return 1;
+    if (nvp_conv2d_path == 2) return team;
+    return n >= team ? team : 0;
+}
+
+// y: (N,Cout,H,W) [+]= conv(x: (N,Cin,H,W), w: (Cout,Cin,k,k)) + b: (Cout) (b may be NULL)
+nvp_status nvp_conv2d_forward_avx2(float *y, const float *x, const float *w, const float *b, int64_t n,
+                                   int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k, int accumulate) {
+    static const char fn[] = "nvp_conv2d_forward";
+    nvp_status st = nvp_conv2d_check_args(fn, 0, y, x, w, 1, 1, n, cin, cout, h, width, k);
+    if (st != NVP_OK) return st;
+    int64_t p = h * width, kdim = cin * k * k;
+    if (n * cout * p == 0) return NVP_OK;
+    if (kdim == 0) { /* no input channels: y = (accumulate ? y : 0) + bias */
+        if (!accumulate) memset(y, 0, (size_t)(n * cout * p) * sizeof(float));
+        if (b != NULL) add_bias_planes(y, b, n, cout, p);
+        return NVP_OK;
+    }
+    int team = use_images_path(n, n * cout * kdim * p);
+    if (team > 0) return forward_images(y, x, w, b, n, cin, cout, h, width, k, accumulate, team);
+    return forward_batched(y, x, w, b, n, cin, cout, h, width, k, accumulate);
+}
+
+// dy: (N,Cout,H,W); dx += (N,Cin,H,W), dw += (Cout,Cin,k,k), db += (Cout); each may be NULL.
+nvp_status nvp_conv2d_backward_avx2(float *dx, float *dw, float *db, const float *dy, const float *x,
+                                    const float *w, int64_t n, int64_t cin, int64_t cout, int64_t h,
+                                    int64_t width, int64_t k) {
+    static const char fn[] = "nvp_conv2d_backward";
+    nvp_status st = nvp_conv2d_check_args(fn, 1, dy, x, w, dw != NULL, dx != NULL, n, cin, cout, h, width, k);
+    if (st != NVP_OK) return st;
+    int64_t p = h * width, kdim = cin * k * k;
+    if (n * cout * p == 0) return NVP_OK;
+    int team = use_images_path(n, n * cout * kdim * p);
+    if (team > 0) return backward_images(dx, dw, db, dy, x, w, n, cin, cout, h, width, k, team);
+    if (db != NULL) bias_grad(db, dy, n, cout, p, cout * p);
+    if ((dx == NULL && dw == NULL) || kdim == 0) return NVP_OK;
+    return backward_batched(dx, dw, dy, x, w, n, cin, cout, h, width, k);
 }

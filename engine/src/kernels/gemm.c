@@ -4,8 +4,9 @@
  * cblas_sgemm (OpenBLAS brings its own AVX2/FMA kernels and threads) unless the scalar path was
  * forced (NVP_FORCE_SCALAR=1), then it is nvp_gemm_ref.
  *
- * Never call nvp_gemm from inside an OpenMP parallel region: OpenBLAS (the pthreads build) runs
- * its own nvp_get_threads() threads, and the two pools must take turns on the cores.
+ * Threads: libnvp links the OpenMP build of OpenBLAS (CMakeLists.txt), so BLAS shares the engine's
+ * libgomp pool. Called outside a parallel region, one GEMM uses nvp_get_threads() threads; called
+ * inside one (as conv2d_avx2.c does, one share of the images per thread) it runs single-threaded.
  *
  * beta = 0 means C is written, not read (NaN garbage in C does not leak), as in BLAS.
  */
