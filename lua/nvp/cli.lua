@@ -47,4 +47,25 @@ function M.parse_overrides(words)
     return out
 end
 
+--- A verb's command line: positional words, then key=value options checked against `keys`
+-- (name -> "number" | "string" | "boolean"). Unknown keys and wrong types are usage errors naming
+-- the verb, the key and what is valid. Returns the positional words and the options table.
+function M.verb_args(verb, args, keys)
+    local positional, words = {}, {}
+    for _, a in ipairs(args) do
+        if a:find("=") then words[#words + 1] = a else positional[#positional + 1] = a end
+    end
+    local opts = M.parse_overrides(words)
+    local names = {}
+    for k in pairs(keys) do names[#names + 1] = k end
+    table.sort(names)
+    for k, v in pairs(opts) do
+        if keys[k] == nil then
+            M.usage_error(("%s: unknown key '%s' (valid: %s)"):format(verb, k, table.concat(names, ", ")))
+        end
+        if type(v) ~= keys[k] then M.usage_error(("%s: '%s' must be a %s"):format(verb, k, keys[k])) end
+    end
+    return positional, opts
+end
+
 return M

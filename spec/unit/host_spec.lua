@@ -79,6 +79,17 @@ describe("the nvp host", function()
         assert.matches("missing.lua: no such file", out, 1, true)
     end)
 
+    it("exits 1 with one line naming a truncated dataset file", function()
+        local data = dir .. "/fm"
+        os.execute("mkdir -p " .. data)
+        local f = assert(io.open(data .. "/train-images-idx3-ubyte.gz", "wb"))
+        f:write("\31\139\8\0\0\0\0\0\0\3") -- a gzip header and nothing else
+        f:close()
+        local out, rc = run(exe .. " train recipes/demo.lua data.root=" .. data .. " run.dir=" .. dir .. "/run")
+        assert.are.equal(1, rc)
+        assert.matches("^" .. data:gsub("%p", "%%%0") .. "/train%-images%-idx3%-ubyte%.gz: [^\n]+\n$", out)
+    end)
+
     it("lists its verbs in --help", function()
         local out, rc = run(exe .. " --help")
         assert.are.equal(0, rc)

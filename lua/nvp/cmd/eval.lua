@@ -11,15 +11,9 @@ M.summary = "bits/dim of a checkpoint: nvp eval CKPT [split=test|train draws=N i
 local KEYS = {split = "string", draws = "number", batch = "number", images = "number", root = "string", threads = "number"}
 
 function M.run(args)
-    local path = args[1]
-    if path == nil or path:find("=") then cli.usage_error("eval needs a checkpoint: nvp eval CKPT [split=test draws=N]") end
-    local words = {}
-    for i = 2, #args do words[#words + 1] = args[i] end
-    local o = cli.parse_overrides(words)
-    for k, v in pairs(o) do
-        if KEYS[k] == nil then cli.usage_error(("eval: unknown key '%s' (valid: split, draws, batch, images, root, threads)"):format(k)) end
-        if type(v) ~= KEYS[k] then cli.usage_error(("eval: '%s' must be a %s"):format(k, KEYS[k])) end
-    end
+    local positional, o = cli.verb_args("eval", args, KEYS)
+    local path = positional[1]
+    if path == nil or #positional > 1 then cli.usage_error("eval needs one checkpoint: nvp eval CKPT [split=test draws=N]") end
     if o.threads then require("nvp.ffi").check(require("nvp.ffi").C.nvp_set_threads(o.threads)) end
     local ck, err = run.open(path)
     if ck == nil then error(err, 0) end

@@ -11,16 +11,8 @@ M.summary = "results page: nvp page RUN_DIR... [out=FILE] (default RUN_DIR/index
 local KEYS = {out = "string", force = "boolean", generate = "boolean", seed = "number", title = "string"}
 
 function M.run(args)
-    local dirs, words = {}, {}
-    for _, a in ipairs(args) do
-        if a:find("=") then words[#words + 1] = a else dirs[#dirs + 1] = a end
-    end
+    local dirs, o = cli.verb_args("page", args, KEYS)
     if #dirs == 0 then cli.usage_error("page needs run directories: nvp page RUN_DIR... [out=FILE]") end
-    local o = cli.parse_overrides(words)
-    for k, v in pairs(o) do
-        if KEYS[k] == nil then cli.usage_error(("page: unknown key '%s' (valid: force, generate, out, seed, title)"):format(k)) end
-        if type(v) ~= KEYS[k] then cli.usage_error(("page: '%s' must be a %s"):format(k, KEYS[k])) end
-    end
     local out = o.out
     if out == nil then
         if #dirs > 1 then cli.usage_error("page: with several run directories, say where the page goes: out=FILE") end

@@ -13,15 +13,9 @@ local KEYS = {n = "number", temperature = "number", out = "string", seed = "numb
               width = "number", cols = "number"}
 
 function M.run(args)
-    local path = args[1]
-    if path == nil or path:find("=") then cli.usage_error("sample needs a checkpoint: nvp sample CKPT [n=64 ...]") end
-    local words = {}
-    for i = 2, #args do words[#words + 1] = args[i] end
-    local o = cli.parse_overrides(words)
-    for k, v in pairs(o) do
-        if KEYS[k] == nil then cli.usage_error(("sample: unknown key '%s' (valid: n, temperature, out, seed, height, width, cols)"):format(k)) end
-        if type(v) ~= KEYS[k] then cli.usage_error(("sample: '%s' must be a %s"):format(k, KEYS[k])) end
-    end
+    local positional, o = cli.verb_args("sample", args, KEYS)
+    local path = positional[1]
+    if path == nil or #positional > 1 then cli.usage_error("sample needs one checkpoint: nvp sample CKPT [n=64 ...]") end
     local n = o.n or 64
     if n < 1 or n ~= math.floor(n) then cli.usage_error("sample: n must be a positive integer") end
     local ck, err = run.open(path)

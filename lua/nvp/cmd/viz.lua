@@ -11,19 +11,10 @@ local KEYS = {figure = "string", out = "string", seed = "number", height = "numb
               temperature = "number", frames = "number"}
 
 function M.run(args)
-    local path = args[1]
-    if path == nil or path:find("=") then
-        cli.usage_error("viz needs a checkpoint: nvp viz CKPT [figure=all|" .. table.concat(figures.NAMES, "|") .. " out=DIR]")
-    end
-    local words = {}
-    for i = 2, #args do words[#words + 1] = args[i] end
-    local o = cli.parse_overrides(words)
-    local names = {}
-    for k in pairs(KEYS) do names[#names + 1] = k end
-    table.sort(names)
-    for k, v in pairs(o) do
-        if KEYS[k] == nil then cli.usage_error(("viz: unknown key '%s' (valid: %s)"):format(k, table.concat(names, ", "))) end
-        if type(v) ~= KEYS[k] then cli.usage_error(("viz: '%s' must be a %s"):format(k, KEYS[k])) end
+    local positional, o = cli.verb_args("viz", args, KEYS)
+    local path = positional[1]
+    if path == nil or #positional > 1 then
+        cli.usage_error("viz needs one checkpoint: nvp viz CKPT [figure=all|" .. table.concat(figures.NAMES, "|") .. " out=DIR]")
     end
     local which = o.figure or "all"
     if which ~= "all" and figures.FILES[which] == nil then
