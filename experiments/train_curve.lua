@@ -30,8 +30,9 @@ os.remove(run_dir .. "/last.safetensors")
 os.remove(run_dir .. "/best.safetensors")
 os.remove(run_dir .. "/metrics.jsonl")
 
+-- arg[1] is this script's path, the words after it are ours
 local command = "build/nvp experiments/train_curve.lua"
-for i = 1, #arg do command = command .. " " .. arg[i] end
+for i = 2, #arg do command = command .. " " .. arg[i] end
 local r = recipe.load(path, overrides)
 local result = train.run(r)
 
