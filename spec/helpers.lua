@@ -65,6 +65,20 @@ function assert_grad(analytic, f, buf, i, what, rtol, atol, steps)
         table.concat(estimates, ", ")), 2)
 end
 
+--- A 0-based Lua table (doubles) of a tensor's elements, for references computed in double.
+function spec_doubles(t)
+    local r = {}
+    for i = 0, t.numel - 1 do r[i] = t.data[i] end
+    return r
+end
+
+--- The first n elements of a 0-based table or buffer as a 1-based list (for assert_close).
+function spec_list(x, n)
+    local r = {}
+    for i = 1, n do r[i] = x[i - 1] end
+    return r
+end
+
 --- A deterministic generator for specs.
 function spec_rng(seed)
     return require("nvp.rng").new(seed or 1234)

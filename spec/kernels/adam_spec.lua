@@ -18,16 +18,7 @@ local function adam_ref(p, m, v, g, n, lr, b1, b2, eps, wd, t)
     end
 end
 
-local function tab(t)
-    local r = {}
-    for i = 0, t.numel - 1 do r[i] = t.data[i] end
-    return r
-end
-local function list(x, n)
-    local r = {}
-    for i = 1, n do r[i] = x[i - 1] end
-    return r
-end
+local tab, list = spec_doubles, spec_list
 
 local CASES = {
     {lr = 1e-3, b1 = 0.9, b2 = 0.999, eps = 1e-8, wd = 0},

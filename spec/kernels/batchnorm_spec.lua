@@ -7,16 +7,7 @@ local nffi = require "nvp.ffi"
 
 local EPS, MOM = 1e-5, 0.1
 
-local function tab(t)
-    local r = {}
-    for i = 0, t.numel - 1 do r[i] = t.data[i] end
-    return r
-end
-local function list(x, n)
-    local r = {}
-    for i = 1, n do r[i] = x[i - 1] end
-    return r
-end
+local tab, list = spec_doubles, spec_list
 
 -- The forward in double. stats = {mean=, invstd=} (0-based) for evaluation, nil for batch statistics.
 -- Returns y, mean, invstd, biased var (0-based tables).

@@ -3,17 +3,7 @@
 local T = require "nvp.tensor"
 local nffi = require "nvp.ffi"
 
--- 0-based Lua table (double) of a tensor's elements, and a 1-based list for assert_close
-local function tab(t)
-    local r = {}
-    for i = 0, t.numel - 1 do r[i] = t.data[i] end
-    return r
-end
-local function list(x, n)
-    local r = {}
-    for i = 1, n do r[i] = x[i - 1] end
-    return r
-end
+local tab, list = spec_doubles, spec_list
 
 -- the forward in double: w (0-based table), norms
 local function wn_ref(v, g, cout, k)
