@@ -281,7 +281,11 @@ nvp_status nvp_copy_channels(float *dst, int64_t dst_c, int64_t dst_first, const
  * offset in the order (0,0), (1,1), (0,1), (1,0): y[q C + c, Y, X] = x[c, 2Y+dy_q, 2X+dx_q].
  * H and W even. nvp_unsqueeze is the exact inverse (x from y; x is (N,C,H,W), the squeezed size). */
 nvp_status nvp_squeeze(float *y, const float *x, int64_t n, int64_t c, int64_t h, int64_t w, int order);
+nvp_status nvp_squeeze_ref(float *y, const float *x, int64_t n, int64_t c, int64_t h, int64_t w, int order);
+nvp_status nvp_squeeze_avx2(float *y, const float *x, int64_t n, int64_t c, int64_t h, int64_t w, int order);
 nvp_status nvp_unsqueeze(float *x, const float *y, int64_t n, int64_t c, int64_t h, int64_t w, int order);
+nvp_status nvp_unsqueeze_ref(float *x, const float *y, int64_t n, int64_t c, int64_t h, int64_t w, int order);
+nvp_status nvp_unsqueeze_avx2(float *x, const float *y, int64_t n, int64_t c, int64_t h, int64_t w, int order);
 
 /* ---- data preprocessing (REFERENCE.md 2.1) ----------------------------------------------------- */
 
@@ -292,6 +296,8 @@ nvp_status nvp_dequantize(float *v, const uint8_t *x, uint64_t seed, uint64_t co
  * logdet: (N) += sum_d [log(1 - 2 alpha) - log p - log(1 - p)], the log-det of u = v/256 -> y
  * (REFERENCE.md 2.1); the loss adds D log 256 for the bins (2.5), giving bits/dim of the pixels. */
 nvp_status nvp_logit_forward(float *y, float *logdet, const float *v, int64_t n, int64_t d, float alpha);
+nvp_status nvp_logit_forward_ref(float *y, float *logdet, const float *v, int64_t n, int64_t d, float alpha);
+nvp_status nvp_logit_forward_avx2(float *y, float *logdet, const float *v, int64_t n, int64_t d, float alpha);
 /* v = 256 (sigmoid(y) - alpha) / (1 - 2 alpha): the exact inverse of nvp_logit_forward. */
 nvp_status nvp_logit_inverse(float *v, const float *y, int64_t n, float alpha);
 /* pixels = clamp(floor(v), 0, 255) for v in [0, 256) (REFERENCE.md 2.5). */

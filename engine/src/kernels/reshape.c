@@ -47,8 +47,8 @@ nvp_status nvp_copy_channels(float *dst, int64_t dst_c, int64_t dst_first, const
 static const int order_b_dy[4] = {0, 1, 0, 1};
 static const int order_b_dx[4] = {0, 1, 1, 0};
 
-/* Checks shared by squeeze and unsqueeze; x is (N,C,H,W), the unsqueezed side. */
-static nvp_status check_squeeze(const char *fn, const float *out, const float *in, int64_t n, int64_t c, int64_t h,
+/* Checks shared by squeeze and unsqueeze (and reshape_avx2.c); x is (N,C,H,W), the unsqueezed side. */
+nvp_status nvp_check_squeeze(const char *fn, const float *out, const float *in, int64_t n, int64_t c, int64_t h,
                                 int64_t w, int order) {
     NVP_CHECK_SIZE(fn, n);
     NVP_CHECK_SIZE(fn, c);
@@ -84,8 +84,8 @@ static void squeeze_sample(float *x, float *y, int64_t c, int64_t h, int64_t w, 
 }
 
 // x: (N,C,H,W) -> y: (N,4C,H/2,W/2)
-nvp_status nvp_squeeze(float *y, const float *x, int64_t n, int64_t c, int64_t h, int64_t w, int order) {
-    nvp_status e = check_squeeze("nvp_squeeze", y, x, n, c, h, w, order);
+nvp_status nvp_squeeze_ref(float *y, const float *x, int64_t n, int64_t c, int64_t h, int64_t w, int order) {
+    nvp_status e = nvp_check_squeeze("nvp_squeeze", y, x, n, c, h, w, order);
     if (e) return e;
     const int64_t per = c * h * w;
 #pragma omp parallel for schedule(static) if (n * per > OMP_MIN)
@@ -94,11 +94,19 @@ nvp_status nvp_squeeze(float *y, const float *x, int64_t n, int64_t c, int64_t h
 }
 
 // y: (N,4C,H/2,W/2) -> x: (N,C,H,W)
-nvp_status nvp_unsqueeze(float *x, const float *y, int64_t n, int64_t c, int64_t h, int64_t w, int order) {
-    nvp_status e = check_squeeze("nvp_unsqueeze", x, y, n, c, h, w, order);
+nvp_status nvp_unsqueeze_ref(float *x, const float *y, int64_t n, int64_t c, int64_t h, int64_t w, int order) {
+    nvp_status e = nvp_check_squeeze("nvp_unsqueeze", x, y, n, c, h, w, order);
     if (e) return e;
     const int64_t per = c * h * w;
 #pragma omp parallel for schedule(static) if (n * per > OMP_MIN)
     for (int64_t b = 0; b < n; b++) squeeze_sample(x + b * per, (float *)(y + b * per), c, h, w, order, 0);
     return NVP_OK;
+}
+
+nvp_status nvp_squeeze(float *y, const float *x, int64_t n, int64_t c, int64_t h, int64_t w, int order) {
+    return nvp_use_avx2 ? nvp_squeeze_avx2(y, x, n, c, h, w, order) : nvp_squeeze_ref(y, x, n, c, h, w, order);
+}
+
+nvp_status nvp_unsqueeze(float *x, const float *y, int64_t n, int64_t c, int64_t h, int64_t w, int order) {
+    return nvp_use_avx2 ? nvp_unsqueeze_avx2(x, y, n, c, h, w, order) : nvp_unsqueeze_ref(x, y, n, c, h, w, order);
 }
