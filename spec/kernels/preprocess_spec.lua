@@ -166,3 +166,31 @@ describe("flip_horizontal_u8", function()
         assert.are.equal("nvp_flip_horizontal_u8: flags is NULL", nffi.last_error())
     end)
 end)
+
+describe("logit forward: avx2 == ref", function()
+    if NVP.nvp_cpu_has_avx2() == 0 then
+        pending("this CPU has no AVX2")
+        return
+    end
+    for _, shape in ipairs{{1, 1}, {2, 7}, {3, 8}, {2, 29}, {4, 784}} do
+        it(("on (%d,%d)"):format(shape[1], shape[2]), function()
+            local n, d = shape[1], shape[2]
+            local T = require "nvp.tensor"
+            local v = spec_rng(d):uniform(T.empty{n, d}, 0, 256)
+            v.data[0] = 0          -- the ends of the range: p = alpha and p -> 1 - alpha
+            v.data[n * d - 1] = 255.999
+            local yr, yv = T.empty{n, d}, T.empty{n, d}
+            local lr, lv = T.full({n}, 0.5), T.full({n}, 0.5) -- accumulates
+            assert.are.equal(0, NVP.nvp_logit_forward_ref(yr.data, lr.data, v.data, n, d, 0.05))
+            assert.are.equal(0, NVP.nvp_logit_forward_avx2(yv.data, lv.data, v.data, n, d, 0.05))
+            assert_close(yv, yr, 1e-6, 2e-6, "y")
+            assert_close(lv, lr, 1e-6, 1e-4, "logdet")
+        end)
+    end
+
+    it("gives the reference's message for a bad alpha", function()
+        local buf = require("ffi").new("float[4]")
+        assert.are.equal(1, NVP.nvp_logit_forward_avx2(buf, buf, buf, 1, 1, 0.5))
+        assert.are.equal("nvp_logit_forward: alpha = 0.5 is not in [0, 0.5)", require("nvp.ffi").last_error())
+    end)
+end)

@@ -1,8 +1,9 @@
 /*
  * preprocess.c -- the data end of the flow (Real NVP Sec. 4.1; REFERENCE.md 2.1, 2.5): uniform
  * dequantisation of 8-bit pixels, the logit transform with its log-det and its inverse, quantisation
- * back to pixels, and random horizontal flips. Scalar only (cheap next to the s/t networks); the
- * transcendental parts run in double. Derivation: lua/nvp/layers/preprocess.md.
+ * back to pixels, and random horizontal flips. The transcendental parts run in double here; the
+ * logit forward (run on every training batch) has an AVX2 twin in preprocess_avx2.c. Derivation:
+ * lua/nvp/layers/preprocess.md.
  */
 #include "internal.h"
 
@@ -28,7 +29,9 @@ nvp_status nvp_dequantize(float *v, const uint8_t *x, uint64_t seed, uint64_t co
 }
 
 // y, v: (N,D); logdet: (N)
-nvp_status nvp_logit_forward(float *y, float *logdet, const float *v, int64_t n, int64_t d, float alpha) {
+/* Argument checks shared with preprocess_avx2.c. */
+nvp_status nvp_check_logit_forward(const float *y, const float *logdet, const float *v, int64_t n, int64_t d,
+                                   float alpha) {
     NVP_CHECK_SIZE("nvp_logit_forward", n);
     NVP_CHECK_SIZE("nvp_logit_forward", d);
     if (!(alpha >= 0.0f && alpha < 0.5f))
@@ -39,6 +42,17 @@ nvp_status nvp_logit_forward(float *y, float *logdet, const float *v, int64_t n,
         NVP_CHECK_PTR("nvp_logit_forward", y);
         NVP_CHECK_PTR("nvp_logit_forward", v);
     }
+    return NVP_OK;
+}
+
+nvp_status nvp_logit_forward(float *y, float *logdet, const float *v, int64_t n, int64_t d, float alpha) {
+    return nvp_use_avx2 ? nvp_logit_forward_avx2(y, logdet, v, n, d, alpha)
+                        : nvp_logit_forward_ref(y, logdet, v, n, d, alpha);
+}
+
+nvp_status nvp_logit_forward_ref(float *y, float *logdet, const float *v, int64_t n, int64_t d, float alpha) {
+    nvp_status e = nvp_check_logit_forward(y, logdet, v, n, d, alpha);
+    if (e || n == 0) return e;
     const double a = alpha, span = 1.0 - 2.0 * a, log_span = log(span);
 #pragma omp parallel for schedule(static) if (n * d > OMP_MIN)
     for (int64_t b = 0; b < n; b++) {
