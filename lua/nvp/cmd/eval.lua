@@ -1,14 +1,44 @@
--- nvp eval CKPT [split=test draws=N batch=B images=N]: bits/dim of a checkpoint on held-out data.
+-- nvp eval CKPT [split=test draws=N batch=B images=N bn_images=N save=PATH]: bits/dim of a checkpoint
+-- on held-out data. bn_images=N first fixes the batch-norm statistics by a pass over the first N
+-- training images (nvp.bn_stats); save=PATH then writes the checkpoint with those statistics (all else
+-- as it was: weights, optimiser moments, data position), so later evaluations and samples use them.
 local cli = require "nvp.cli"
 local run = require "nvp.run"
+local bn_stats = require "nvp.bn_stats"
 local dataset = require "nvp.data.dataset"
 local evaluate = require "nvp.evaluate"
 
 local M = {}
 
-M.summary = "bits/dim of a checkpoint: nvp eval CKPT [split=test|train draws=N images=N]"
+M.summary = "bits/dim of a checkpoint: nvp eval CKPT [split=test|train draws=N images=N bn_images=N save=PATH]"
 
-local KEYS = {split = "string", draws = "number", batch = "number", images = "number", root = "string", threads = "number"}
+local KEYS = {split = "string", draws = "number", batch = "number", images = "number", root = "string", threads = "number",
+              bn_images = "number", save = "string"}
+
+-- The checkpoint's own metadata without the "nvp." prefix (run.save adds it back).
+local function plain_meta(meta)
+    local out = {}
+    for k, v in pairs(meta) do
+        local short = k:match("^nvp%.(.+)$")
+        if short and short ~= "format" and short ~= "recipe" and short ~= "recipe_path" and short ~= "overrides"
+            and short ~= "dims" then
+            out[short] = v
+        end
+    end
+    return out
+end
+
+-- Write ck (with its model's current state) to path, keeping the optimiser tensors it carried.
+local function save_with_stats(path, ck, extra)
+    local optimizer_state = {}
+    for name, t in pairs(ck.tensors) do
+        if not name:match("^model%.") then optimizer_state[name] = t end
+    end
+    local meta = plain_meta(ck.meta)
+    for k, v in pairs(extra) do meta[k] = v end
+    local ok, err = run.save(path, ck.model, {state = function() return optimizer_state end}, meta, ck.recipe)
+    if not ok then error(err, 0) end
+end
 
 function M.run(args)
     local positional, o = cli.verb_args("eval", args, KEYS)
@@ -27,6 +57,21 @@ function M.run(args)
     local ds
     ds, err = dataset.open(data)
     if ds == nil then error(err, 0) end
+    if o.save and not o.bn_images then cli.usage_error("eval: save=PATH needs bn_images=N (it stores fixed statistics)") end
+    if o.bn_images then
+        if o.bn_images < 2 then cli.usage_error("eval: bn_images must be >= 2") end
+        local layers, used = bn_stats.recalibrate(ck.model, ds.train, {images = o.bn_images, batch = o.batch or 100,
+                                                                      seed = ck.recipe.seed})
+        if layers == 0 then
+            print(("%s: the model has no batch norm; bn_images ignored"):format(path))
+        else
+            print(("%s: batch-norm statistics of %d layers fixed on %d training images"):format(path, layers, used))
+        end
+        if o.save then
+            save_with_stats(o.save, ck, {bn_images = used})
+            print(("wrote %s"):format(o.save))
+        end
+    end
     local images = split == "test" and ds.heldout or ds.train
     if split == "train" and o.images and o.images < images.count then images = images:narrow(1, o.images) end
     local bpd, count = evaluate.bits_per_dim(ck.model, images, {batch = o.batch or ck.recipe.eval.batch,
