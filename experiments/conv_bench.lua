@@ -8,6 +8,10 @@
 -- gemm=true also times the bare nvp_gemm of each conv's forward GEMM shape (M=Cout, N=batch*H*W,
 -- K=Cin*k*k), the ceiling the im2col path works against.
 --
+-- `nvp bench kernels` (lua/nvp/bench/kernels.lua) is the maintained instrument: it takes the shapes
+-- from the models themselves and puts sgemm beside all three passes. This script stays for its
+-- compare=true mode (the two im2col batchings alternated in one process).
+--
 -- compare=true times both fast paths of conv2d_avx2.c in this one process, alternating old/new
 -- every rep (the host is shared and noisy), and prints median GFLOP/s of each and new/old:
 --   build/nvp experiments/conv_bench.lua compare=true reps=9

@@ -72,6 +72,9 @@ void nvp_interrupt_clear(void);
 /* 64-byte aligned allocation; nbytes == 0 gives a valid unique pointer. NULL + error on failure. */
 void *nvp_alloc(size_t nbytes);
 void nvp_free(void *p);
+/* [OUT] count and bytes: successful nvp_alloc calls since start and the bytes they asked for, on
+ * every thread (tensors and kernel scratch alike), so a spec can check a warm step allocates nothing. */
+void nvp_alloc_stats(int64_t *count, int64_t *bytes);
 
 /* A batch of 8-bit images as decoded from a file: data is (count, channels, height, width),
  * owned by the struct (free with nvp_images_free). */
@@ -160,6 +163,24 @@ nvp_status nvp_conv2d_backward_avx2(float *dx, float *dw, float *db, const float
                                     const float *w, int64_t n, int64_t cin, int64_t cout, int64_t h,
                                     int64_t width, int64_t k);
 
+/* Winograd F(tile x tile, 3x3) convolutions (3x3, pad 1, stride 1 only; tile = 2 or 4), same
+ * contract as nvp_conv2d_forward / nvp_conv2d_backward (backward accumulates; dx, dw, db may be
+ * NULL). nvp_conv2d_* choose them for the 3x3 shapes where they win (conv2d_avx2.c); _ref has the
+ * scalar tile transforms, _avx2 the AVX2 ones; both multiply with nvp_gemm. F(4x4) does 4x fewer
+ * multiplies than the direct conv and F(2x2) 2.25x, at a larger float32 error (winograd.c). */
+nvp_status nvp_winograd_forward(float *y, const float *x, const float *w, const float *b, int64_t n, int64_t cin,
+                                int64_t cout, int64_t h, int64_t width, int tile, int accumulate);
+nvp_status nvp_winograd_forward_ref(float *y, const float *x, const float *w, const float *b, int64_t n, int64_t cin,
+                                    int64_t cout, int64_t h, int64_t width, int tile, int accumulate);
+nvp_status nvp_winograd_forward_avx2(float *y, const float *x, const float *w, const float *b, int64_t n, int64_t cin,
+                                     int64_t cout, int64_t h, int64_t width, int tile, int accumulate);
+nvp_status nvp_winograd_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
+                                 int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile);
+nvp_status nvp_winograd_backward_ref(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
+                                     int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile);
+nvp_status nvp_winograd_backward_avx2(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
+                                      int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile);
+
 /* ---- weight normalisation (Salimans & Kingma 2016), per output row ---------------------------- */
 
 /* w: (Cout,K) = g: (Cout) * v: (Cout,K) / ||v_o||; [OUT] norm: (Cout) = ||v_o|| for the backward. */
@@ -222,6 +243,53 @@ nvp_status nvp_batchnorm_backward_avx2(float *dx, float *dgamma, float *dbeta, c
                                        const float *gamma, const float *beta, const float *mean,
                                        const float *invstd, int64_t n, int64_t c, int64_t hw, int relu,
                                        float dlogdet, int training);
+/* Synchronised batch norm (lua/nvp/layers/batchnorm.lua, train.sync_batchnorm): the training transform
+ * in steps, so that the caller can sum each step's per-channel sums over every rank
+ * (nvp_dist_allreduce_sum_f64) before the next. With one rank the steps give the fused kernels'
+ * numbers exactly (same double sums, same order).
+ * Forward: [OUT] sum, sumsq: (C) = sum over (N,HW) of d and of d^2, d = x - center (center: (C) in
+ * double, NULL = 0; sum or sumsq may be NULL): once with center NULL for the mean, once with
+ * center = mean for the variance. */
+nvp_status nvp_batchnorm_moments(double *sum, double *sumsq, const float *x, const double *center, int64_t n,
+                                 int64_t c, int64_t hw);
+nvp_status nvp_batchnorm_moments_ref(double *sum, double *sumsq, const float *x, const double *center, int64_t n,
+                                     int64_t c, int64_t hw);
+nvp_status nvp_batchnorm_moments_avx2(double *sum, double *sumsq, const float *x, const double *center, int64_t n,
+                                      int64_t c, int64_t hw);
+/* Then, from the summed moments of m values per channel: [OUT] mean = mean_d, invstd =
+ * 1/sqrt(sumsq/m + eps), and the running averages as nvp_batchnorm_forward_train; nvp_batchnorm_forward_eval
+ * with this mean and invstd is the output. mean_d, sumsq: (C). */
+nvp_status nvp_batchnorm_finish_stats(float *mean, float *invstd, float *running_mean, float *running_var,
+                                      const double *mean_d, const double *sumsq, int64_t m, int64_t c, float eps,
+                                      float momentum);
+/* Backward: [OUT] sums: (2C) = per channel sum(dyh), then per channel sum(dyh xhat) (see
+ * nvp_batchnorm_backward for dyh, xhat). */
+nvp_status nvp_batchnorm_backward_sums(double *sums, const float *dy, const float *x, const float *gamma,
+                                       const float *beta, const float *mean, const float *invstd, int64_t n,
+                                       int64_t c, int64_t hw, int relu);
+nvp_status nvp_batchnorm_backward_sums_ref(double *sums, const float *dy, const float *x, const float *gamma,
+                                           const float *beta, const float *mean, const float *invstd, int64_t n,
+                                           int64_t c, int64_t hw, int relu);
+nvp_status nvp_batchnorm_backward_sums_avx2(double *sums, const float *dy, const float *x, const float *gamma,
+                                            const float *beta, const float *mean, const float *invstd, int64_t n,
+                                            int64_t c, int64_t hw, int relu);
+/* Then dx += the training backward with the statistics' terms from total: (2C), the sums of every
+ * rank over m_total values; dgamma, dbeta (may be NULL) += this rank's own part, from local: (2C)
+ * (the dlogdet term counts this rank's n*hw values). */
+nvp_status nvp_batchnorm_backward_apply(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+                                        const float *gamma, const float *beta, const float *mean,
+                                        const float *invstd, const double *local, const double *total,
+                                        int64_t m_total, int64_t n, int64_t c, int64_t hw, int relu, float dlogdet);
+nvp_status nvp_batchnorm_backward_apply_ref(float *dx, float *dgamma, float *dbeta, const float *dy,
+                                            const float *x, const float *gamma, const float *beta,
+                                            const float *mean, const float *invstd, const double *local,
+                                            const double *total, int64_t m_total, int64_t n, int64_t c,
+                                            int64_t hw, int relu, float dlogdet);
+nvp_status nvp_batchnorm_backward_apply_avx2(float *dx, float *dgamma, float *dbeta, const float *dy,
+                                             const float *x, const float *gamma, const float *beta,
+                                             const float *mean, const float *invstd, const double *local,
+                                             const double *total, int64_t m_total, int64_t n, int64_t c,
+                                             int64_t hw, int relu, float dlogdet);
 
 /* ---- activations ------------------------------------------------------------------------------ */
 
@@ -353,6 +421,147 @@ nvp_status nvp_file_read_at(void *dst, const char *path, int64_t offset, int64_t
  * (palette: a fixed 6x7x6 RGB cube, nearest level, no dithering); delay: centiseconds per frame. */
 nvp_status nvp_gif_write(const char *path, const uint8_t *frames, int32_t width, int32_t height, int32_t channels,
                          int32_t nframes, int32_t delay);
+
+/* ---- I/O: image files, preprocessing, packed caches (engine/src/io/{png_read,jpeg,imagefolder,pack,prefetch}.c) */
+
+/* Decode one PNG into [OUT] image (count 1, CHW). channels 3: gray is replicated, alpha dropped;
+ * channels 1: RGB is converted to gray (libpng's rule). 16-bit and palette files are reduced to 8 bits. */
+nvp_status nvp_png_read(nvp_images *image, const char *path, int32_t channels);
+/* Decode one JPEG (libjpeg-turbo, the default integer IDCT) into [OUT] image (count 1, CHW). */
+nvp_status nvp_jpeg_read(nvp_images *image, const char *path, int32_t channels);
+/* Write a baseline JPEG; pixels: (height, width, channels) interleaved, channels 1 or 3; quality 1-100. */
+nvp_status nvp_jpeg_write(const char *path, const uint8_t *pixels, int32_t width, int32_t height, int32_t channels,
+                          int32_t quality);
+/* Decode a PNG or JPEG chosen by its first bytes, not its name (LSUN's export names JPEG data .webp). */
+nvp_status nvp_image_read(nvp_images *image, const char *path, int32_t channels);
+
+/* Preprocessing applied to every decoded file, in this order (lua/nvp/data/preprocess.lua gives each
+ * dataset's values and their sources). A zero size means "skip the step". */
+typedef struct nvp_preprocess {
+    int32_t channels;       /* 1 or 3 */
+    int32_t expect_height;  /* the decoded file must be this size (0 = any): mis-sized files fail */
+    int32_t expect_width;
+    int32_t crop_y;         /* crop rows [crop_y, crop_y + crop_height), cols [crop_x, crop_x + crop_width) */
+    int32_t crop_x;
+    int32_t crop_height;
+    int32_t crop_width;
+    int32_t resize_height;  /* then bilinear resize (TensorFlow 1 resize_images, align_corners=False) */
+    int32_t resize_width;
+    int32_t smallest_side;  /* then skimage pyramid_reduce so that the smaller side is this */
+} nvp_preprocess;
+
+/* Decode paths: (n) in parallel with the preprocessing: [OUT] images: (n) each owning one image
+ * (free with nvp_images_free), [OUT] status: (n) NVP_OK or the failure of that file; [OUT] messages:
+ * (n, message_size) that failure's one-line message (may be NULL). Returns NVP_OK unless an argument
+ * is wrong: one bad file does not stop the others. */
+nvp_status nvp_images_decode(nvp_images *images, int32_t *status, char *messages, int32_t message_size,
+                             const char *const *paths, int32_t n, const nvp_preprocess *pre);
+
+/* The resampling steps, on uint8 CHW images. */
+/* dst: (c, out_h, out_w) = src: (c, h, w) rows [y0, y0 + out_h), cols [x0, x0 + out_w); flip = 1 mirrors. */
+nvp_status nvp_crop_u8(uint8_t *dst, const uint8_t *src, int32_t c, int32_t h, int32_t w, int32_t y0, int32_t x0,
+                       int32_t out_h, int32_t out_w, int32_t flip);
+/* dst: (c, out_h, out_w): TensorFlow 1 bilinear resize (align_corners=False): source row y*h/out_h,
+ * clamped at the last row, interpolated in float and rounded to the nearest integer. */
+nvp_status nvp_resize_bilinear_u8(uint8_t *dst, const uint8_t *src, int32_t c, int32_t h, int32_t w, int32_t out_h,
+                                  int32_t out_w);
+/* [OUT] out_h, out_w of skimage pyramid_reduce(image, downscale = min(h, w) / side): ceil(h / downscale)... */
+nvp_status nvp_pyramid_reduce_size(int32_t *out_h, int32_t *out_w, int32_t h, int32_t w, int32_t side);
+/* dst: (c, out_h, out_w) = skimage pyramid_reduce: Gaussian smoothing (sigma = 2 downscale / 6, radius
+ * int(4 sigma + 0.5), symmetric edges) of src/255 in double, bilinear resampling at pixel centres,
+ * then * 255 truncated to uint8 (lsun_formatting.py). */
+nvp_status nvp_pyramid_reduce_u8(uint8_t *dst, const uint8_t *src, int32_t c, int32_t h, int32_t w, int32_t side);
+
+/* A packed cache: a 4096-byte header page, the uint8 CHW payload, then one record per image. */
+typedef struct nvp_pack_record {
+    uint64_t offset;  /* bytes from the start of the payload */
+    uint32_t height;
+    uint32_t width;
+} nvp_pack_record;
+
+/* An opened (memory-mapped, validated) pack, or a view of images in memory (records = NULL: every
+ * image is height x width, stored one after the other). */
+typedef struct nvp_pack {
+    const uint8_t *payload;
+    const nvp_pack_record *records;
+    int64_t count;
+    int32_t channels;
+    int32_t height;   /* 0 when sizes vary */
+    int32_t width;
+    int32_t reserved;
+    uint64_t fingerprint;
+    void *map;
+    int64_t map_bytes;
+} nvp_pack;
+
+/* Map path and check every size and offset against the file before use. */
+nvp_status nvp_pack_open(nvp_pack *pack, const char *path);
+void nvp_pack_close(nvp_pack *pack);
+
+typedef struct nvp_pack_writer nvp_pack_writer;
+/* Start writing path (through path.tmp.<pid>, renamed by finish). fingerprint: the caller's hash of
+ * what the pack holds, stored in the header. */
+nvp_status nvp_pack_writer_open(nvp_pack_writer **writer, const char *path, int32_t channels, uint64_t fingerprint);
+/* Append one image: pixels (channels, height, width). */
+nvp_status nvp_pack_writer_add(nvp_pack_writer *writer, const uint8_t *pixels, int32_t height, int32_t width);
+/* Write the records and header, fsync, rename over path; frees writer (also on failure). */
+nvp_status nvp_pack_writer_finish(nvp_pack_writer *writer);
+/* Remove the temporary and free writer. */
+void nvp_pack_writer_abort(nvp_pack_writer *writer);
+
+/* out: (n, channels, out_h, out_w) = image index[k] of pack, cropped at (y0[k], x0[k]) (NULL = 0) and
+ * mirrored where flip[k] = 1 (flip may be NULL). Every crop is checked against its image's size. */
+nvp_status nvp_pack_gather(uint8_t *out, const nvp_pack *pack, const int64_t *index, const int32_t *y0,
+                           const int32_t *x0, const uint8_t *flip, int64_t n, int32_t out_h, int32_t out_w);
+
+/* A background thread that runs nvp_pack_gather for the next batch while the current step runs:
+ * submit(batch k+1) right after wait() returned batch k. Two buffers of max_batch images: a batch
+ * returned by wait stays valid until the second submit after it. */
+typedef struct nvp_prefetch nvp_prefetch;
+nvp_status nvp_prefetch_create(nvp_prefetch **prefetch, const nvp_pack *pack, int64_t max_batch, int32_t out_h,
+                               int32_t out_w);
+/* Copy the arguments of a gather (as nvp_pack_gather) and start it on the thread. One job at a time. */
+nvp_status nvp_prefetch_submit(nvp_prefetch *prefetch, const int64_t *index, const int32_t *y0, const int32_t *x0,
+                               const uint8_t *flip, int64_t n);
+/* Block until the submitted job is done: [OUT] batch, or its failure. */
+nvp_status nvp_prefetch_wait(nvp_prefetch *prefetch, uint8_t **batch);
+/* Stop the thread (after the current job) and free everything. */
+void nvp_prefetch_free(nvp_prefetch *prefetch);
+
+/* ---- many processes: data-parallel training over MPI (engine/src/dist/dist.c) -------------- */
+/* The engine is the only caller of MPI. Built without MPI (CMake option NVP_MPI) or started
+ * without a launcher, every call is the one-rank case: rank 0 of 1, reductions leave their buffer
+ * as it is, so lua/nvp/dist.lua has one path for one rank or many. */
+
+/* 1 when libnvp was built with MPI. */
+int nvp_dist_compiled(void);
+/* Join the job when an MPI launcher (mpirun) started this process: MPI_Init, then rank and size.
+ * Idempotent; fails if mpirun started several ranks of an nvp built without MPI. */
+nvp_status nvp_dist_init(void);
+int nvp_dist_rank(void);
+int nvp_dist_size(void);
+/* The number of ranks on this machine (sharing its cores). */
+int nvp_dist_local_size(void);
+/* buf: (n) = its sum over all ranks, in place; every rank gets the same values. */
+nvp_status nvp_dist_allreduce_sum_f32(float *buf, int64_t n);
+nvp_status nvp_dist_allreduce_sum_f64(double *buf, int64_t n);
+/* Start summing buf: (n) over all ranks in place, without waiting: [OUT] request, for nvp_dist_wait
+ * (buf must stay untouched until then). n <= INT_MAX. One rank: done at once. */
+nvp_status nvp_dist_iallreduce_sum_f32(float *buf, int64_t n, int32_t *request);
+/* Let the reductions in flight advance (MPI moves non-blocking collectives only inside its calls). */
+nvp_status nvp_dist_progress(void);
+/* Wait until the reduction `request` is done; the request is then spent. */
+nvp_status nvp_dist_wait(int32_t request);
+/* buf: (nbytes) = root's buf on every rank. */
+nvp_status nvp_dist_broadcast(void *buf, int64_t nbytes, int root);
+nvp_status nvp_dist_barrier(void);
+/* Bytes this rank has passed to the allreduces so far (for the scaling figures). */
+int64_t nvp_dist_bytes_reduced(void);
+/* End every rank of a launched job with exit code `code` (the caller printed why first); does
+ * nothing in a process that did not join a job. */
+void nvp_dist_abort(int code);
+/* Leave the job at a normal exit (MPI_Finalize); nothing without one. */
+nvp_status nvp_dist_finalize(void);
 
 /* NVP_FFI_END */
 

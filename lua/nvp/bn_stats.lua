@@ -12,6 +12,7 @@
 --   local stats = require "nvp.bn_stats"
 --   local layers, used = stats.recalibrate(model, ds.train, {images = 10000, batch = 100, seed = 0})
 local Rng = require "nvp.rng"
+local loader_mod = require "nvp.data.loader"
 
 local M = {}
 
@@ -29,7 +30,9 @@ end
 
 --- Recompute the running statistics of every batch-norm layer from `opts.images` (default: all)
 -- training images, `opts.batch` (default 100) at a time, the first ones in order, dequantised with a
--- stream of its own (`opts.seed`). Returns the number of layers and of images used. A model without
+-- stream of its own (`opts.seed`). `images` is an Images set, or a crop source (LSUN's training set:
+-- no pixels in memory), which is read through a loader in its stored order, randomly cropped as in
+-- training. Returns the number of layers and of images used. A model without
 -- batch norm is left as it is (0 layers).
 function M.recalibrate(model, images, opts)
     opts = opts or {}
@@ -45,14 +48,22 @@ function M.recalibrate(model, images, opts)
     local was_training = model.training
     model:train(true)
     local rng = Rng.new((opts.seed or 0) + 7919)
-    local bytes = images:image_bytes()
+    local next_batch
+    if images.data then
+        local bytes = images.channels * images.height * images.width
+        next_batch = function(first) return images.data + first * bytes end
+    else
+        local L = loader_mod.new{images = images, batch = batch, seed = opts.seed or 0, shuffle = false,
+                                 prefetch = false}
+        next_batch = function() return (L:next()) end
+    end
     local used, k = 0, 0
     local ok, err = pcall(function()
         -- Whole batches only: a last batch of one image has no variance.
         while used + batch <= count do
             k = k + 1
             for _, bn in ipairs(layers) do bn.momentum = 1 / k end
-            model:loss(images.data + used * bytes, batch, rng)
+            model:loss(next_batch(used), batch, rng)
             used = used + batch
             if opts.on_batch then opts.on_batch(used, count) end
         end

@@ -12,6 +12,13 @@
 -- scale has 4 checkerboard couplings (0,1,0,1). Optional flow batch norm after every coupling
 -- (paper Sec. 3.7). Loss (REFERENCE.md 2.5, ARCHITECTURE.md):
 --   NLL = -(log N(z; 0, I) + logdet_pre + sum logdet) + D ln 256 nats;  bits/dim = NLL / (D ln 2)
+--
+-- recompute = true: the forward keeps only z (and the factored-out halves); backward walks the
+-- layers in reverse, rebuilding each one's input from its output by the exact inverse and re-running
+-- that coupling's s/t network, so activation memory is one s/t network's, whatever the number of
+-- couplings (the layers share buffers, Module:share_buffers). Gradients equal the stored path's to
+-- float32 rounding; the price is one more s/t forward per coupling. NVP_RECOMPUTE=1 in the
+-- environment makes it the default of RealNVP.new (to run the specs on that path).
 local ffi = require "ffi"
 local T = require "nvp.tensor"
 local Rng = require "nvp.rng"
@@ -22,18 +29,20 @@ local Squeeze = require "nvp.layers.squeeze"
 local FlowBatchNorm = require "nvp.layers.flow_batchnorm"
 local Sequence = require "nvp.layers.sequence"
 local Scale = require "nvp.layers.scale"
+local ws = require "nvp.workspace"
 local C, check = nffi.C, nffi.check
 
 local M = {}
 
 local LOG_2PI = math.log(2 * math.pi)
+local sum_of_squares = ffi.new("double[1]")  -- nvp_sum's output, made once rather than every step
 
 local RealNVP = Module.class()
 M.RealNVP = RealNVP
 
 M.DEFAULTS = {
     channels = 3, size = 32, height = nil, width_px = nil, scales = 2, width = 64, blocks = 8,
-    flow_batchnorm = false, alpha = 0.05, seed = 0,
+    flow_batchnorm = false, alpha = 0.05, seed = 0, recompute = os.getenv("NVP_RECOMPUTE") == "1",
 }
 
 --- Image sides that a model with `scales` scales accepts: multiples of 2^(S-1).
@@ -49,6 +58,9 @@ local function check_config(cfg)
         end
     end
     for _, key in ipairs{"channels", "height", "width_px", "scales", "width", "blocks"} do positive_int(key) end
+    if type(cfg.recompute) ~= "boolean" then
+        error(("realnvp: 'recompute' must be true or false, got %s"):format(tostring(cfg.recompute)), 4)
+    end
     local m = M.side_multiple(cfg.scales)
     if cfg.height % m ~= 0 or cfg.width_px % m ~= 0 then
         error(("realnvp: a %dx%d image cannot be squeezed %d times: with scales = %d the sides must be "
@@ -84,7 +96,7 @@ local function build_scale_body(cfg, k, rng)
 end
 
 --- cfg: channels, size (or height and width_px), scales, width (s/t feature maps), blocks,
--- flow_batchnorm, alpha (logit constraint), seed (initial weights).
+-- flow_batchnorm, alpha (logit constraint), seed (initial weights), recompute (see the top).
 function RealNVP.new(cfg)
     local self = Module.init(setmetatable({}, RealNVP))
     local full = {}
@@ -106,20 +118,24 @@ function RealNVP.new(cfg)
         inner = Scale.new(build_scale_body(full, k, rng), inner)
     end
     self.flow = self:add("flow", inner)
+    if full.recompute then self.flow:share_buffers("flow.") end
     return self
 end
 
 --- z, logdet (N) of the flow alone, for x already in logit space: (N, C, H, W).
 function RealNVP:forward(x)
+    ws.use_batch(x.shape[1])
     return self.flow:forward(x)
 end
 
 function RealNVP:inverse(z)
+    ws.use_batch(z.shape[1])
     return self.flow:inverse(z)
 end
 
---- Gradient of the flow for dz and dlogdet (N); returns dL/dx.
-function RealNVP:backward_flow(x, dz, dlogdet)
+--- Gradient of the flow for dz and dlogdet (N) after forward(x) gave z; returns dL/dx.
+function RealNVP:backward_flow(x, dz, dlogdet, z)
+    if self.cfg.recompute then return (self.flow:backward_by_inverse(z, dz, dlogdet)) end
     return self.flow:backward(x, dz, dlogdet)
 end
 
@@ -156,7 +172,7 @@ function RealNVP:nll_from(z, logdet, logdet_pre, out)
     local n = z.shape[1]
     local d = self.dims
     out = out or self:buffer("nll", {n})
-    local sq = ffi.new("double[1]")
+    local sq = sum_of_squares
     for i = 0, n - 1 do
         check(C.nvp_sum(nil, sq, z.data + i * d, d), 2)
         local log_pz = -0.5 * (sq[0] + d * LOG_2PI)
@@ -184,7 +200,7 @@ function RealNVP:backward()
     local dz = self:buffer("dz", z.shape)
     check(C.nvp_scale(dz.data, z.data, 1 / n, 0, z.numel), 2)
     local dlogdet = self:buffer("dlogdet", {n}):fill(-1 / n)
-    return self.flow:backward(last.y, dz, dlogdet)
+    return self:backward_flow(last.y, dz, dlogdet, z)
 end
 
 --- Decode latents z (N, C, H, W) to uint8 pixels (N*C*H*W bytes, a new buffer).
@@ -214,8 +230,9 @@ end
 
 function RealNVP:__tostring()
     local c = self.cfg
-    return ("RealNVP(%dx%dx%d, %d scales, width %d, %d blocks%s, %d parameters)"):format(c.channels, c.height,
-        c.width_px, c.scales, c.width, c.blocks, c.flow_batchnorm and ", flow batch norm" or "", self:parameter_count())
+    return ("RealNVP(%dx%dx%d, %d scales, width %d, %d blocks%s%s, %d parameters)"):format(c.channels, c.height,
+        c.width_px, c.scales, c.width, c.blocks, c.flow_batchnorm and ", flow batch norm" or "",
+        c.recompute and ", recompute by inverse" or "", self:parameter_count())
 end
 
 --- One line for the page and the logs.

@@ -10,18 +10,23 @@ local M = {}
 -- section -> key -> {type, default, doc[, allowed values]}
 M.SCHEMA = {
     data = {
-        dataset = {"string", "fashion_mnist", "dataset name", {"fashion_mnist", "cifar10"}},
+        dataset = {"string", "fashion_mnist", "dataset name", {"fashion_mnist", "cifar10", "imagenet32", "imagenet64",
+                   "lsun_bedroom", "lsun_tower", "lsun_church_outdoor", "celeba"}},
         root = {"string", "", "where the dataset files are ('' = the dataset's default location)"},
-        heldout = {"string", "test", "held-out split for evaluation", {"test", "train_tail"}},
+        heldout = {"string", "test", "held-out split for evaluation", {"test", "valid", "train_tail"}},
         heldout_images = {"number", 0, "images of the held-out split to evaluate (0 = all)"},
         train_images = {"number", 0, "use only the first N training images (0 = all)"},
         flip = {"boolean", false, "random horizontal flips of training images"},
+        cache = {"string", "cache", "directory of the packed caches of folder datasets (nvp prepare RECIPE.lua)"},
+        bad_images = {"string", "refuse", "a corrupt or mis-sized file in a folder dataset", {"refuse", "skip"}},
     },
     model = {
         scales = {"number", 2, "number of scales (the image side must be a multiple of 2^(scales-1))"},
         width = {"number", 32, "feature maps of the s/t networks at the first scale (doubles per scale)"},
         blocks = {"number", 4, "residual blocks per s/t network"},
         flow_batchnorm = {"boolean", false, "batch norm as a flow layer after every coupling (paper 3.7)"},
+        recompute = {"boolean", false, "backward rebuilds each layer's input by its inverse: activation memory "
+            .. "of one coupling, one more s/t forward per coupling"},
         alpha = {"number", 0.05, "logit constraint: p = alpha + (1 - 2 alpha) x / 256"},
     },
     train = {
@@ -41,6 +46,8 @@ M.SCHEMA = {
         eval_every_minutes = {"number", 0, "minutes between held-out evaluations (0 = only at the end)"},
         checkpoint_every_minutes = {"number", 5, "minutes between 'last' checkpoints"},
         max_bad_steps = {"number", 20, "stop after this many non-finite steps in a row"},
+        sync_batchnorm = {"boolean", false, "under mpirun: batch-norm statistics over all ranks' images, not per rank"},
+        overlap_allreduce = {"boolean", false, "under mpirun: reduce a layer's gradients during the layers' backward"},
     },
     eval = {
         batch = {"number", 250, "images per evaluation batch"},
@@ -57,7 +64,8 @@ M.SCHEMA = {
 }
 
 -- Image sides of the datasets the recipes know, to check the model's scales before loading data.
-M.DATASET_SIDES = {fashion_mnist = 28, cifar10 = 32}
+M.DATASET_SIDES = {fashion_mnist = 28, cifar10 = 32, imagenet32 = 32, imagenet64 = 64, lsun_bedroom = 64,
+                   lsun_tower = 64, lsun_church_outdoor = 64, celeba = 64}
 
 -- Top-level scalar keys.
 M.TOP = {
@@ -185,9 +193,13 @@ function M.load(path, overrides)
     return M.from_text(text, path, overrides, 3)
 end
 
-function M.from_text(text, path, overrides, level)
+-- env: run the recipe in this table instead of the globals (nvp.run passes a sandbox for the recipe
+-- text of a checkpoint, which may come from someone else); precompiled bytecode is then refused.
+function M.from_text(text, path, overrides, level, env)
+    if env and text:byte(1) == 27 then error(("%s: the recipe is precompiled bytecode; refused"):format(path), 0) end
     local chunk, err = loadstring(text, "@" .. path)
     if chunk == nil then error(err, 0) end
+    if env then setfenv(chunk, env) end
     local user = chunk()
     if type(user) ~= "table" then
         error(("recipe: %s must return a table of settings, got %s"):format(path, type(user)), level or 2)

@@ -57,6 +57,15 @@ function M.empty(shape)
     return setmetatable({data = storage, storage = storage, shape = copy_shape(shape), numel = n}, Tensor)
 end
 
+local stats_buf = ffi.new("int64_t[2]")
+
+--- count, bytes: engine allocations (nvp_alloc: tensors and kernel scratch) since start; a warm
+-- training step must leave both unchanged.
+function M.alloc_stats()
+    C.nvp_alloc_stats(stats_buf, stats_buf + 1)
+    return tonumber(stats_buf[0]), tonumber(stats_buf[1])
+end
+
 function M.zeros(shape)
     local t = M.empty(shape)
     ffi.fill(t.data, t.numel * 4, 0)

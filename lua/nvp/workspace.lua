@@ -9,6 +9,7 @@ local T = require "nvp.tensor"
 local M = {}
 
 local cache = {}
+local batch = nil  -- the batch size the cached tensors were made for (use_batch)
 
 local function key_of(name, shape)
     return name .. "(" .. table.concat(shape, ",") .. ")"
@@ -40,6 +41,17 @@ end
 --- Drop every cached tensor (they are freed once no one else holds them).
 function M.clear()
     cache = {}
+end
+
+--- Tensors are cached per shape, so a model announces its batch size before each pass: a new size
+-- (evaluation, sampling, the last partial batch) drops the other size's set instead of keeping both.
+function M.use_batch(n)
+    if n == batch then return end
+    if batch ~= nil then
+        M.clear()
+        collectgarbage()
+    end
+    batch = n
 end
 
 return M

@@ -6,6 +6,9 @@
  *      output rows of one image (Cin*9, rows*W)
  *   1  conv2d: gathered dy or GEMM output in (Cout, chunk*H*W) layout, or per thread the
  *      partial dW (Cout, Cin*k*k)
+ *   0, 1, 2  winograd.c (called by conv2d in place of im2col, never while its buffers are live):
+ *      0 transformed input tiles, 1 GEMM output / transformed dy (+ partial dW, transform rows),
+ *      2 transformed filters
  */
 #include "internal.h"
 

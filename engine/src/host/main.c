@@ -110,11 +110,16 @@ int main(int argc, char **argv) {
             lua_getfield(L, -1, "message");
         }
         const char *msg = lua_tostring(L, -1);
+        if (nvp_dist_size() > 1) fprintf(stderr, "rank %d of %d: ", nvp_dist_rank(), nvp_dist_size());
         fprintf(stderr, "%s\n", msg ? msg : "nvp: unknown error");
     } else if (lua_isnumber(L, -1)) {
         code = (int)lua_tointeger(L, -1);
     }
     fflush(stdout);
+    /* Under mpirun (nvp.dist): a failing rank ends every rank, so none waits forever in a collective;
+     * a normal exit leaves the job. Both do nothing in a process that joined no job. */
+    if (code != 0) nvp_dist_abort(code);
+    nvp_dist_finalize();
     lua_close(L);
     return code;
 }

@@ -16,6 +16,11 @@
  * = N HW sum_c (...): with the biased variance, d(log invstd)/dx_j = -invstd^2 (x_j - mean)/M (the
  * mean's own path sums to zero), so dL/dx_j = N HW (-invstd xhat_j / M) = -invstd xhat_j.
  * training = 0 (statistics are constants): dx += dyh gamma invstd; dgamma and dbeta as above.
+ *
+ * Synchronised batch norm splits the training transform into steps whose per-channel double sums
+ * the caller adds up over ranks in between: moments (sum x, then sum (x - mean)^2), finish_stats,
+ * forward_eval as the output; backward_sums (sum dyh, sum dyh xhat), backward_apply. Each step does
+ * the fused kernel's arithmetic in its order, so one rank gets the fused kernel's numbers exactly.
  */
 #include "internal.h"
 
@@ -86,6 +91,50 @@ __attribute__((visibility("hidden"))) nvp_status nvp_batchnorm_backward_check(
     NVP_CHECK_PTR(fn, beta);
     NVP_CHECK_PTR(fn, mean);
     NVP_CHECK_PTR(fn, invstd);
+    return NVP_OK;
+}
+
+__attribute__((visibility("hidden"))) nvp_status nvp_batchnorm_moments_check(double *sum, double *sumsq,
+                                                                             const float *x, int64_t n, int64_t c,
+                                                                             int64_t hw) {
+    const char *fn = "nvp_batchnorm_moments";
+    nvp_status st = check_sizes(fn, n, c, hw);
+    if (st != NVP_OK) return st;
+    if (c == 0) return NVP_OK;
+    if (sum == NULL && sumsq == NULL) return nvp_fail(NVP_STATUS_BAD_ARG, "%s: sum and sumsq are both NULL", fn);
+    NVP_CHECK_PTR(fn, x);
+    return NVP_OK;
+}
+
+/* The backward steps: out is sums (nvp_batchnorm_backward_sums) or dx (nvp_batchnorm_backward_apply). */
+__attribute__((visibility("hidden"))) nvp_status nvp_batchnorm_steps_check(
+    const char *fn, const void *out, const float *dy, const float *x, const float *gamma, const float *beta,
+    const float *mean, const float *invstd, int64_t n, int64_t c, int64_t hw) {
+    nvp_status st = check_sizes(fn, n, c, hw);
+    if (st != NVP_OK) return st;
+    if (c == 0) return NVP_OK;
+    if (out == NULL) return nvp_fail(NVP_STATUS_BAD_ARG, "%s: the output is NULL", fn);
+    NVP_CHECK_PTR(fn, dy);
+    NVP_CHECK_PTR(fn, x);
+    NVP_CHECK_PTR(fn, gamma);
+    NVP_CHECK_PTR(fn, beta);
+    NVP_CHECK_PTR(fn, mean);
+    NVP_CHECK_PTR(fn, invstd);
+    return NVP_OK;
+}
+
+__attribute__((visibility("hidden"))) nvp_status nvp_batchnorm_apply_check(
+    float *dx, const float *dy, const float *x, const float *gamma, const float *beta, const float *mean,
+    const float *invstd, const double *local, const double *total, int64_t m_total, int64_t n, int64_t c,
+    int64_t hw) {
+    const char *fn = "nvp_batchnorm_backward_apply";
+    nvp_status st = nvp_batchnorm_steps_check(fn, dx, dy, x, gamma, beta, mean, invstd, n, c, hw);
+    if (st != NVP_OK || c == 0) return st;
+    NVP_CHECK_PTR(fn, local);
+    NVP_CHECK_PTR(fn, total);
+    if (m_total < n * hw)
+        return nvp_fail(NVP_STATUS_BAD_ARG, "%s: m_total = %lld is less than this rank's %lld values per channel", fn,
+                        (long long)m_total, (long long)(n * hw));
     return NVP_OK;
 }
 
@@ -220,6 +269,116 @@ nvp_status nvp_batchnorm_backward_ref(float *dx, float *dgamma, float *dbeta, co
     return NVP_OK;
 }
 
+/* ---- synchronised batch norm in steps (the caller reduces the sums over ranks in between) ---- */
+
+// x: (N,C,HW); center (may be NULL), sum, sumsq [OUT] (either may be NULL): (C)
+nvp_status nvp_batchnorm_moments_ref(double *sum, double *sumsq, const float *x, const double *center, int64_t n,
+                                     int64_t c, int64_t hw) {
+    nvp_status st = nvp_batchnorm_moments_check(sum, sumsq, x, n, c, hw);
+    if (st != NVP_OK) return st;
+#pragma omp parallel for schedule(static) if (n * c * hw > OMP_MIN)
+    for (int64_t ch = 0; ch < c; ch++) {
+        const double cc = center ? center[ch] : 0.0;
+        double s = 0.0, q = 0.0;
+        for (int64_t i = 0; i < n; i++) {
+            const float *xr = x + (i * c + ch) * hw;
+            for (int64_t j = 0; j < hw; j++) {
+                double d = xr[j] - cc;
+                s += d;
+                q += d * d;
+            }
+        }
+        if (sum) sum[ch] = s;
+        if (sumsq) sumsq[ch] = q;
+    }
+    return NVP_OK;
+}
+
+// mean, invstd [OUT], running_mean, running_var (may be NULL), mean_d, sumsq: (C); m values per channel
+nvp_status nvp_batchnorm_finish_stats(float *mean, float *invstd, float *running_mean, float *running_var,
+                                      const double *mean_d, const double *sumsq, int64_t m, int64_t c, float eps,
+                                      float momentum) {
+    const char *fn = "nvp_batchnorm_finish_stats";
+    NVP_CHECK_SIZE(fn, c);
+    if (!(eps >= 0.0f) || isinf(eps))
+        return nvp_fail(NVP_STATUS_BAD_ARG, "%s: eps = %g is not a finite value >= 0", fn, (double)eps);
+    if (!(momentum >= 0.0f && momentum <= 1.0f))
+        return nvp_fail(NVP_STATUS_BAD_ARG, "%s: momentum = %g is not in [0, 1]", fn, (double)momentum);
+    if (c == 0) return NVP_OK;
+    if (m < 2)
+        return nvp_fail(NVP_STATUS_BAD_SHAPE, "%s: %lld value(s) per channel over all ranks; batch statistics need "
+                        "at least 2", fn, (long long)m);
+    NVP_CHECK_PTR(fn, mean);
+    NVP_CHECK_PTR(fn, invstd);
+    NVP_CHECK_PTR(fn, mean_d);
+    NVP_CHECK_PTR(fn, sumsq);
+    for (int64_t ch = 0; ch < c; ch++) {
+        double mu = mean_d[ch], q = sumsq[ch];
+        mean[ch] = (float)mu;
+        invstd[ch] = (float)(1.0 / sqrt(q / (double)m + (double)eps));
+        if (running_mean) running_mean[ch] = (float)((1.0 - momentum) * running_mean[ch] + momentum * mu);
+        if (running_var)
+            running_var[ch] = (float)((1.0 - momentum) * running_var[ch] + momentum * (q / (double)(m - 1)));
+    }
+    return NVP_OK;
+}
+
+// dy, x: (N,C,HW); sums [OUT]: (2C) = sum(dyh) per channel, then sum(dyh xhat) per channel
+nvp_status nvp_batchnorm_backward_sums_ref(double *sums, const float *dy, const float *x, const float *gamma,
+                                           const float *beta, const float *mean, const float *invstd, int64_t n,
+                                           int64_t c, int64_t hw, int relu) {
+    nvp_status st =
+        nvp_batchnorm_steps_check("nvp_batchnorm_backward_sums", sums, dy, x, gamma, beta, mean, invstd, n, c, hw);
+    if (st != NVP_OK) return st;
+#pragma omp parallel for schedule(static) if (n * c * hw > OMP_MIN)
+    for (int64_t ch = 0; ch < c; ch++) {
+        const float mf = mean[ch], is = invstd[ch], scale = gamma[ch] * is, b = beta[ch];
+        double sd = 0.0, sdx = 0.0;
+        for (int64_t i = 0; i < n; i++) {
+            const float *xr = x + (i * c + ch) * hw, *dyr = dy + (i * c + ch) * hw;
+            for (int64_t j = 0; j < hw; j++) {
+                float d = dyr[j];
+                if (relu && !((xr[j] - mf) * scale + b > 0.0f)) d = 0.0f;
+                sd += d;
+                sdx += (double)d * ((xr[j] - mf) * is);
+            }
+        }
+        sums[ch] = sd;
+        sums[c + ch] = sdx;
+    }
+    return NVP_OK;
+}
+
+// dx, dy, x: (N,C,HW); dgamma, dbeta (may be NULL): (C); local, total: (2C) from nvp_batchnorm_backward_sums
+nvp_status nvp_batchnorm_backward_apply_ref(float *dx, float *dgamma, float *dbeta, const float *dy,
+                                            const float *x, const float *gamma, const float *beta,
+                                            const float *mean, const float *invstd, const double *local,
+                                            const double *total, int64_t m_total, int64_t n, int64_t c,
+                                            int64_t hw, int relu, float dlogdet) {
+    nvp_status st = nvp_batchnorm_apply_check(dx, dy, x, gamma, beta, mean, invstd, local, total, m_total, n, c, hw);
+    if (st != NVP_OK) return st;
+    const int64_t m = n * hw;
+#pragma omp parallel for schedule(static) if (n * c * hw > OMP_MIN)
+    for (int64_t ch = 0; ch < c; ch++) {
+        const float mf = mean[ch], is = invstd[ch], scale = gamma[ch] * is, b = beta[ch];
+        if (dgamma)
+            dgamma[ch] += (float)(local[c + ch] + (dlogdet != 0.0f ? (double)dlogdet * (double)m / gamma[ch] : 0.0));
+        if (dbeta) dbeta[ch] += (float)local[ch];
+        const float k1 = scale, k0 = (float)(-(double)scale * total[ch] / (double)m_total);
+        const float k2 = (float)(-(double)scale * total[c + ch] / (double)m_total - (double)dlogdet * is);
+        for (int64_t i = 0; i < n; i++) {
+            const float *xr = x + (i * c + ch) * hw, *dyr = dy + (i * c + ch) * hw;
+            float *dxr = dx + (i * c + ch) * hw;
+            for (int64_t j = 0; j < hw; j++) {
+                float d = dyr[j];
+                if (relu && !((xr[j] - mf) * scale + b > 0.0f)) d = 0.0f;
+                dxr[j] += k1 * d + k2 * ((xr[j] - mf) * is) + k0;
+            }
+        }
+    }
+    return NVP_OK;
+}
+
 /* ---- dispatchers: the path was chosen once by nvp_init ---- */
 
 nvp_status nvp_batchnorm_forward_train(float *y, float *mean, float *invstd, float *running_mean,
@@ -246,4 +405,27 @@ nvp_status nvp_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const 
                                                       hw, relu, dlogdet, training)
                         : nvp_batchnorm_backward_ref(dx, dgamma, dbeta, dy, x, gamma, beta, mean, invstd, n, c,
                                                      hw, relu, dlogdet, training);
+}
+
+nvp_status nvp_batchnorm_moments(double *sum, double *sumsq, const float *x, const double *center, int64_t n,
+                                 int64_t c, int64_t hw) {
+    return nvp_use_avx2 ? nvp_batchnorm_moments_avx2(sum, sumsq, x, center, n, c, hw)
+                        : nvp_batchnorm_moments_ref(sum, sumsq, x, center, n, c, hw);
+}
+
+nvp_status nvp_batchnorm_backward_sums(double *sums, const float *dy, const float *x, const float *gamma,
+                                       const float *beta, const float *mean, const float *invstd, int64_t n,
+                                       int64_t c, int64_t hw, int relu) {
+    return nvp_use_avx2 ? nvp_batchnorm_backward_sums_avx2(sums, dy, x, gamma, beta, mean, invstd, n, c, hw, relu)
+                        : nvp_batchnorm_backward_sums_ref(sums, dy, x, gamma, beta, mean, invstd, n, c, hw, relu);
+}
+
+nvp_status nvp_batchnorm_backward_apply(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+                                        const float *gamma, const float *beta, const float *mean,
+                                        const float *invstd, const double *local, const double *total,
+                                        int64_t m_total, int64_t n, int64_t c, int64_t hw, int relu, float dlogdet) {
+    return nvp_use_avx2 ? nvp_batchnorm_backward_apply_avx2(dx, dgamma, dbeta, dy, x, gamma, beta, mean, invstd,
+                                                            local, total, m_total, n, c, hw, relu, dlogdet)
+                        : nvp_batchnorm_backward_apply_ref(dx, dgamma, dbeta, dy, x, gamma, beta, mean, invstd,
+                                                           local, total, m_total, n, c, hw, relu, dlogdet);
 }

@@ -1,7 +1,9 @@
 /*
  * batchnorm_avx2.c -- AVX2 twins of batchnorm.c (see there for the formulas). Compiled with
  * -mavx2 -mfma (this file only); called only after nvp_init found AVX2. Each channel's sums are
- * widened to double lanes; every vector loop over a row of HW values ends with a scalar tail.
+ * widened to double lanes; every vector loop over a row of HW values ends with a scalar tail. The
+ * steps of synchronised batch norm (moments, backward_sums, backward_apply) repeat the fused kernels'
+ * loops with the reductions between them left to the caller.
  */
 #include "internal.h"
 
@@ -21,6 +23,16 @@ __attribute__((visibility("hidden"))) nvp_status nvp_batchnorm_eval_check(const 
 __attribute__((visibility("hidden"))) nvp_status nvp_batchnorm_backward_check(
     float *dx, const float *dy, const float *x, const float *gamma, const float *beta, const float *mean,
     const float *invstd, int64_t n, int64_t c, int64_t hw);
+__attribute__((visibility("hidden"))) nvp_status nvp_batchnorm_moments_check(double *sum, double *sumsq,
+                                                                             const float *x, int64_t n, int64_t c,
+                                                                             int64_t hw);
+__attribute__((visibility("hidden"))) nvp_status nvp_batchnorm_steps_check(
+    const char *fn, const void *out, const float *dy, const float *x, const float *gamma, const float *beta,
+    const float *mean, const float *invstd, int64_t n, int64_t c, int64_t hw);
+__attribute__((visibility("hidden"))) nvp_status nvp_batchnorm_apply_check(
+    float *dx, const float *dy, const float *x, const float *gamma, const float *beta, const float *mean,
+    const float *invstd, const double *local, const double *total, int64_t m_total, int64_t n, int64_t c,
+    int64_t hw);
 
 static inline double hsum_pd(__m256d a) {
     double l[4];
@@ -159,6 +171,126 @@ nvp_status nvp_batchnorm_backward_avx2(float *dx, float *dgamma, float *dbeta, c
             k0 = (float)(-(double)scale * sd / (double)m);
             k2 = (float)(-(double)scale * sdx / (double)m - (double)dlogdet * is);
         }
+        const __m256 vk1 = _mm256_set1_ps(k1), vk2 = _mm256_set1_ps(k2), vk0 = _mm256_set1_ps(k0);
+        for (int64_t i = 0; i < n; i++) {
+            const float *xr = x + (i * c + ch) * hw, *dyr = dy + (i * c + ch) * hw;
+            float *dxr = dx + (i * c + ch) * hw;
+            for (int64_t j = 0; j < nv; j += 8) {
+                __m256 xc = _mm256_sub_ps(_mm256_loadu_ps(xr + j), vm);
+                __m256 d = _mm256_loadu_ps(dyr + j);
+                if (relu) d = _mm256_and_ps(d, _mm256_cmp_ps(_mm256_fmadd_ps(xc, vs, vb), zero, _CMP_GT_OQ));
+                __m256 acc = _mm256_add_ps(_mm256_loadu_ps(dxr + j), vk0);
+                acc = _mm256_fmadd_ps(vk2, _mm256_mul_ps(xc, vis), acc);
+                _mm256_storeu_ps(dxr + j, _mm256_fmadd_ps(vk1, d, acc));
+            }
+            for (int64_t j = nv; j < hw; j++) {
+                float d = dyr[j];
+                if (relu && !(fmaf(xr[j] - mf, scale, b) > 0.0f)) d = 0.0f;
+                dxr[j] += k1 * d + k2 * ((xr[j] - mf) * is) + k0;
+            }
+        }
+    }
+    return NVP_OK;
+}
+
+/* ---- synchronised batch norm in steps (see batchnorm.c) ---- */
+
+// x: (N,C,HW); center (may be NULL), sum, sumsq [OUT] (either may be NULL): (C)
+nvp_status nvp_batchnorm_moments_avx2(double *sum, double *sumsq, const float *x, const double *center, int64_t n,
+                                      int64_t c, int64_t hw) {
+    nvp_status st = nvp_batchnorm_moments_check(sum, sumsq, x, n, c, hw);
+    if (st != NVP_OK) return st;
+    const int64_t nv = hw & ~(int64_t)7;
+#pragma omp parallel for schedule(static) if (n * c * hw > OMP_MIN)
+    for (int64_t ch = 0; ch < c; ch++) {
+        const double cc = center ? center[ch] : 0.0;
+        const __m256d vc = _mm256_set1_pd(cc);
+        __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
+        __m256d q0 = _mm256_setzero_pd(), q1 = _mm256_setzero_pd();
+        double s = 0.0, q = 0.0;
+        for (int64_t i = 0; i < n; i++) {
+            const float *xr = x + (i * c + ch) * hw;
+            for (int64_t j = 0; j < nv; j += 8) {
+                __m256 v = _mm256_loadu_ps(xr + j);
+                __m256d d0 = _mm256_sub_pd(lo_pd(v), vc), d1 = _mm256_sub_pd(hi_pd(v), vc);
+                s0 = _mm256_add_pd(s0, d0);
+                s1 = _mm256_add_pd(s1, d1);
+                q0 = _mm256_fmadd_pd(d0, d0, q0);
+                q1 = _mm256_fmadd_pd(d1, d1, q1);
+            }
+            for (int64_t j = nv; j < hw; j++) {
+                double d = xr[j] - cc;
+                s += d;
+                q += d * d;
+            }
+        }
+        if (sum) sum[ch] = s + hsum_pd(_mm256_add_pd(s0, s1));
+        if (sumsq) sumsq[ch] = q + hsum_pd(_mm256_add_pd(q0, q1));
+    }
+    return NVP_OK;
+}
+
+// dy, x: (N,C,HW); sums [OUT]: (2C) = sum(dyh) per channel, then sum(dyh xhat) per channel
+nvp_status nvp_batchnorm_backward_sums_avx2(double *sums, const float *dy, const float *x, const float *gamma,
+                                            const float *beta, const float *mean, const float *invstd, int64_t n,
+                                            int64_t c, int64_t hw, int relu) {
+    nvp_status st =
+        nvp_batchnorm_steps_check("nvp_batchnorm_backward_sums", sums, dy, x, gamma, beta, mean, invstd, n, c, hw);
+    if (st != NVP_OK) return st;
+    const int64_t nv = hw & ~(int64_t)7;
+#pragma omp parallel for schedule(static) if (n * c * hw > OMP_MIN)
+    for (int64_t ch = 0; ch < c; ch++) {
+        const float mf = mean[ch], is = invstd[ch], scale = gamma[ch] * is, b = beta[ch];
+        const __m256 vm = _mm256_set1_ps(mf), vis = _mm256_set1_ps(is), vs = _mm256_set1_ps(scale);
+        const __m256 vb = _mm256_set1_ps(b), zero = _mm256_setzero_ps();
+        __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
+        __m256d p0 = _mm256_setzero_pd(), p1 = _mm256_setzero_pd();
+        double sd = 0.0, sdx = 0.0;
+        for (int64_t i = 0; i < n; i++) {
+            const float *xr = x + (i * c + ch) * hw, *dyr = dy + (i * c + ch) * hw;
+            for (int64_t j = 0; j < nv; j += 8) {
+                __m256 xc = _mm256_sub_ps(_mm256_loadu_ps(xr + j), vm);
+                __m256 d = _mm256_loadu_ps(dyr + j);
+                if (relu) d = _mm256_and_ps(d, _mm256_cmp_ps(_mm256_fmadd_ps(xc, vs, vb), zero, _CMP_GT_OQ));
+                __m256 xh = _mm256_mul_ps(xc, vis);
+                __m256d d0 = lo_pd(d), d1 = hi_pd(d);
+                a0 = _mm256_add_pd(a0, d0);
+                a1 = _mm256_add_pd(a1, d1);
+                p0 = _mm256_fmadd_pd(d0, lo_pd(xh), p0);
+                p1 = _mm256_fmadd_pd(d1, hi_pd(xh), p1);
+            }
+            for (int64_t j = nv; j < hw; j++) {
+                float d = dyr[j];
+                if (relu && !(fmaf(xr[j] - mf, scale, b) > 0.0f)) d = 0.0f;
+                sd += d;
+                sdx += (double)d * ((xr[j] - mf) * is);
+            }
+        }
+        sums[ch] = sd + hsum_pd(_mm256_add_pd(a0, a1));
+        sums[c + ch] = sdx + hsum_pd(_mm256_add_pd(p0, p1));
+    }
+    return NVP_OK;
+}
+
+// dx, dy, x: (N,C,HW); dgamma, dbeta (may be NULL): (C); local, total: (2C) from nvp_batchnorm_backward_sums
+nvp_status nvp_batchnorm_backward_apply_avx2(float *dx, float *dgamma, float *dbeta, const float *dy,
+                                             const float *x, const float *gamma, const float *beta,
+                                             const float *mean, const float *invstd, const double *local,
+                                             const double *total, int64_t m_total, int64_t n, int64_t c,
+                                             int64_t hw, int relu, float dlogdet) {
+    nvp_status st = nvp_batchnorm_apply_check(dx, dy, x, gamma, beta, mean, invstd, local, total, m_total, n, c, hw);
+    if (st != NVP_OK) return st;
+    const int64_t m = n * hw, nv = hw & ~(int64_t)7;
+#pragma omp parallel for schedule(static) if (n * c * hw > OMP_MIN)
+    for (int64_t ch = 0; ch < c; ch++) {
+        const float mf = mean[ch], is = invstd[ch], scale = gamma[ch] * is, b = beta[ch];
+        if (dgamma)
+            dgamma[ch] += (float)(local[c + ch] + (dlogdet != 0.0f ? (double)dlogdet * (double)m / gamma[ch] : 0.0));
+        if (dbeta) dbeta[ch] += (float)local[ch];
+        const float k1 = scale, k0 = (float)(-(double)scale * total[ch] / (double)m_total);
+        const float k2 = (float)(-(double)scale * total[c + ch] / (double)m_total - (double)dlogdet * is);
+        const __m256 vm = _mm256_set1_ps(mf), vis = _mm256_set1_ps(is), vs = _mm256_set1_ps(scale);
+        const __m256 vb = _mm256_set1_ps(b), zero = _mm256_setzero_ps();
         const __m256 vk1 = _mm256_set1_ps(k1), vk2 = _mm256_set1_ps(k2), vk0 = _mm256_set1_ps(k0);
         for (int64_t i = 0; i < n; i++) {
             const float *xr = x + (i * c + ch) * hw, *dyr = dy + (i * c + ch) * hw;

@@ -1,6 +1,8 @@
 /*
  * conv2d.c -- k x k convolution (k = 1 or 3), stride 1, zero "same" padding k/2: the scalar
  * reference (direct loops), the argument checks shared with conv2d_avx2.c, and the dispatchers.
+ * The AVX2 dispatcher sends most 3x3 convs to Winograd (winograd.c; rule in conv2d_avx2.c's
+ * winograd_tile); what follows describes the im2col path, which serves the rest.
  *
  * LAYOUT DECISION (the only place it is made; callers see plain NCHW through nvp.h):
  *   - Activations are NCHW, weights (Cout, Cin, k, k) = a row-major (Cout, K) matrix, K = Cin*k*k.

@@ -13,6 +13,10 @@
  * medians of 7 alternating reps): per-thread is 1.4-1.9x faster on the cifar shapes, 1.7-2.3x on
  * fmnist 3x3 32/64, 2.2-4.5x on the width-16 shapes and first convs; the fmnist-small training
  * step went from 3.0-3.4 s to 1.75-2.0 s. The rule is in use_images_path.
+ *
+ * 3x3 convs with >= 16 input channels go to Winograd F(2x2,3x3) or F(4x4,3x3) instead
+ * (winograd.c; the rule is in winograd_tile); NVP_CONV_PATH=im2col|winograd|winograd2|winograd4
+ * forces one.
  */
 #include "internal.h"
 
@@ -486,12 +490,44 @@ static nvp_status backward_images(float *dx, float *dw, float *db, const float *
 
 /* ---- choosing the path ---- */
 
-/* Which fast path runs: 0 = the rule in use_images_path, 1 = always "old" (forward_batched /
- * backward_batched), 2 = always "new" (forward_images / backward_images). Set once, on the first
- * conv call, from the environment variable NVP_CONV_PATH=old|new (anything else: the rule);
+/* Which fast path runs: 0 = the rules (winograd_tile, use_images_path), 1 = always "old"
+ * (forward_batched / backward_batched), 2 = always "new" = "im2col" (forward_images /
+ * backward_images), 3 = "winograd" (every 3x3 conv by Winograd, tile by the rule), 4 =
+ * "winograd2" (F(2x2,3x3)), 5 = "winograd4" (F(4x4,3x3)); 1x1 convs take the rule under 3-5. Set
+ * once, on the first conv call, from the environment variable NVP_CONV_PATH (unknown: the rules);
  * experiments/conv_bench.lua writes it through the FFI to alternate both paths in one process.
  * Not part of nvp.h. */
 int nvp_conv2d_path = -1;
+
+static void read_conv_path(void) {
+    static const char *const names[] = {"old", "new", "winograd", "winograd2", "winograd4", "im2col"};
+    static const int values[] = {1, 2, 3, 4, 5, 2};
+    const char *v = getenv("NVP_CONV_PATH");
+    nvp_conv2d_path = 0;
+    for (int i = 0; v != NULL && i < 6; i++)
+        if (strcmp(v, names[i]) == 0) nvp_conv2d_path = values[i];
+}
+
+/* The Winograd tile (2 or 4) for a 3x3 conv pass (0 forward, 1 backward-data, 2 backward-filter),
+ * or 0 for im2col. The rule, from experiments/winograd_bench.lua (experiments/results/winograd.md):
+ *   - Winograd when cin >= 16: it won every pass of every such reference shape (1.3-1.9x over
+ *     im2col), including the last convs with 6-12 output channels; with 2-12 input channels (the
+ *     first convs) the transforms cost more than the multiplies they save and im2col won the
+ *     backward passes by up to 2x;
+ *   - F(4x4) on planes of >= 28x28, F(2x2) below: the transforms run along 8 tiles of a tile row
+ *     at a time, and a 16x16 or 14x14 plane has only 4 F(4x4) tiles per row (half a vector, and
+ *     14 pads to 16), where F(2x2) won by 1.1-1.4x; at 28x28 and 32x32 F(4x4) won by 1.1-1.4x.
+ * The rule is the same for the three passes (the measured winners agreed but for one near-tie).
+ * Measured at 1 thread in CPU time (the host was oversubscribed), batch 64. */
+static int winograd_tile(int pass, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k) {
+    if (nvp_conv2d_path < 0) read_conv_path();
+    if (k != 3 || nvp_conv2d_path == 1 || nvp_conv2d_path == 2) return 0;
+    if (nvp_conv2d_path == 4) return 2;
+    if (nvp_conv2d_path == 5) return 4;
+    (void)pass, (void)n, (void)cout;
+    int tile = h >= 28 && width >= 28 ? 4 : 2;
+    return cin >= 16 || nvp_conv2d_path == 3 ? tile : 0;
+}
 
 /* Below this many multiply-adds a call runs on the calling thread alone (team 1): waking the
  * team costs more, and far more when the host is oversubscribed and the worker is descheduled. */
@@ -504,10 +540,7 @@ int nvp_conv2d_path = -1;
  * Measured with experiments/conv_bench.lua compare=true (2 cores, batch 64): the per-thread path
  * wins on every reference shape, see the numbers there. */
 static int use_images_path(int64_t n, int64_t macs) {
-    if (nvp_conv2d_path < 0) {
-        const char *v = getenv("NVP_CONV_PATH");
-        nvp_conv2d_path = v == NULL ? 0 : strcmp(v, "old") == 0 ? 1 : strcmp(v, "new") == 0 ? 2 : 0;
-    }
+    if (nvp_conv2d_path < 0) read_conv_path();
     int team = nvp_get_threads();
     if (team > MAX_TEAM) team = MAX_TEAM;
     if (nvp_conv2d_path == 1) return 0;
@@ -529,6 +562,8 @@ nvp_status nvp_conv2d_forward_avx2(float *y, const float *x, const float *w, con
         if (b != NULL) add_bias_planes(y, b, n, cout, p);
         return NVP_OK;
     }
+    int tile = winograd_tile(0, n, cin, cout, h, width, k);
+    if (tile > 0) return nvp_winograd_forward_avx2(y, x, w, b, n, cin, cout, h, width, tile, accumulate);
     int team = use_images_path(n, n * cout * kdim * p);
     if (team > 0) return forward_images(y, x, w, b, n, cin, cout, h, width, k, accumulate, team);
     return forward_batched(y, x, w, b, n, cin, cout, h, width, k, accumulate);
@@ -543,6 +578,19 @@ nvp_status nvp_conv2d_backward_avx2(float *dx, float *dw, float *db, const float
     if (st != NVP_OK) return st;
     int64_t p = h * width, kdim = cin * k * k;
     if (n * cout * p == 0) return NVP_OK;
+    int tile_data = dx != NULL ? winograd_tile(1, n, cin, cout, h, width, k) : 0;
+    int tile_filter = dw != NULL ? winograd_tile(2, n, cin, cout, h, width, k) : 0;
+    if (tile_data > 0 && (tile_filter == tile_data || dw == NULL))
+        return nvp_winograd_backward_avx2(dx, dw, db, dy, x, w, n, cin, cout, h, width, tile_data);
+    if (tile_data > 0) { /* dx (and db) by Winograd, dw by the path below */
+        st = nvp_winograd_backward_avx2(dx, NULL, db, dy, x, w, n, cin, cout, h, width, tile_data);
+        if (st != NVP_OK) return st;
+        dx = NULL, db = NULL;
+    } else if (tile_filter > 0) {
+        st = nvp_winograd_backward_avx2(NULL, dw, db, dy, x, w, n, cin, cout, h, width, tile_filter);
+        if (st != NVP_OK || dx == NULL) return st;
+        dw = NULL, db = NULL;
+    }
     int team = use_images_path(n, n * cout * kdim * p);
     if (team > 0) return backward_images(dx, dw, db, dy, x, w, n, cin, cout, h, width, k, team);
     if (db != NULL) bias_grad(db, dy, n, cout, p, cout * p);

@@ -1,5 +1,5 @@
--- nvp eval CKPT [split=test draws=N batch=B images=N bn_images=N save=PATH]: bits/dim of a checkpoint
--- on held-out data. bn_images=N first fixes the batch-norm statistics by a pass over the first N
+-- nvp eval CKPT [split=heldout|train|test|valid draws=N batch=B images=N bn_images=N save=PATH]:
+-- bits/dim of a checkpoint on its recipe's held-out split (or the one named). bn_images=N first fixes the batch-norm statistics by a pass over the first N
 -- training images (nvp.bn_stats); save=PATH then writes the checkpoint with those statistics (all else
 -- as it was: weights, optimiser moments, data position), so later evaluations and samples use them.
 local cli = require "nvp.cli"
@@ -10,7 +10,7 @@ local evaluate = require "nvp.evaluate"
 
 local M = {}
 
-M.summary = "bits/dim of a checkpoint: nvp eval CKPT [split=test|train draws=N images=N bn_images=N save=PATH]"
+M.summary = "bits/dim of a checkpoint: nvp eval CKPT [split=heldout|train|test|valid draws=N images=N bn_images=N save=PATH]"
 
 local KEYS = {split = "string", draws = "number", batch = "number", images = "number", root = "string", threads = "number",
               bn_images = "number", save = "string"}
@@ -43,7 +43,7 @@ end
 function M.run(args)
     local positional, o = cli.verb_args("eval", args, KEYS)
     local path = positional[1]
-    if path == nil or #positional > 1 then cli.usage_error("eval needs one checkpoint: nvp eval CKPT [split=test draws=N]") end
+    if path == nil or #positional > 1 then cli.usage_error("eval needs one checkpoint: nvp eval CKPT [split=heldout draws=N]") end
     if o.threads then require("nvp.ffi").check(require("nvp.ffi").C.nvp_set_threads(o.threads)) end
     local ck, err = run.open(path)
     if ck == nil then error(err, 0) end
@@ -51,12 +51,13 @@ function M.run(args)
     for k, v in pairs(ck.recipe.data) do data[k] = v end
     if o.root then data.root = o.root end
     data.heldout_images = o.images or 0
-    local split = o.split or "test"
-    if split ~= "test" and split ~= "train" then cli.usage_error("eval: split must be test or train") end
-    data.heldout = "test"
+    -- "heldout" is the split the recipe evaluates on (test for CIFAR-10, valid for ImageNet/LSUN/CelebA)
+    local split = o.split or "heldout"
+    if split ~= "heldout" and split ~= "train" then data.heldout = split end
     local ds
     ds, err = dataset.open(data)
     if ds == nil then error(err, 0) end
+    if split == "heldout" then split = data.heldout end
     if o.save and not o.bn_images then cli.usage_error("eval: save=PATH needs bn_images=N (it stores fixed statistics)") end
     if o.bn_images then
         if o.bn_images < 2 then cli.usage_error("eval: bn_images must be >= 2") end
@@ -72,8 +73,12 @@ function M.run(args)
             print(("wrote %s"):format(o.save))
         end
     end
-    local images = split == "test" and ds.heldout or ds.train
-    if split == "train" and o.images and o.images < images.count then images = images:narrow(1, o.images) end
+    local images = split == "train" and ds.train or ds.heldout
+    if split == "train" then
+        if images.data == nil then error(("eval: %s's training set is a crop source; evaluate split=%s"):format(
+            data.dataset, ck.recipe.data.heldout), 0) end
+        if o.images and o.images < images.count then images = images:narrow(1, o.images) end
+    end
     local bpd, count = evaluate.bits_per_dim(ck.model, images, {batch = o.batch or ck.recipe.eval.batch,
                                                                  draws = o.draws or 1, seed = ck.recipe.seed})
     print(("%s: %s bits/dim %.4f (%d images, %d draw%s, step %s)"):format(path, split, bpd, count, o.draws or 1,

@@ -1,7 +1,9 @@
 -- nvp.layers.batchnorm: batch normalisation over (N, H, W) per channel (Ioffe & Szegedy 2015),
 -- optionally fused with a ReLU, as used inside the s/t networks (REFERENCE.md 2.4): training uses
 -- the batch mean and biased variance and updates running averages (momentum 0.1, unbiased
--- variance); evaluation uses the running averages.
+-- variance); evaluation uses the running averages. With `self.sync` set (nvp.dist.sync_batchnorm,
+-- train.sync_batchnorm) the training statistics and the backward's sums are those of every rank's
+-- part of the batch: the kernel in steps, with the per-channel double sums reduced in between.
 --
 --   x, y: (N, C, H, W)
 local ffi = require "ffi"
@@ -47,14 +49,51 @@ local function dims(self, x)
     return x.shape[1], hw
 end
 
-function BatchNorm:forward(x, out)
+-- A reusable double array of `count` values for `key`.
+function BatchNorm:doubles(key, count)
+    local a = self._scratch[key]
+    if a == nil or self._scratch[key .. ".count"] ~= count then
+        a = ffi.new("double[?]", count)
+        self._scratch[key], self._scratch[key .. ".count"] = a, count
+    end
+    return a
+end
+
+-- Training statistics over all ranks: sums of x, then of (x - mean)^2, each summed over ranks.
+-- stats: (2C+1) = sum of x, then mean (C); the number of values per channel over all ranks (1);
+-- the sum of squares (C).
+function BatchNorm:forward_synced(x, out, n, hw, keep_running)
+    local c, p, b = self.channels, self._params, self._buffers
+    local stats = self:doubles("stats", 2 * c + 1)
+    local sumsq = stats + c + 1
+    check(C.nvp_batchnorm_moments(stats, nil, x.data, nil, n, c, hw), 3)
+    stats[c] = n * hw
+    self.sync.sum_f64(stats, c + 1)
+    local m = stats[c]
+    for ch = 0, c - 1 do stats[ch] = stats[ch] / m end
+    check(C.nvp_batchnorm_moments(nil, sumsq, x.data, stats, n, c, hw), 3)
+    self.sync.sum_f64(sumsq, c)
+    check(C.nvp_batchnorm_finish_stats(self.mean.data, self.invstd.data, not keep_running and b.running_mean.data
+        or nil, not keep_running and b.running_var.data or nil, stats, sumsq, m, c, self.eps, self.momentum), 3)
+    self.m_total = m
+    check(C.nvp_batchnorm_forward_eval(out.data, x.data, p.gamma.data, p.beta.data, self.mean.data,
+        self.invstd.data, n, c, hw, self.relu), 3)
+    return out
+end
+
+--- keep_running = true: batch statistics in training, but the running averages stay as they are
+-- (a forward recomputed for recompute-by-inverse: the first one already moved them).
+function BatchNorm:forward(x, out, keep_running)
     local n, hw = dims(self, x)
     out = out or self:buffer("y", x.shape)
     local p, b = self._params, self._buffers
-    if self.training then
-        check(C.nvp_batchnorm_forward_train(out.data, self.mean.data, self.invstd.data, b.running_mean.data,
-            b.running_var.data, x.data, p.gamma.data, p.beta.data, n, self.channels, hw, self.eps, self.momentum,
-            self.relu), 2)
+    if self.training and self.sync then
+        return self:forward_synced(x, out, n, hw, keep_running)
+    elseif self.training then
+        local rmean, rvar = b.running_mean.data, b.running_var.data
+        if keep_running then rmean, rvar = nil, nil end
+        check(C.nvp_batchnorm_forward_train(out.data, self.mean.data, self.invstd.data, rmean, rvar, x.data,
+            p.gamma.data, p.beta.data, n, self.channels, hw, self.eps, self.momentum, self.relu), 2)
     else
         self:use_running_stats()
         check(C.nvp_batchnorm_forward_eval(out.data, x.data, p.gamma.data, p.beta.data, self.mean.data,
@@ -63,10 +102,34 @@ function BatchNorm:forward(x, out)
     return out
 end
 
+--- The output of the last forward again, into `out`, from its input x and the statistics it used
+-- (batch or running; kept per channel): callers that would otherwise keep every output alive until
+-- backward (the s/t networks) recompute it there, one elementwise pass instead of a stored tensor.
+function BatchNorm:replay(x, out)
+    local n, hw = dims(self, x)
+    local p = self._params
+    check(C.nvp_batchnorm_forward_eval(out.data, x.data, p.gamma.data, p.beta.data, self.mean.data,
+        self.invstd.data, n, self.channels, hw, self.relu), 2)
+    return out
+end
+
 --- Accumulate dgamma, dbeta; add dL/dx into dx. dlogdet: see nvp_batchnorm_backward (flow use).
 function BatchNorm:backward(x, dy, dx, dlogdet)
     local n, hw = dims(self, x)
     local p, g = self._params, self._grads
+    if self.training and self.sync then
+        -- sums: (4C) = this rank's sum(dyh), sum(dyh xhat) (2C), then the same over all ranks (2C)
+        local c = self.channels
+        local sums = self:doubles("sums", 4 * c)
+        check(C.nvp_batchnorm_backward_sums(sums, dy.data, x.data, p.gamma.data, p.beta.data, self.mean.data,
+            self.invstd.data, n, c, hw, self.relu), 2)
+        ffi.copy(sums + 2 * c, sums, 2 * c * 8)
+        self.sync.sum_f64(sums + 2 * c, 2 * c)
+        check(C.nvp_batchnorm_backward_apply(dx.data, g.gamma.data, g.beta.data, dy.data, x.data, p.gamma.data,
+            p.beta.data, self.mean.data, self.invstd.data, sums, sums + 2 * c, self.m_total, n, c, hw, self.relu,
+            dlogdet or 0), 2)
+        return dx
+    end
     check(C.nvp_batchnorm_backward(dx.data, g.gamma.data, g.beta.data, dy.data, x.data, p.gamma.data, p.beta.data,
         self.mean.data, self.invstd.data, n, self.channels, hw, self.relu, dlogdet or 0, self.training and 1 or 0), 2)
     return dx

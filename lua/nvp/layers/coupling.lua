@@ -100,6 +100,28 @@ function Coupling:inverse(y)
     return x
 end
 
+--- The input of the last forward from its output y (recompute-by-inverse): the conditioning part is
+-- the same in x and y, so the s/t network re-run on it rebuilds exactly the activations backward needs
+-- (batch norm with the same batch statistics, running averages left alone); then the exact inverse.
+function Coupling:recover(y)
+    check_input(self, y, 2)
+    local n, c, h, w = y.shape[1], y.shape[2], y.shape[3], y.shape[4]
+    self.xc = self:conditioning(y, "xc")
+    self.st_out = self.st:forward(self.xc, true)
+    local x = self:buffer("x_inv", y.shape)
+    check(C.nvp_coupling_inverse(x.data, y.data, self.st_out.data, self:lambda().data, n, c, h, w, self.kind,
+        self.parity), 2)
+    self.x = x
+    return x
+end
+
+--- Every coupling's s/t network draws on the same shared buffers ("st."): one runs at a time.
+function Coupling:share_buffers(prefix)
+    self._shared = prefix
+    self.st:share_buffers("st.")
+    return self
+end
+
 --- dy: (N,C,H,W), dlogdet: (N). Returns dL/dx (this layer's buffer); accumulates parameter gradients.
 function Coupling:backward(x, dy, dlogdet)
     local n, c, h, w = x.shape[1], x.shape[2], x.shape[3], x.shape[4]

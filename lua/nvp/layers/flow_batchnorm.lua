@@ -49,6 +49,16 @@ function FlowBatchNorm:inverse(y)
     return x
 end
 
+--- The input of the last forward from its output, with that forward's statistics (the batch's in
+-- training, kept per channel), for recompute-by-inverse; backward then uses the same ones.
+function FlowBatchNorm:recover(y)
+    local bn = self.bn
+    local x = self:buffer("x_inv", y.shape)
+    check(C.nvp_batchnorm_inverse(x.data, y.data, bn._params.gamma.data, bn._params.beta.data, bn.mean.data,
+        bn.invstd.data, y.shape[1], self.channels, y.shape[3] * y.shape[4]), 2)
+    return x
+end
+
 function FlowBatchNorm:backward(x, dy, dlogdet)
     local dx = self:zeroed("dx", x.shape)
     -- Every sample's log-det is the same value L, so sum_i dlogdet_i * L = mean_i(dlogdet_i) * sum_i L:

@@ -6,7 +6,10 @@
 --
 -- Outputs and saved activations live in per-module buffers that are reused while the input shape
 -- stays the same (`self:buffer(key, shape)`), so a training step allocates nothing once warm.
+-- share_buffers(prefix) moves them to the shared workspace instead (recompute-by-inverse: a layer's
+-- activations are dead once the next layer has run, so layers of the same shapes share storage).
 local T = require "nvp.tensor"
+local ws = require "nvp.workspace"
 
 local Module = {}
 Module.__index = Module
@@ -52,8 +55,10 @@ function Module:add(name, child)
     return child
 end
 
---- A reusable work tensor for `key`, reallocated only when the shape changes.
+--- A reusable work tensor for `key`, reallocated only when the shape changes (or, after
+-- share_buffers, the workspace's tensor for prefix .. key and this shape).
 function Module:buffer(key, shape)
+    if self._shared ~= nil then return ws.get(self._shared .. key, shape) end
     local t = self._scratch[key]
     if t ~= nil and #t.shape == #shape then
         local same = true
@@ -70,6 +75,24 @@ end
 --- Same, zero-filled (for gradients that kernels accumulate into).
 function Module:zeroed(key, shape)
     return self:buffer(key, shape):zero()
+end
+
+--- Take this module's buffers, and its children's (under prefix .. child name .. "."), from the
+-- shared workspace under `prefix`: modules given the same prefix then share storage, so none of them
+-- may expect its buffers to survive another's forward or backward. Containers override this to say
+-- which of their layers may share.
+function Module:share_buffers(prefix)
+    self._shared = prefix
+    for _, child in ipairs(self._children) do child.module:share_buffers(prefix .. child.name .. ".") end
+    return self
+end
+
+--- Backward from the OUTPUT y of the last forward (recompute-by-inverse): recover(y) rebuilds the
+-- input by the exact inverse, re-running what backward needs, then backward as usual.
+-- Returns dL/dx and the rebuilt x (the previous layer's output).
+function Module:backward_by_inverse(y, dy, dlogdet)
+    local x = self:recover(y)
+    return self:backward(x, dy, dlogdet), x
 end
 
 --- Visit every (name, param, grad, decay) in a fixed order: own parameters, then children's.

@@ -79,6 +79,27 @@ function Scale:backward(x, dz, dlogdet)
     return self.body:backward(x, dy, dlogdet)
 end
 
+--- Every scale's body draws on the same shared buffers (they run one after another); the scale's
+-- own buffers, which hold the factored-out half, stay its own.
+function Scale:share_buffers(prefix)
+    self.body:share_buffers(prefix)
+    if self.inner then self.inner:share_buffers(prefix) end
+    return self
+end
+
+--- Backward from the output z of the last forward alone (recompute-by-inverse): the next scale
+-- rebuilds its input from its part of z, which joined with the factored-out half is the body's
+-- output. Returns dL/dx and the rebuilt x.
+function Scale:backward_by_inverse(z, dz, dlogdet)
+    if self.inner == nil then return self.body:backward_by_inverse(z, dz, dlogdet) end
+    local inner_z, factored = split(self, self.squeeze:squeeze(z, "inv.s"), "inv.split")
+    local d_inner, d_factored = split(self, self.squeeze:squeeze(dz, "grad.s"), "grad.split")
+    local d_go_on, go_on = self.inner:backward_by_inverse(inner_z, d_inner, dlogdet)
+    local y = self.squeeze:expand(concat(self, go_on, factored, "inv.joined"), "inv.y")
+    local dy = self.squeeze:expand(concat(self, d_go_on, d_factored, "grad.joined"), "grad.y")
+    return self.body:backward_by_inverse(y, dy, dlogdet)
+end
+
 --- The latents of z, finest first: {z1, ..., zL} where z1 is this scale's factored-out half.
 -- Each part is a new tensor (N, C_k, H_k, W_k).
 function Scale:split_latents(z, out)

@@ -53,6 +53,9 @@ function Squeeze:inverse(y)
     return self.unsqueeze and self:squeeze(y, "x_inv") or self:expand(y, "x_inv")
 end
 
+--- The input of the last forward from its output (recompute-by-inverse): a permutation, so exact.
+Squeeze.recover = Squeeze.inverse
+
 function Squeeze:backward(x, dy)
     return self.unsqueeze and self:squeeze(dy, "dx") or self:expand(dy, "dx")
 end

@@ -10,6 +10,12 @@
 --   out  = conv1x1(f -> 2n, bias)(ReLU(BN_out(skip)))
 --
 --   x: (N, n, H, W) -> out: (N, 2n, H, W)
+--
+-- Memory: the outputs of the batch norm + ReLU pairs feeding the convolutions (two per block and
+-- one at the end) are not kept: they live in one shared workspace tensor just long enough for the
+-- convolution that reads them, and backward replays them from their inputs and the statistics
+-- (BatchNorm:replay, one elementwise pass each). What stays per network is h0..hB, the B conv1
+-- outputs and the skip sum: 2B + 2 maps of (N, f, H, W) instead of 4B + 3.
 local T = require "nvp.tensor"
 local nffi = require "nvp.ffi"
 local ws = require "nvp.workspace"
@@ -45,30 +51,30 @@ function STNet.new(cfg)
     return self
 end
 
-function STNet:forward(x)
+--- x: (N, n, H, W) -> (N, 2n, H, W). keep_running = true for a recomputed forward
+-- (recompute-by-inverse): batch norm uses the batch statistics without moving its running averages again.
+function STNet:forward(x, keep_running)
     local n, h, w = x.shape[1], x.shape[3], x.shape[4]
     local f = self.width
     self.x = x
-    self.hb = self.bn_in:forward(x)
+    self.hb = self.bn_in:forward(x, nil, keep_running)
     self.a = self:buffer("a", {n, 2 * self.inputs, h, w})
     check(C.nvp_crelu_forward(self.a.data, self.hb.data, self.scale, n, self.inputs, h * w), 2)
     local hcur = self.conv_in:forward(self.a)
     self.h0 = hcur
     self.skip = self:buffer("skip", {n, f, h, w})
     self.skip_in:forward(hcur, self.skip, false)
+    local act = ws.get("st.bnrelu", {n, f, h, w})  -- each batch norm + ReLU output, until its conv read it
     for b, blk in ipairs(self.blocks) do
         blk.h_in = hcur
-        blk.u = blk.bn1:forward(hcur)
-        blk.r = blk.conv1:forward(blk.u)
-        blk.v = blk.bn2:forward(blk.r)
+        blk.r = blk.conv1:forward(blk.bn1:forward(hcur, act, keep_running))
         local hnext = self:buffer("h" .. b, {n, f, h, w}):copy(hcur)
-        blk.conv2:forward(blk.v, hnext, true)
+        blk.conv2:forward(blk.bn2:forward(blk.r, act, keep_running), hnext, true)
         blk.skip:forward(hnext, self.skip, true)
         blk.h_out = hnext
         hcur = hnext
     end
-    self.o = self.bn_out:forward(self.skip)
-    return self.conv_out:forward(self.o)
+    return self.conv_out:forward(self.bn_out:forward(self.skip, act, keep_running))
 end
 
 --- dout: (N, 2n, H, W). Accumulates parameter gradients; returns dL/dx in a shared workspace tensor
@@ -77,20 +83,22 @@ function STNet:backward(dout)
     local x = self.x
     local n, h, w = x.shape[1], x.shape[3], x.shape[4]
     local fshape = {n, self.width, h, w}
-    local d_o = ws.zeroed("st.do", fshape)
-    self.conv_out:backward(self.o, dout, d_o)
+    local act = ws.get("st.bnrelu", fshape)  -- the replayed batch norm + ReLU output of the moment
+    -- "st.dbranch" holds dL/d(a batch norm's output) and is dead once that batch norm's backward ran
+    local d_o = ws.zeroed("st.dbranch", fshape)
+    self.conv_out:backward(self.bn_out:replay(self.skip, act), dout, d_o)
     local dskip = ws.zeroed("st.dskip", fshape)
     self.bn_out:backward(self.skip, d_o, dskip)
     local dh = ws.zeroed("st.dh", fshape)        -- dL/d(h after the last block)
     for b = #self.blocks, 1, -1 do
         local blk = self.blocks[b]
         blk.skip:backward(blk.h_out, dskip, dh)
-        local dv = ws.zeroed("st.dv", fshape)
-        blk.conv2:backward(blk.v, dh, dv)
+        local dv = ws.zeroed("st.dbranch", fshape)
+        blk.conv2:backward(blk.bn2:replay(blk.r, act), dh, dv)
         local dr = ws.zeroed("st.dr", fshape)
         blk.bn2:backward(blk.r, dv, dr)
-        local du = ws.zeroed("st.du", fshape)
-        blk.conv1:backward(blk.u, dr, du)
+        local du = ws.zeroed("st.dbranch", fshape)
+        blk.conv1:backward(blk.bn1:replay(blk.h_in, act), dr, du)
         blk.bn1:backward(blk.h_in, du, dh)       -- dh becomes dL/d(h before the block): identity + branch
     end
     self.skip_in:backward(self.h0, dskip, dh)

@@ -1,0 +1,440 @@
+/*
+ * winograd.c -- 3x3, pad 1, stride 1 convolutions by Winograd's minimal filtering F(m x m, 3 x 3),
+ * m = 2 (alpha = 4: 16 products per 4 outputs instead of 36, 2.25x fewer) or m = 4 (alpha = 6: 36
+ * per 16 instead of 144, 4x fewer), Lavin & Gray, "Fast Algorithms for Convolutional Neural
+ * Networks" (2016). The algebra is at the top of winograd.h. This file has the drivers (threads,
+ * chunks, GEMMs) and the scalar tile and filter transforms; the AVX2 ones are in winograd_avx2.c.
+ * It is not the reference convolution: that stays the direct loop of conv2d.c, which the specs
+ * compare both tile sizes against.
+ *
+ * Layout (NCHW in and out; per thread, a chunk of nb of its images, ncols = nb*T tile columns):
+ *   V (alpha^2, Cin, ncols)   transformed input tiles, column j*T + t = image j, tile t
+ *   U (alpha^2, Cout, Cin)    transformed filters (each thread its own copy: no barrier)
+ *   M (alpha^2, Cout, ncols)  M[xi] = U[xi] * V[xi]: alpha^2 single-threaded sgemm per chunk
+ * then each output tile is A^T M_t A. The backward-filter pass keeps D (alpha^2, Cout, ncols) =
+ * the dy tiles through A . A^T and a per-thread Mw[xi] (Cout, Cin) += D[xi] * V[xi]^T, summed over
+ * the threads in thread order (same team => same bits), then dw += G^T Mw G.
+ * Scratch (per thread): slot 0 = V, slot 1 = M or D (+ Mw) + the transforms' work rows, slot 2 = U.
+ * Threads: the images are split over one OpenMP team as in conv2d_avx2.c, one parallel region per
+ * call (the backward does dx, dw and db in it); with fewer images than threads the team is 1 and
+ * OpenBLAS threads each GEMM instead.
+ */
+#include "winograd.h"
+
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+nvp_status nvp_conv2d_check_args(const char *fn, int backward, const float *y_or_dy, const float *x,
+                                 const float *w, int need_x, int need_w, int64_t n, int64_t cin,
+                                 int64_t cout, int64_t h, int64_t width, int64_t k);
+
+/* Per-thread budget of the transformed input V of one chunk, in floats (1 MB; M is as large): one
+ * image per chunk (N = 256 tile columns) for cifar 64->64 @32x32 under F(2x2), 3 for 128->128
+ * @16x16 under F(4x4), 4 for 32->32 @28x28 under F(4x4). Measured (1 thread, CPU time, batch 64):
+ * 128K-256K floats were best on 64->64 @32x32 (1.2x faster than 1M-4M, V and M then spill from
+ * L2), 32->32 @28x28 alike; 128->128 @16x16 F(4x4) was flat from 64K to 4M within the noise. */
+#define CHUNK_FLOATS ((int64_t)1 << 18)
+/* V and D rows (one channel, the chunk's tiles) have VPAD floats of padding: the AVX2 transforms
+ * store whole vectors of 8 tiles, up to 7 past a tile row's end, into the next tile row, the next
+ * image (both written later: images are the inner loop) or this padding. */
+#define VPAD 8
+/* Below this many multiply-adds (direct count) a call runs on the calling thread alone. */
+#define PAR_MIN_MACS ((int64_t)1 << 20)
+#define MAX_TEAM 64
+
+int64_t nvp_winograd_work_floats(int m, int64_t h, int64_t width) {
+    /* the AVX2 input transform's padded plane, phase-split plane and B^T-along-y rows (rows of
+     * m*(TW+1) floats rounded up to 8), the output transform's rows of ceil8(TW), and slack for
+     * the vector reads past a row's end */
+    int64_t th = (h + m - 1) / m, tw = (width + m - 1) / m, a = m + 2;
+    int64_t rw8 = (m * (tw + 1) + 7) / 8 * 8, tw8 = (tw + 7) / 8 * 8;
+    return (2 * (m * th + 2) + th * a + 3) * rw8 + (2 * a + 3) * m * tw8 + 64;
+}
+
+/* ---- the scalar tile transforms ---- */
+
+/* Phase-split rows: q row yy (hp = m*TH + 2 rows of rw = m*(TW+1) floats) holds the zero-padded
+ * input row yy-1, its column xx-1 at q[yy*rw + (xx % m)*(TW+1) + xx/m]: so element i of tile tx's
+ * row is phase i % m at index tx + i/m, and a transform over tiles runs along contiguous memory. */
+static void input_ref(float *v, int64_t xs, const float *x, int64_t h, int64_t width, int m, float *work) {
+    const float *bt = nvp_winograd_bt[m == 4];
+    int a = m + 2;
+    int64_t th = (h + m - 1) / m, tw = (width + m - 1) / m, sw = tw + 1, rw = m * sw, hp = m * th + 2;
+    float *q = work, *u = work + hp * rw;
+    for (int64_t yy = 0; yy < hp; yy++) {
+        for (int64_t xx = 0; xx < rw; xx++) {
+            int64_t iy = yy - 1, ix = xx - 1;
+            int inside = iy >= 0 && iy < h && ix >= 0 && ix < width;
+            q[yy * rw + (xx % m) * sw + xx / m] = inside ? x[iy * width + ix] : 0.0f;
+        }
+    }
+    for (int64_t ty = 0; ty < th; ty++) {
+        /* u[k] = sum_i BT[k][i] * (input row m*ty + i - 1): B^T along y, for every column */
+        for (int k = 0; k < a; k++) {
+            for (int64_t e = 0; e < rw; e++) {
+                float s = 0.0f;
+                for (int i = 0; i < a; i++) s += bt[k * a + i] * q[(m * ty + i) * rw + e];
+                u[k * rw + e] = s;
+            }
+        }
+        /* v[k*a + l][tile] = sum_i BT[l][i] * u[k][column m*tx + i - 1]: B along x */
+        for (int k = 0; k < a; k++) {
+            for (int l = 0; l < a; l++) {
+                float *vo = v + (k * a + l) * xs + ty * tw;
+                for (int64_t tx = 0; tx < tw; tx++) {
+                    float s = 0.0f;
+                    for (int i = 0; i < a; i++) s += bt[l * a + i] * u[k * rw + (i % m) * sw + tx + i / m];
+                    vo[tx] = s;
+                }
+            }
+        }
+    }
+}
+
+/* dy's m x m blocks (no padding): qd row yy (m*TH rows of m*TW floats) holds dy row yy, column
+ * m*j + r at qd[yy*m*TW + r*TW + j] (zeros past the edges). */
+static void grad_ref(float *v, int64_t xs, const float *dy, int64_t h, int64_t width, int m, float *work) {
+    const float *at = nvp_winograd_at[m == 4]; /* A[k][i] = at[i*a + k] */
+    int a = m + 2;
+    int64_t th = (h + m - 1) / m, tw = (width + m - 1) / m, rw = m * tw;
+    float *q = work, *u = work + m * th * rw;
+    for (int64_t yy = 0; yy < m * th; yy++) {
+        for (int64_t xx = 0; xx < rw; xx++) {
+            int inside = yy < h && xx < width;
+            q[yy * rw + (xx % m) * tw + xx / m] = inside ? dy[yy * width + xx] : 0.0f;
+        }
+    }
+    for (int64_t ty = 0; ty < th; ty++) {
+        for (int k = 0; k < a; k++) { /* u[k] = sum_i A[k][i] * (dy row m*ty + i) */
+            for (int64_t e = 0; e < rw; e++) {
+                float s = 0.0f;
+                for (int i = 0; i < m; i++) s += at[i * a + k] * q[(m * ty + i) * rw + e];
+                u[k * rw + e] = s;
+            }
+        }
+        for (int k = 0; k < a; k++) { /* v[k*a + l][tile] = sum_i A[l][i] * u[k][column m*tx + i] */
+            for (int l = 0; l < a; l++) {
+                float *vo = v + (k * a + l) * xs + ty * tw;
+                for (int64_t tx = 0; tx < tw; tx++) {
+                    float s = 0.0f;
+                    for (int i = 0; i < m; i++) s += at[i * a + l] * u[k * rw + i * tw + tx];
+                    vo[tx] = s;
+                }
+            }
+        }
+    }
+}
+
+/* Per tile row: wv[k][c][tx] = sum_l AT[c][l] M[k*a + l] (A along x), then output row m*ty + r,
+ * column m*tx + c = sum_k AT[r][k] wv[k][c][tx] (A^T along y), clipped to the plane. */
+static void output_ref(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, int m, float bias,
+                       int accumulate, float *work) {
+    const float *at = nvp_winograd_at[m == 4];
+    int a = m + 2;
+    int64_t th = (h + m - 1) / m, tw = (width + m - 1) / m;
+    float *wv = work;
+    for (int64_t ty = 0; ty < th; ty++) {
+        for (int k = 0; k < a; k++) {
+            for (int c = 0; c < m; c++) {
+                for (int64_t tx = 0; tx < tw; tx++) {
+                    float s = 0.0f;
+                    for (int l = 0; l < a; l++) s += at[c * a + l] * mt[(k * a + l) * xs + ty * tw + tx];
+                    wv[(k * m + c) * tw + tx] = s;
+                }
+            }
+        }
+        for (int r = 0; r < m && m * ty + r < h; r++) {
+            float *yr = y + (m * ty + r) * width;
+            for (int64_t ox = 0; ox < width; ox++) {
+                int64_t tx = ox / m, c = ox % m;
+                float s = 0.0f;
+                for (int k = 0; k < a; k++) s += at[r * a + k] * wv[(k * m + c) * tw + tx];
+                yr[ox] = (accumulate ? yr[ox] : 0.0f) + bias + s;
+            }
+        }
+    }
+}
+
+/* ---- filter transforms (once per call, split over the team) ---- */
+
+/* U[xi][r][col] = (G g G^T)[xi] for col0 <= col < cols of row r (see nvp_winograd_transforms.filter). */
+void nvp_winograd_filter_row_ref(float *u, const float *w, int64_t r, int64_t rows, int64_t cols, int64_t col0,
+                                 int m, int flip) {
+    const float *g = nvp_winograd_g[m == 4];
+    int a = m + 2;
+    for (int64_t col = col0; col < cols; col++) {
+        const float *wk = flip ? w + (col * rows + r) * 9 : w + (r * cols + col) * 9;
+        float gg[9], t[6 * 3];
+        for (int e = 0; e < 9; e++) gg[e] = flip ? wk[8 - e] : wk[e];
+        for (int k = 0; k < a; k++)
+            for (int j = 0; j < 3; j++) t[k * 3 + j] = g[k * 3] * gg[j] + g[k * 3 + 1] * gg[3 + j] + g[k * 3 + 2] * gg[6 + j];
+        for (int k = 0; k < a; k++)
+            for (int l = 0; l < a; l++)
+                u[((k * a + l) * rows + r) * cols + col] =
+                    t[k * 3] * g[l * 3] + t[k * 3 + 1] * g[l * 3 + 1] + t[k * 3 + 2] * g[l * 3 + 2];
+    }
+}
+
+/* dw[r][col] += G^T (sum over the threads' partials of Mw[.][r][col]) G, partials summed in order. */
+static void filter_grad_row(float *dw, float *const *part, int nparts, int64_t r, int64_t rows, int64_t cols, int m) {
+    const float *g = nvp_winograd_g[m == 4];
+    int a = m + 2;
+    for (int64_t col = 0; col < cols; col++) {
+        float mm[36], t[36];
+        for (int xi = 0; xi < a * a; xi++) {
+            float s = 0.0f;
+            for (int p = 0; p < nparts; p++)
+                if (part[p] != NULL) s += part[p][(xi * rows + r) * cols + col];
+            mm[xi] = s;
+        }
+        for (int k = 0; k < a; k++) /* t (a, 3) = Mw G */
+            for (int j = 0; j < 3; j++) {
+                float s = 0.0f;
+                for (int l = 0; l < a; l++) s += mm[k * a + l] * g[l * 3 + j];
+                t[k * 3 + j] = s;
+            }
+        float *d = dw + (r * cols + col) * 9;
+        for (int i = 0; i < 3; i++) /* dw += G^T t */
+            for (int j = 0; j < 3; j++) {
+                float s = 0.0f;
+                for (int k = 0; k < a; k++) s += g[k * 3 + i] * t[k * 3 + j];
+                d[i * 3 + j] += s;
+            }
+    }
+}
+
+static void filter_ref(float *u, const float *w, int64_t r, int64_t rows, int64_t cols, int m, int flip) {
+    nvp_winograd_filter_row_ref(u, w, r, rows, cols, 0, m, flip);
+}
+
+static const nvp_winograd_transforms transforms_ref = {input_ref, grad_ref, output_ref, filter_ref};
+
+/* ---- the drivers ---- */
+
+static void my_images(int64_t n, int64_t *i0, int64_t *i1) {
+#ifdef _OPENMP
+    int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+#else
+    int64_t t = 0, nt = 1;
+#endif
+    *i0 = n * t / nt;
+    *i1 = n * (t + 1) / nt;
+}
+
+/* Team size: every thread gets >= 1 image and the call is big enough, else 1. */
+static int team_for(int64_t n, int64_t macs) {
+    int team = nvp_get_threads();
+    if (team > MAX_TEAM) team = MAX_TEAM;
+    return (macs >= PAR_MIN_MACS && n >= team) ? team : 1;
+}
+
+/* Images per chunk of a thread holding `mine` images: the CHUNK_FLOATS budget, evened out. */
+static int64_t chunk_images(int64_t mine, int64_t per_image) {
+    int64_t nb = CHUNK_FLOATS / (per_image > 0 ? per_image : 1);
+    if (nb < 1) nb = 1;
+    if (nb > mine) nb = mine;
+    if (nb < 1) return 1;
+    int64_t chunks = (mine + nb - 1) / nb;
+    return (mine + chunks - 1) / chunks;
+}
+
+/* The per-thread parts of a pass. Each records a failure in *failed / *gemm_st (shared) and returns;
+ * none has a barrier, so the callers decide the sync points: the forward has only the end of its
+ * parallel region, the backward one barrier more (before dw's reduction). Every sync point costs a
+ * time slice when the host is oversubscribed, hence also the per-thread filter transforms. */
+
+/* y (n, co, H, W) [+]= winograd conv of x (n, ci, H, W) + b for this thread's images: the forward
+ * (flip = 0, w (co, ci, 3, 3)) or the backward-data pass (flip = 1, x = dy, y = dx, w (ci, co, 3, 3),
+ * accumulate = 1). The thread transforms all filters itself (U in its own slot 2): 0.1-1 % of the
+ * pass, and it saves a barrier. */
+static void forward_share(const nvp_winograd_transforms *tf, float *y, const float *x, const float *w, const float *b,
+                          int64_t n, int64_t ci, int64_t co, int64_t h, int64_t width, int m, int accumulate, int flip,
+                          int *failed, nvp_status *gemm_st) {
+    int a = m + 2, a2 = a * a;
+    int64_t p = h * width, t = ((h + m - 1) / m) * ((width + m - 1) / m);
+    int64_t i0, i1;
+    my_images(n, &i0, &i1);
+    if (i1 <= i0) return;
+    int64_t nb = chunk_images(i1 - i0, a2 * (ci > co ? ci : co) * t);
+    float *u = nvp_scratch(2, (size_t)(a2 * co * ci));
+    float *v = nvp_scratch(0, (size_t)(a2 * ci * (nb * t + VPAD)));
+    float *mt = nvp_scratch(1, (size_t)(a2 * co * nb * t + nvp_winograd_work_floats(m, h, width)));
+    if (u == NULL || v == NULL || mt == NULL) {
+#pragma omp atomic write
+        *failed = 1;
+        return;
+    }
+    for (int64_t r = 0; r < co; r++) tf->filter(u, w, r, co, ci, m, flip);
+    for (int64_t i = i0; i < i1; i += nb) {
+        int64_t cnt = i1 - i < nb ? i1 - i : nb, ncols = cnt * t, ldv = ncols + VPAD;
+        float *work = mt + a2 * co * ncols;
+        for (int64_t c = 0; c < ci; c++) /* in this order: see VPAD */
+            for (int64_t j = 0; j < cnt; j++)
+                tf->input(v + c * ldv + j * t, ci * ldv, x + ((i + j) * ci + c) * p, h, width, m, work);
+        for (int xi = 0; xi < a2; xi++) {
+            nvp_status st = nvp_gemm(0, 0, co, ncols, ci, 1.0f, u + xi * co * ci, ci, v + xi * ci * ldv, ldv, 0.0f,
+                                     mt + xi * co * ncols, ncols);
+            if (st != NVP_OK) {
+#pragma omp critical(nvp_winograd_status)
+                *gemm_st = st;
+            }
+        }
+        for (int64_t j = 0; j < cnt; j++)
+            for (int64_t o = 0; o < co; o++)
+                tf->output(y + ((i + j) * co + o) * p, mt + o * ncols + j * t, co * ncols, h, width, m,
+                           b ? b[o] : 0.0f, accumulate, work);
+    }
+}
+
+/* db[o] += sum of dy[:, o] (double across planes), o in [o0, o1). */
+static void bias_grad(float *db, const float *dy, int64_t n, int64_t cout, int64_t p, int64_t o0, int64_t o1) {
+    for (int64_t o = o0; o < o1; o++) {
+        double s = 0.0;
+        for (int64_t i = 0; i < n; i++) {
+            const float *d = dy + (i * cout + o) * p;
+            float r = 0.0f; /* one plane in float, the planes in double */
+            for (int64_t q = 0; q < p; q++) r += d[q];
+            s += r;
+        }
+        db[o] += (float)s;
+    }
+}
+
+/* This thread's partial Mw (a^2, cout, cin) of the backward-filter pass over its images (see
+ * winograd.h), or NULL if it has no images or no memory. */
+static float *filter_grad_share(const nvp_winograd_transforms *tf, const float *dy, const float *x, int64_t n,
+                                int64_t cin, int64_t cout, int64_t h, int64_t width, int m, int *failed,
+                                nvp_status *gemm_st) {
+    int a = m + 2, a2 = a * a;
+    int64_t p = h * width, t = ((h + m - 1) / m) * ((width + m - 1) / m), nw = a2 * cout * cin;
+    int64_t i0, i1;
+    my_images(n, &i0, &i1);
+    if (i1 <= i0) return NULL;
+    int64_t nb = chunk_images(i1 - i0, a2 * (cin > cout ? cin : cout) * t);
+    float *v = nvp_scratch(0, (size_t)(a2 * cin * (nb * t + VPAD)));
+    float *d = nvp_scratch(1, (size_t)(nw + a2 * cout * (nb * t + VPAD) + nvp_winograd_work_floats(m, h, width)));
+    if (v == NULL || d == NULL) {
+#pragma omp atomic write
+        *failed = 1;
+        return NULL;
+    }
+    memset(d, 0, (size_t)nw * sizeof(float));
+    for (int64_t i = i0; i < i1; i += nb) {
+        int64_t cnt = i1 - i < nb ? i1 - i : nb, ncols = cnt * t, ldv = ncols + VPAD;
+        float *dt = d + nw, *work = dt + a2 * cout * ldv;
+        for (int64_t c = 0; c < cin; c++) /* in this order: see VPAD */
+            for (int64_t j = 0; j < cnt; j++)
+                tf->input(v + c * ldv + j * t, cin * ldv, x + ((i + j) * cin + c) * p, h, width, m, work);
+        for (int64_t o = 0; o < cout; o++)
+            for (int64_t j = 0; j < cnt; j++)
+                tf->grad(dt + o * ldv + j * t, cout * ldv, dy + ((i + j) * cout + o) * p, h, width, m, work);
+        for (int xi = 0; xi < a2; xi++) {
+            nvp_status st = nvp_gemm(0, 1, cout, cin, ncols, 1.0f, dt + xi * cout * ldv, ldv, v + xi * cin * ldv, ldv,
+                                     1.0f, d + xi * cout * cin, cin);
+            if (st != NVP_OK) {
+#pragma omp critical(nvp_winograd_status)
+                *gemm_st = st;
+            }
+        }
+    }
+    return d;
+}
+
+static nvp_status check_tile(const char *fn, int tile) {
+    if (tile != 2 && tile != 4)
+        return nvp_fail(NVP_STATUS_UNSUPPORTED, "%s: tile = %d is not supported (F(2x2,3x3) or F(4x4,3x3): 2 or 4)",
+                        fn, tile);
+    return NVP_OK;
+}
+
+nvp_status nvp_winograd_forward_with(const nvp_winograd_transforms *tf, const char *fn, float *y, const float *x,
+                                     const float *w, const float *b, int64_t n, int64_t cin, int64_t cout,
+                                     int64_t h, int64_t width, int tile, int accumulate) {
+    nvp_status st = check_tile(fn, tile);
+    if (st == NVP_OK) st = nvp_conv2d_check_args(fn, 0, y, x, w, 1, 1, n, cin, cout, h, width, 3);
+    if (st != NVP_OK) return st;
+    int64_t p = h * width;
+    if (n * cout * p == 0) return NVP_OK;
+    if (cin == 0) { /* no input channels: y = (accumulate ? y : 0) + bias */
+        for (int64_t i = 0; i < n * cout; i++)
+            for (int64_t q = 0; q < p; q++)
+                y[i * p + q] = (accumulate ? y[i * p + q] : 0.0f) + (b ? b[i % cout] : 0.0f);
+        return NVP_OK;
+    }
+    int team = team_for(n, n * cout * cin * 9 * p), failed = 0;
+    nvp_status gemm_st = NVP_OK;
+#pragma omp parallel num_threads(team) if (team > 1)
+    forward_share(tf, y, x, w, b, n, cin, cout, h, width, tile, accumulate, 0, &failed, &gemm_st);
+    if (failed) return nvp_fail(NVP_STATUS_NO_MEMORY, "%s: no memory for the Winograd tiles", fn);
+    return gemm_st;
+}
+
+nvp_status nvp_winograd_backward_with(const nvp_winograd_transforms *tf, const char *fn, float *dx, float *dw,
+                                      float *db, const float *dy, const float *x, const float *w, int64_t n,
+                                      int64_t cin, int64_t cout, int64_t h, int64_t width, int tile) {
+    nvp_status st = check_tile(fn, tile);
+    if (st == NVP_OK)
+        st = nvp_conv2d_check_args(fn, 1, dy, x, w, dw != NULL, dx != NULL, n, cin, cout, h, width, 3);
+    if (st != NVP_OK) return st;
+    int64_t p = h * width;
+    if (n * cout * p == 0) return NVP_OK;
+    if (cin == 0) {
+        if (db != NULL) bias_grad(db, dy, n, cout, p, 0, cout);
+        return NVP_OK;
+    }
+    int team = team_for(n, n * cout * cin * 9 * p), failed = 0, team_size = 1;
+    float *part[MAX_TEAM] = {NULL};
+    nvp_status gemm_st = NVP_OK;
+#pragma omp parallel num_threads(team) if (team > 1)
+    {
+#ifdef _OPENMP
+        int th = omp_get_thread_num(), nt = omp_get_num_threads();
+#else
+        int th = 0, nt = 1;
+#endif
+        if (th == 0) team_size = nt;
+        if (db != NULL) bias_grad(db, dy, n, cout, p, cout * th / nt, cout * (th + 1) / nt);
+        /* dx += the "full" correlation of dy with the rotated, transposed filters */
+        if (dx != NULL) forward_share(tf, dx, dy, w, NULL, n, cout, cin, h, width, tile, 1, 1, &failed, &gemm_st);
+        if (dw != NULL) {
+            part[th] = filter_grad_share(tf, dy, x, n, cin, cout, h, width, tile, &failed, &gemm_st);
+#pragma omp barrier
+            if (!failed) { /* dw += G^T (sum of the partials, in thread order) G; the region's end syncs */
+#pragma omp for schedule(static) nowait
+                for (int64_t o = 0; o < cout; o++) filter_grad_row(dw, part, team_size, o, cout, cin, tile);
+            }
+        }
+    }
+    if (failed) return nvp_fail(NVP_STATUS_NO_MEMORY, "%s: no memory for the Winograd tiles", fn);
+    return gemm_st;
+}
+
+// y: (N,Cout,H,W) [+]= conv3x3(x: (N,Cin,H,W), w: (Cout,Cin,3,3)) + b: (Cout) (b may be NULL); tile = 2 or 4
+nvp_status nvp_winograd_forward_ref(float *y, const float *x, const float *w, const float *b, int64_t n, int64_t cin,
+                                    int64_t cout, int64_t h, int64_t width, int tile, int accumulate) {
+    return nvp_winograd_forward_with(&transforms_ref, "nvp_winograd_forward", y, x, w, b, n, cin, cout, h, width,
+                                     tile, accumulate);
+}
+
+// dy: (N,Cout,H,W); dx += (N,Cin,H,W), dw += (Cout,Cin,3,3), db += (Cout); each may be NULL.
+nvp_status nvp_winograd_backward_ref(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
+                                     int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile) {
+    return nvp_winograd_backward_with(&transforms_ref, "nvp_winograd_backward", dx, dw, db, dy, x, w, n, cin, cout,
+                                      h, width, tile);
+}
+
+/* ---- dispatchers ---- */
+
+nvp_status nvp_winograd_forward(float *y, const float *x, const float *w, const float *b, int64_t n, int64_t cin,
+                                int64_t cout, int64_t h, int64_t width, int tile, int accumulate) {
+    return nvp_use_avx2 ? nvp_winograd_forward_avx2(y, x, w, b, n, cin, cout, h, width, tile, accumulate)
+                        : nvp_winograd_forward_ref(y, x, w, b, n, cin, cout, h, width, tile, accumulate);
+}
+
+nvp_status nvp_winograd_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
+                                 int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile) {
+    return nvp_use_avx2 ? nvp_winograd_backward_avx2(dx, dw, db, dy, x, w, n, cin, cout, h, width, tile)
+                        : nvp_winograd_backward_ref(dx, dw, db, dy, x, w, n, cin, cout, h, width, tile);
+}

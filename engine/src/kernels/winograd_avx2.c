@@ -1,0 +1,350 @@
+/*
+ * winograd_avx2.c -- AVX2 twins of winograd.c's tile transforms (same phase-split layout: see
+ * input_ref there), 8 tiles of a tile row per vector, and of its filter transform (8 filters per
+ * vector). The drivers and the GEMMs are winograd.c's. Each transform is written once for a
+ * compile-time m (always_inline, called with m = 2 and m = 4) so the zero entries of B^T, G, A^T
+ * fold away and the loops unroll (left to run time, the coefficient tests showed in the perf
+ * profile). Rows are padded to multiples of 8, so the vertical passes have no tails; the
+ * horizontal passes store whole vectors past a tile row's end, into space the driver writes later
+ * or pads (winograd.c, VPAD): a masked store (vmaskmovps) is slow on AMD cores.
+ * Compiled with -mavx2 -mfma (this file only).
+ */
+#include "winograd.h"
+
+#include <immintrin.h>
+
+#define INLINE static inline __attribute__((always_inline))
+
+/* even[j] = src[2j], odd[j] = src[2j+1], j < n2 (reads src[0 .. 2 n2)). */
+static inline void deinterleave2(float *restrict even, float *restrict odd, const float *restrict src, int64_t n2) {
+    int64_t j = 0;
+    for (; j + 8 <= n2; j += 8) {
+        __m256 a = _mm256_loadu_ps(src + 2 * j), b = _mm256_loadu_ps(src + 2 * j + 8);
+        __m256 e = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)); /* a0 a2 b0 b2 | a4 a6 b4 b6 */
+        __m256 o = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
+        _mm256_storeu_ps(even + j, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), _MM_SHUFFLE(3, 1, 2, 0))));
+        _mm256_storeu_ps(odd + j, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(o), _MM_SHUFFLE(3, 1, 2, 0))));
+    }
+    for (; j < n2; j++) {
+        even[j] = src[2 * j];
+        odd[j] = src[2 * j + 1];
+    }
+}
+
+/* dst[2j] = a[j], dst[2j+1] = b[j], j < n. */
+static inline void interleave2(float *restrict dst, const float *restrict a, const float *restrict b, int64_t n) {
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        __m256 va = _mm256_loadu_ps(a + j), vb = _mm256_loadu_ps(b + j);
+        __m256 lo = _mm256_unpacklo_ps(va, vb), hi = _mm256_unpackhi_ps(va, vb); /* a0 b0 a1 b1 | a4 b4 a5 b5 */
+        _mm256_storeu_ps(dst + 2 * j, _mm256_permute2f128_ps(lo, hi, 0x20));
+        _mm256_storeu_ps(dst + 2 * j + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
+    }
+    for (; j < n; j++) {
+        dst[2 * j] = a[j];
+        dst[2 * j + 1] = b[j];
+    }
+}
+
+/* Phase split of one row: q[r*stride + j] = src[m*j + r], j < stride, r < m (src has m*stride
+ * floats); e and o are temporaries of 2*stride floats. */
+INLINE void split_phases(float *q, int64_t stride, const float *src, const int m, float *e, float *o) {
+    if (m == 2) {
+        deinterleave2(q, q + stride, src, stride);
+    } else {
+        deinterleave2(e, o, src, 2 * stride);
+        deinterleave2(q, q + 2 * stride, e, stride);
+        deinterleave2(q + stride, q + 3 * stride, o, stride);
+    }
+}
+
+/* The inverse: dst[m*j + r] = z[r*stride + j], j < n. */
+INLINE void merge_phases(float *dst, const float *z, int64_t stride, int64_t n, const int m, float *e, float *o) {
+    if (m == 2) {
+        interleave2(dst, z, z + stride, n);
+    } else {
+        interleave2(e, z, z + 2 * stride, n);
+        interleave2(o, z + stride, z + 3 * stride, n);
+        interleave2(dst, e, o, 2 * n);
+    }
+}
+
+/* dst[0..n) = src[0..n). The empty asm keeps GCC from calling memmove for these short rows (as in
+ * conv2d_avx2.c's copy_row). */
+static inline void copy_floats(float *restrict dst, const float *restrict src, int64_t n) {
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        _mm256_storeu_ps(dst + j, _mm256_loadu_ps(src + j));
+        __asm__ volatile("");
+    }
+    for (; j < n; j++) {
+        dst[j] = src[j];
+        __asm__ volatile("");
+    }
+}
+
+/* dst[0..n) = 0, likewise without a memset call. */
+static inline void zero_floats(float *dst, int64_t n) {
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        _mm256_storeu_ps(dst + j, _mm256_setzero_ps());
+        __asm__ volatile("");
+    }
+    for (; j < n; j++) {
+        dst[j] = 0.0f;
+        __asm__ volatile("");
+    }
+}
+
+/* Each stage runs over the whole plane before the next one reads its output: a vector load that
+ * straddles two recent stores (the phase shift by one column) cannot be store-forwarded and
+ * stalls; staged, the stores have retired (measured: the shifted load was 39 % of input's cycles
+ * when the stages were interleaved per tile row). */
+INLINE void input_m(float *v, int64_t xs, const float *x, int64_t h, int64_t width, const int m, float *work) {
+    const float *bt = nvp_winograd_bt[m == 4];
+    enum { A_MAX = 6 };
+    const int a = m + 2;
+    int64_t th = (h + m - 1) / m, tw = (width + m - 1) / m, sw = tw + 1, rw = (m * sw + 7) / 8 * 8, hp = m * th + 2;
+    float *pad = work, *q = pad + hp * rw, *u = q + hp * rw, *e = u + th * a * rw, *o = e + rw + 8;
+    /* pad row yy = input row yy-1 shifted right by one column, zeros around */
+    for (int64_t yy = 0; yy < hp; yy++) {
+        float *pr = pad + yy * rw;
+        int64_t iy = yy - 1;
+        if (iy < 0 || iy >= h) {
+            zero_floats(pr, rw);
+            continue;
+        }
+        pr[0] = 0.0f;
+        copy_floats(pr + 1, x + iy * width, width);
+        zero_floats(pr + width + 1, rw - width - 1);
+    }
+    /* q row yy: padded column xx at phase xx % m, index xx/m */
+    for (int64_t yy = 0; yy < hp; yy++) {
+        split_phases(q + yy * rw, sw, pad + yy * rw, m, e, o);
+        zero_floats(q + yy * rw + m * sw, rw - m * sw);
+    }
+    /* u[ty][k] = sum_i BT[k][i] q[m*ty + i]: B^T along y */
+    for (int64_t ty = 0; ty < th; ty++) {
+        const float *q0 = q + m * ty * rw;
+#pragma GCC unroll 6
+        for (int k = 0; k < a; k++) {
+            for (int64_t c = 0; c < rw; c += 8) {
+                __m256 s = _mm256_setzero_ps();
+#pragma GCC unroll 6
+                for (int i = 0; i < a; i++)
+                    if (bt[k * a + i] != 0.0f)
+                        s = _mm256_fmadd_ps(_mm256_set1_ps(bt[k * a + i]), _mm256_loadu_ps(q0 + i * rw + c), s);
+                _mm256_storeu_ps(u + (ty * a + k) * rw + c, s);
+            }
+        }
+    }
+    /* v[k*a + l][tile] = sum_i BT[l][i] u[ty][k][phase i % m, tx + i/m]: B along x */
+    for (int64_t ty = 0; ty < th; ty++) {
+        for (int k = 0; k < a; k++) {
+            const float *uk = u + (ty * a + k) * rw;
+            for (int64_t tx = 0; tx < tw; tx += 8) {
+                __m256 d[A_MAX];
+#pragma GCC unroll 6
+                for (int i = 0; i < a; i++) d[i] = _mm256_loadu_ps(uk + (i % m) * sw + tx + i / m);
+#pragma GCC unroll 6
+                for (int l = 0; l < a; l++) {
+                    __m256 s = _mm256_setzero_ps();
+#pragma GCC unroll 6
+                    for (int i = 0; i < a; i++)
+                        if (bt[l * a + i] != 0.0f) s = _mm256_fmadd_ps(_mm256_set1_ps(bt[l * a + i]), d[i], s);
+                    _mm256_storeu_ps(v + (k * a + l) * xs + ty * tw + tx, s);
+                }
+            }
+        }
+    }
+}
+
+INLINE void grad_m(float *v, int64_t xs, const float *dy, int64_t h, int64_t width, const int m, float *work) {
+    const float *at = nvp_winograd_at[m == 4]; /* A[k][i] = at[i*a + k] */
+    const int a = m + 2;
+    int64_t th = (h + m - 1) / m, tw = (width + m - 1) / m, rw = (m * tw + 7) / 8 * 8;
+    float *pad = work, *q = pad + m * th * rw, *u = q + m * th * rw, *e = u + th * a * rw, *o = e + rw + 8;
+    for (int64_t yy = 0; yy < m * th; yy++) { /* pad row yy = dy row yy, zeros past the edges */
+        float *pr = pad + yy * rw;
+        if (yy >= h) {
+            zero_floats(pr, rw);
+            continue;
+        }
+        copy_floats(pr, dy + yy * width, width);
+        zero_floats(pr + width, rw - width);
+    }
+    for (int64_t yy = 0; yy < m * th; yy++) { /* q row yy: column m*j + r at phase r, index j */
+        split_phases(q + yy * rw, tw, pad + yy * rw, m, e, o);
+        zero_floats(q + yy * rw + m * tw, rw - m * tw);
+    }
+    for (int64_t ty = 0; ty < th; ty++) { /* u[ty][k] = sum_i A[k][i] dy row m*ty + i */
+        const float *q0 = q + m * ty * rw;
+#pragma GCC unroll 6
+        for (int k = 0; k < a; k++) {
+            for (int64_t c = 0; c < rw; c += 8) {
+                __m256 s = _mm256_setzero_ps();
+#pragma GCC unroll 4
+                for (int i = 0; i < m; i++)
+                    if (at[i * a + k] != 0.0f)
+                        s = _mm256_fmadd_ps(_mm256_set1_ps(at[i * a + k]), _mm256_loadu_ps(q0 + i * rw + c), s);
+                _mm256_storeu_ps(u + (ty * a + k) * rw + c, s);
+            }
+        }
+    }
+    for (int64_t ty = 0; ty < th; ty++) { /* v[k*a + l] = sum_i A[l][i] u[ty][k][phase i, tx] */
+        for (int k = 0; k < a; k++) {
+            const float *uk = u + (ty * a + k) * rw;
+            for (int64_t tx = 0; tx < tw; tx += 8) {
+                __m256 d[4];
+#pragma GCC unroll 4
+                for (int i = 0; i < m; i++) d[i] = _mm256_loadu_ps(uk + i * tw + tx);
+#pragma GCC unroll 6
+                for (int l = 0; l < a; l++) {
+                    __m256 s = _mm256_setzero_ps();
+#pragma GCC unroll 4
+                    for (int i = 0; i < m; i++)
+                        if (at[i * a + l] != 0.0f) s = _mm256_fmadd_ps(_mm256_set1_ps(at[i * a + l]), d[i], s);
+                    _mm256_storeu_ps(v + (k * a + l) * xs + ty * tw + tx, s);
+                }
+            }
+        }
+    }
+}
+
+INLINE void output_m(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, const int m, float bias,
+                     int accumulate, float *work) {
+    const float *at = nvp_winograd_at[m == 4];
+    enum { A_MAX = 6 };
+    const int a = m + 2;
+    int64_t th = (h + m - 1) / m, tw = (width + m - 1) / m, tw8 = (tw + 7) / 8 * 8;
+    float *wv = work, *z = work + a * m * tw8; /* wv[k][c] and z[r][c]: rows of tw8 */
+    float *row = z + m * m * tw8, *e = row + m * tw8, *o = e + m * tw8; /* one output row, temporaries */
+    for (int64_t ty = 0; ty < th; ty++) {
+        for (int k = 0; k < a; k++) { /* wv[k][c] = sum_l AT[c][l] M[k*a + l]: A along x */
+            const float *mk = mt + k * a * xs + ty * tw;
+            for (int64_t tx = 0; tx < tw; tx += 8) {
+                __m256 d[A_MAX];
+#pragma GCC unroll 6
+                for (int l = 0; l < a; l++) d[l] = _mm256_loadu_ps(mk + l * xs + tx);
+#pragma GCC unroll 4
+                for (int c = 0; c < m; c++) {
+                    __m256 s = _mm256_setzero_ps();
+#pragma GCC unroll 6
+                    for (int l = 0; l < a; l++)
+                        if (at[c * a + l] != 0.0f) s = _mm256_fmadd_ps(_mm256_set1_ps(at[c * a + l]), d[l], s);
+                    _mm256_storeu_ps(wv + (k * m + c) * tw8 + tx, s);
+                }
+            }
+        }
+#pragma GCC unroll 4
+        for (int r = 0; r < m; r++) { /* z[r][c] = sum_k AT[r][k] wv[k][c]: A^T along y */
+            for (int c = 0; c < m; c++) {
+                for (int64_t tx = 0; tx < tw; tx += 8) {
+                    __m256 s = _mm256_set1_ps(bias);
+#pragma GCC unroll 6
+                    for (int k = 0; k < a; k++)
+                        if (at[r * a + k] != 0.0f)
+                            s = _mm256_fmadd_ps(_mm256_set1_ps(at[r * a + k]), _mm256_loadu_ps(wv + (k * m + c) * tw8 + tx), s);
+                    _mm256_storeu_ps(z + (r * m + c) * tw8 + tx, s);
+                }
+            }
+        }
+        /* interleave the m phases of each output row back into the plane */
+        for (int r = 0; r < m && m * ty + r < h; r++) {
+            float *yr = y + (m * ty + r) * width;
+            merge_phases(row, z + r * m * tw8, tw8, tw, m, e, o);
+            int64_t ox = 0;
+            if (accumulate) {
+                for (; ox + 8 <= width; ox += 8)
+                    _mm256_storeu_ps(yr + ox, _mm256_add_ps(_mm256_loadu_ps(yr + ox), _mm256_loadu_ps(row + ox)));
+                for (; ox < width; ox++) yr[ox] += row[ox];
+            } else {
+                copy_floats(yr, row, width);
+            }
+        }
+    }
+}
+
+/* U[xi][r][col..col+8) for 8 filters at a time (gathered at their stride), the rest by the scalar one. */
+INLINE void filter_m(float *u, const float *w, int64_t r, int64_t rows, int64_t cols, const int m, int flip) {
+    const float *g = nvp_winograd_g[m == 4];
+    const int a = m + 2;
+    int64_t stride = flip ? rows * 9 : 9; /* floats between the filters of consecutive cols */
+    int64_t col = 0;
+    if (stride * 8 < INT32_MAX) {
+        __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)stride));
+        for (; col + 8 <= cols; col += 8) {
+            const float *wk = flip ? w + (col * rows + r) * 9 : w + (r * cols + col) * 9;
+            __m256 gg[9], t[6][3];
+#pragma GCC unroll 9
+            for (int e = 0; e < 9; e++) gg[e] = _mm256_i32gather_ps(wk + (flip ? 8 - e : e), idx, 4);
+#pragma GCC unroll 6
+            for (int k = 0; k < a; k++) /* t = G g (alpha, 3) */
+#pragma GCC unroll 3
+                for (int j = 0; j < 3; j++) {
+                    __m256 s = _mm256_setzero_ps();
+#pragma GCC unroll 3
+                    for (int i = 0; i < 3; i++)
+                        if (g[k * 3 + i] != 0.0f) s = _mm256_fmadd_ps(_mm256_set1_ps(g[k * 3 + i]), gg[i * 3 + j], s);
+                    t[k][j] = s;
+                }
+#pragma GCC unroll 6
+            for (int k = 0; k < a; k++)
+#pragma GCC unroll 6
+                for (int l = 0; l < a; l++) { /* (t G^T)[k][l] */
+                    __m256 s = _mm256_setzero_ps();
+#pragma GCC unroll 3
+                    for (int j = 0; j < 3; j++)
+                        if (g[l * 3 + j] != 0.0f) s = _mm256_fmadd_ps(_mm256_set1_ps(g[l * 3 + j]), t[k][j], s);
+                    _mm256_storeu_ps(u + ((k * a + l) * rows + r) * cols + col, s);
+                }
+        }
+    }
+    nvp_winograd_filter_row_ref(u, w, r, rows, cols, col, m, flip);
+}
+
+static void filter_avx2(float *u, const float *w, int64_t r, int64_t rows, int64_t cols, int m, int flip) {
+    if (m == 2)
+        filter_m(u, w, r, rows, cols, 2, flip);
+    else
+        filter_m(u, w, r, rows, cols, 4, flip);
+}
+
+static void input_avx2(float *v, int64_t xs, const float *x, int64_t h, int64_t width, int m, float *work) {
+    if (m == 2)
+        input_m(v, xs, x, h, width, 2, work);
+    else
+        input_m(v, xs, x, h, width, 4, work);
+}
+
+static void grad_avx2(float *v, int64_t xs, const float *dy, int64_t h, int64_t width, int m, float *work) {
+    if (m == 2)
+        grad_m(v, xs, dy, h, width, 2, work);
+    else
+        grad_m(v, xs, dy, h, width, 4, work);
+}
+
+static void output_avx2(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, int m, float bias,
+                        int accumulate, float *work) {
+    if (m == 2)
+        output_m(y, mt, xs, h, width, 2, bias, accumulate, work);
+    else
+        output_m(y, mt, xs, h, width, 4, bias, accumulate, work);
+}
+
+static const nvp_winograd_transforms transforms_avx2 = {input_avx2, grad_avx2, output_avx2, filter_avx2};
+
+// y: (N,Cout,H,W) [+]= conv3x3(x: (N,Cin,H,W), w: (Cout,Cin,3,3)) + b: (Cout) (b may be NULL); tile = 2 or 4
+nvp_status nvp_winograd_forward_avx2(float *y, const float *x, const float *w, const float *b, int64_t n,
+                                     int64_t cin, int64_t cout, int64_t h, int64_t width, int tile, int accumulate) {
+    return nvp_winograd_forward_with(&transforms_avx2, "nvp_winograd_forward", y, x, w, b, n, cin, cout, h, width,
+                                     tile, accumulate);
+}
+
+// dy: (N,Cout,H,W); dx += (N,Cin,H,W), dw += (Cout,Cin,3,3), db += (Cout); each may be NULL.
+nvp_status nvp_winograd_backward_avx2(float *dx, float *dw, float *db, const float *dy, const float *x,
+                                      const float *w, int64_t n, int64_t cin, int64_t cout, int64_t h,
+                                      int64_t width, int tile) {
+    return nvp_winograd_backward_with(&transforms_avx2, "nvp_winograd_backward", dx, dw, db, dy, x, w, n, cin, cout,
+                                      h, width, tile);
+}

@@ -1,0 +1,127 @@
+-- nvp.bench.peer: ours against the PyTorch peer (REFERENCE.md's torch_realnvp.py), side by side.
+-- Each round runs ours, then the peer, each as a fresh process with the same settings (config,
+-- batch, steps, warm-up, threads, sampling batches, seed), alternating so that host noise hits both
+-- alike (rounds = 2: ours, peer, ours, peer). Every run's JSON line is printed as it comes; the last
+-- line gives ours/peer for training and sampling throughput and peak RSS, each a ratio of the
+-- medians over rounds, with the host's 1-minute load average before and after (other jobs' share).
+local ffi = require "ffi"
+local json = require "nvp.json"
+local race = require "nvp.bench.race"
+
+local M = {}
+
+M.DEFAULT_PYTHON = "/usr/bin/python3" -- Debian's interpreter (python3-torch), not a pyenv shim
+M.DEFAULT_SCRIPT = "/work/shared/bench/torch_realnvp.py"
+M.INSTALL = "apt-get install -y python3-torch python3-numpy"
+
+pcall(ffi.cdef, [[
+int getpid(void);
+long readlink(const char *path, char *buf, size_t size);
+int access(const char *path, int mode);
+]])
+
+local function quote(s)
+    return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+-- The 1-minute load average (other jobs on the host), or nil where /proc is missing.
+local function load_average()
+    local f = io.open("/proc/loadavg", "r")
+    if not f then return nil end
+    local v = tonumber((f:read("*l") or ""):match("^(%S+)"))
+    f:close()
+    return v
+end
+
+local function own_exe()
+    local buf = ffi.new("char[4096]")
+    local n = ffi.C.readlink("/proc/self/exe", buf, 4095)
+    if n <= 0 then error("bench: cannot find the nvp executable (/proc/self/exe)", 0) end
+    return ffi.string(buf, n)
+end
+
+-- The text of a run's stderr log, and its last non-blank line.
+local function read_log(path)
+    local f = io.open(path, "r")
+    if not f then return "", "" end
+    local text = f:read("*a")
+    f:close()
+    local last = ""
+    for line in text:gmatch("[^\n]+") do
+        if line:match("%S") then last = line end
+    end
+    return text, last
+end
+
+-- Run `cmd` (stderr to a log file, copied to ours when it ends); returns the decoded last JSON line
+-- of its stdout, or raises one line naming `who`, the exit status and the last line of its stderr.
+local function run_json(who, cmd, hint)
+    local log = os.tmpname()
+    local p = io.popen(cmd .. " 2>" .. quote(log) .. "; echo \"nvp-bench-exit=$?\"")
+    local out = p:read("*a")
+    p:close()
+    local status = tonumber(out:match("nvp%-bench%-exit=(%d+)")) or -1
+    local line
+    for l in out:gmatch("[^\n]+") do
+        if l:sub(1, 1) == "{" then line = l end
+    end
+    local text, why = read_log(log)
+    os.remove(log)
+    local ok, record = pcall(json.decode, line or "")
+    if status ~= 0 or not ok or type(record) ~= "table" then
+        error(("bench: %s failed (exit %d): %s%s"):format(who, status, why ~= "" and why or "no JSON line on stdout",
+            hint or ""), 0)
+    end
+    io.stderr:write(text)                      -- its step times, after the fact
+    return record, line
+end
+
+--- o: config, batch, steps, warmup, sample_reps, threads, seed, rounds, python, peer_script,
+-- recompute (ours only). Prints every run's JSON line, then the ratio line; returns the ratio record.
+function M.run(o)
+    if ffi.C.access(o.python, 1) ~= 0 then
+        error(("bench: peer=1 needs Python with PyTorch at '%s' (%s, or set python=PATH)"):format(o.python,
+            M.INSTALL), 0)
+    end
+    if ffi.C.access(o.peer_script, 4) ~= 0 then
+        error(("bench: cannot read the peer script '%s' (set peer_script=PATH)"):format(o.peer_script), 0)
+    end
+    local ours_cmd = ("%s bench config=%s batch=%d steps=%d warmup=%d sample_reps=%d threads=%d seed=%d%s"):format(
+        quote(own_exe()), o.config, o.batch, o.steps, o.warmup, o.sample_reps, o.threads, o.seed,
+        o.recompute ~= nil and (" recompute=" .. tostring(o.recompute)) or "")
+    local peer_cmd = ("%s %s --config %s --batch %d --steps %d --warmup %d --sample-reps %d --threads %d --seed %d"):format(
+        quote(o.python), quote(o.peer_script), o.config, o.batch, o.steps, o.warmup, o.sample_reps, o.threads, o.seed)
+    local hint = (" (the peer needs %s; %s)"):format(o.python, M.INSTALL)
+    local runs = {ours = {}, peer = {}}
+    local load_start = load_average()
+    for round = 1, o.rounds do
+        for _, who in ipairs{"ours", "peer"} do
+            io.stderr:write(("bench: round %d/%d, %s ...\n"):format(round, o.rounds, who))
+            local record, line = run_json(who == "ours" and "our run" or "the peer", who == "ours" and ours_cmd or peer_cmd,
+                who == "peer" and hint or nil)
+            runs[who][#runs[who] + 1] = record
+            print(line)
+            io.stdout:flush()
+        end
+    end
+    local function med(who, key)
+        local v = {}
+        for i, r in ipairs(runs[who]) do
+            if type(r[key]) ~= "number" then
+                error(("bench: %s's JSON line has no number '%s'"):format(who, key), 0)
+            end
+            v[i] = r[key]
+        end
+        return race.median(v)
+    end
+    local ratio = {ratio = "ours/peer", config = o.config, batch = o.batch, threads = o.threads, rounds = o.rounds,
+                   loadavg_start = load_start, loadavg_end = load_average()}
+    for _, key in ipairs{"train_img_per_s", "sample_img_per_s", "peak_rss_mb"} do
+        local ours, peer = med("ours", key), med("peer", key)
+        ratio[key] = math.floor(ours / peer * 1000 + 0.5) / 1000
+    end
+    print(json.encode(ratio))
+    return ratio
+end
+
+return M

@@ -1,0 +1,124 @@
+-- nvp.bench.race: one run of REFERENCE.md's measurement protocol (section 3) on one of its two
+-- reference networks, in this process: random uint8 images made once, timed training steps
+-- (dequantisation + logit + forward + NLL + backward + clipping + Adam, batch norm in training
+-- mode) after untimed warm-up steps, then sampling batches with running statistics. Returns the
+-- record torch_realnvp.py prints (same keys), medians of the timed steps, peak RSS read right after
+-- training.
+--
+--   local race = require "nvp.bench.race"
+--   local record = race.run{config = "fmnist-small", batch = 64, steps = 10, warmup = 3, sample_reps = 3}
+local ffi = require "ffi"
+local nffi = require "nvp.ffi"
+local flow = require "nvp.flow"
+local optim = require "nvp.optim"
+local Rng = require "nvp.rng"
+local now = require "nvp.clock"
+
+local M = {}
+
+-- REFERENCE.md section 1.
+M.CONFIGS = {
+    ["cifar-ref"] = {channels = 3, size = 32, scales = 2, width = 64, blocks = 8},
+    ["fmnist-small"] = {channels = 1, size = 28, scales = 2, width = 32, blocks = 4},
+}
+M.CONFIG_NAMES = "cifar-ref, fmnist-small"
+
+pcall(ffi.cdef, [[
+typedef struct nvp_rusage { long ru_utime[2]; long ru_stime[2]; long ru_maxrss; long rest[13]; } nvp_rusage;
+int getrusage(int who, nvp_rusage *usage);
+]])
+
+--- getrusage(RUSAGE_SELF).ru_maxrss (KiB) / 1024, as the peer reports it.
+function M.peak_rss_mb()
+    local ru = ffi.new("nvp_rusage")
+    ffi.C.getrusage(0, ru)
+    return tonumber(ru.ru_maxrss) / 1024
+end
+
+function M.median(t)
+    local s = {}
+    for i, v in ipairs(t) do s[i] = v end
+    table.sort(s)
+    local n = #s
+    return n % 2 == 1 and s[(n + 1) / 2] or (s[n / 2] + s[n / 2 + 1]) / 2
+end
+
+local function round(x, digits)
+    local f = 10 ^ digits
+    return math.floor(x * f + 0.5) / f
+end
+
+--- Forward conv GFLOP per image by REFERENCE.md 2.7: every coupling costs P (20 n f + f^2 + 19 B f^2)
+-- multiply-adds on its grid of P pixels (n: s/t inputs, f: width, B: blocks).
+function M.fwd_gflop_per_img(cfg)
+    local macs = 0
+    local function coupling(n, f, pixels) return pixels * (20 * n * f + f * f + 19 * cfg.blocks * f * f) end
+    for k = 0, cfg.scales - 1 do
+        local c, f, side = cfg.channels * 2 ^ k, cfg.width * 2 ^ k, cfg.size / 2 ^ k
+        if k < cfg.scales - 1 then
+            macs = macs + 3 * coupling(c, f, side * side) + 3 * coupling(2 * c, 2 * f, (side / 2) ^ 2)
+        else
+            macs = macs + 4 * coupling(c, f, side * side)
+        end
+    end
+    return 2 * macs / 1e9
+end
+
+--- The model, its optimiser (REFERENCE.md 2.5) and the fixed images of a run. o: config name,
+-- batch, seed, recompute (passed to the model only when set).
+function M.setup(o)
+    local cfg = M.CONFIGS[o.config]
+    local mcfg = {channels = cfg.channels, size = cfg.size, scales = cfg.scales, width = cfg.width,
+                  blocks = cfg.blocks, seed = o.seed or 0}
+    if o.recompute ~= nil then mcfg.recompute = o.recompute end
+    local model = flow.RealNVP.new(mcfg)
+    local opt = optim.Adam.new(model, {lr = 1e-3, l2 = 5e-5, clip = 100})
+    local count = o.batch * cfg.channels * cfg.size * cfg.size
+    local pixels = ffi.new("uint8_t[?]", count)
+    local g = Rng.new(o.seed or 0)
+    for i = 0, count - 1 do pixels[i] = math.floor(g:random() * 256) end
+    return {cfg = cfg, model = model, opt = opt, pixels = pixels, batch = o.batch,
+            noise = Rng.new((o.seed or 0) + 1)}
+end
+
+--- One training step of the protocol; returns bits/dim.
+function M.train_step(run)
+    local _, bpd = run.model:loss(run.pixels, run.batch, run.noise)
+    run.model:zero_grad()
+    run.model:backward()
+    run.opt:step()
+    return bpd
+end
+
+--- o: config, batch, steps, warmup, sample_reps, seed, recompute; progress lines go to stderr.
+function M.run(o)
+    local run = M.setup(o)
+    local times = {}
+    for i = 1, o.warmup + o.steps do
+        local t0 = now()
+        local bpd = M.train_step(run)
+        local dt = now() - t0
+        if i > o.warmup then times[#times + 1] = dt end
+        io.stderr:write(("train step %d: %.3f s, %.3f bits/dim\n"):format(i - 1, dt, bpd))
+    end
+    local rss = M.peak_rss_mb()
+
+    run.model:evaluate()
+    local stimes = {}
+    local sample_rng = Rng.new((o.seed or 0) + 2)
+    for i = 1, 1 + o.sample_reps do
+        local t0 = now()
+        run.model:sample(o.batch, sample_rng, 1.0)
+        local dt = now() - t0
+        if i > 1 then stimes[#stimes + 1] = dt end
+        io.stderr:write(("sample batch %d: %.3f s\n"):format(i - 1, dt))
+    end
+    return {config = o.config, batch = o.batch, threads = nffi.C.nvp_get_threads(),
+            params = run.model:parameter_count(), fwd_gflop_per_img = round(M.fwd_gflop_per_img(run.cfg), 4),
+            train_img_per_s = round(o.batch / M.median(times), 3),
+            sample_img_per_s = round(o.batch / M.median(stimes), 3),
+            peak_rss_mb = math.floor(rss + 0.5), nvp = ffi.string(nffi.C.nvp_version()),
+            cpu_path = ffi.string(nffi.C.nvp_cpu_path())}
+end
+
+return M

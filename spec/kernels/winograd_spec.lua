@@ -1,0 +1,210 @@
+-- Winograd F(2x2,3x3) and F(4x4,3x3) convolutions (winograd.c, winograd_avx2.c) against the direct
+-- reference conv (nvp_conv2d_*_ref) on ragged shapes, for all three passes; the conv dispatcher's
+-- NVP_CONV_PATH switch; thread-count independence; argument errors.
+--
+-- Tolerances, from the measured error (experiments/results/winograd.md): Winograd's float32 error
+-- scales with the largest value in a tile's transforms, not with each output, so it is bounded
+-- relative to max|ref| of the whole output: worst measured max|diff| / max|ref| over shapes up to
+-- 128 channels was 1.4e-6 for F(2x2) and 8.4e-6 for F(4x4) (NMSE <= 5e-13 and 5e-12). The bounds
+-- below leave a 5-7x margin: |diff| <= TOL * (max|ref| + |ref|), NMSE <= NMSE_MAX.
+local T = require "nvp.tensor"
+local nffi = require "nvp.ffi"
+local ffi = require "ffi"
+
+local TOL = {[2] = 1e-5, [4] = 4e-5}
+local NMSE_MAX = {[2] = 1e-11, [4] = 1e-10}
+
+local function randn(shape, seed) return spec_rng(seed):normal(T.empty(shape)) end
+
+local function max_abs(t)
+    local m = 0
+    for i = 0, t.numel - 1 do m = math.max(m, math.abs(t.data[i])) end
+    return m
+end
+
+-- got vs ref (tensors) under tile's bounds
+local function assert_wino_close(got, ref, tile, what)
+    local scale = max_abs(ref)
+    local se, sr = 0, 0
+    for i = 0, ref.numel - 1 do
+        se = se + (got.data[i] - ref.data[i]) ^ 2
+        sr = sr + ref.data[i] ^ 2
+    end
+    local nmse = sr > 0 and se / sr or se
+    assert(nmse <= NMSE_MAX[tile], ("%s: NMSE %.3g > %.3g (F(%dx%d,3x3))"):format(what, nmse, NMSE_MAX[tile], tile, tile))
+    assert_close(got, ref, TOL[tile], TOL[tile] * scale, what)
+end
+
+local function suffixes()
+    local list = {"_ref"}
+    if NVP.nvp_cpu_has_avx2() ~= 0 then list[#list + 1] = "_avx2" end
+    return list
+end
+
+-- {n, cin, cout, h, w}: H, W odd and not multiples of 2 or 4; C not multiples of 8; batch 1 and 3;
+-- planes smaller than one tile; one wide, flat plane; realistic channel counts at the end.
+local shapes = {
+    {1, 5, 7, 7, 9}, {3, 9, 11, 13, 11}, {3, 17, 6, 5, 3}, {1, 3, 13, 1, 1}, {3, 2, 3, 2, 3},
+    {1, 12, 10, 3, 29}, {3, 31, 33, 15, 14}, {2, 64, 64, 16, 16},
+}
+
+local function problem(s)
+    local n, cin, cout, h, wd = s[1], s[2], s[3], s[4], s[5]
+    local p = {n = n, cin = cin, cout = cout, h = h, w = wd}
+    p.x, p.wt, p.b = randn({n, cin, h, wd}, 1), randn({cout, cin, 3, 3}, 2), randn({cout}, 3)
+    p.y0, p.dy = randn({n, cout, h, wd}, 4), randn({n, cout, h, wd}, 5)
+    p.dx0, p.dw0, p.db0 = randn({n, cin, h, wd}, 6), randn({cout, cin, 3, 3}, 7), randn({cout}, 8)
+    return p
+end
+
+-- the trailing size arguments of nvp_winograd_backward*
+local function args(p, tile) return p.n, p.cin, p.cout, p.h, p.w, tile end
+
+describe("winograd vs the direct reference conv", function()
+    for _, s in ipairs(shapes) do
+        local p = problem(s)
+        -- the reference, once per shape: y = conv + b (and accumulated into y0), dx, dw, db accumulated
+        local ref = {}
+        ref.y = T.empty{p.n, p.cout, p.h, p.w}
+        assert(NVP.nvp_conv2d_forward_ref(ref.y.data, p.x.data, p.wt.data, p.b.data, p.n, p.cin, p.cout, p.h, p.w, 3, 0) == 0)
+        ref.yacc = p.y0:clone()
+        assert(NVP.nvp_conv2d_forward_ref(ref.yacc.data, p.x.data, p.wt.data, nil, p.n, p.cin, p.cout, p.h, p.w, 3, 1) == 0)
+        ref.dx, ref.dw, ref.db = p.dx0:clone(), p.dw0:clone(), p.db0:clone()
+        assert(NVP.nvp_conv2d_backward_ref(ref.dx.data, ref.dw.data, ref.db.data, p.dy.data, p.x.data, p.wt.data,
+            p.n, p.cin, p.cout, p.h, p.w, 3) == 0)
+        for _, suffix in ipairs(suffixes()) do
+            for _, tile in ipairs{2, 4} do
+                local name = ("F(%dx%d) %s (n,cin,cout,h,w) = (%s)"):format(tile, tile, suffix, table.concat(s, ","))
+                it("forward " .. name, function()
+                    local f = NVP["nvp_winograd_forward" .. suffix]
+                    local y = T.full({p.n, p.cout, p.h, p.w}, 0 / 0) -- accumulate = 0 must not read y
+                    assert.are.equal(0, f(y.data, p.x.data, p.wt.data, p.b.data, p.n, p.cin, p.cout, p.h, p.w, tile, 0))
+                    assert_wino_close(y, ref.y, tile, "y")
+                    local yacc = p.y0:clone()
+                    assert.are.equal(0, f(yacc.data, p.x.data, p.wt.data, nil, p.n, p.cin, p.cout, p.h, p.w, tile, 1))
+                    assert_wino_close(yacc, ref.yacc, tile, "y accumulated")
+                end)
+                it("backward-data, backward-filter and bias " .. name, function()
+                    local f = NVP["nvp_winograd_backward" .. suffix]
+                    local dx, dw, db = p.dx0:clone(), p.dw0:clone(), p.db0:clone()
+                    assert.are.equal(0, f(dx.data, dw.data, db.data, p.dy.data, p.x.data, p.wt.data, args(p, tile)))
+                    assert_wino_close(dx, ref.dx, tile, "dx")
+                    assert_wino_close(dw, ref.dw, tile, "dw")
+                    assert_close(db, ref.db, 1e-5, 1e-5, "db")
+                    -- each gradient alone gives the same numbers (x may be NULL without dw, w without dx)
+                    local dx1, dw1, db1 = p.dx0:clone(), p.dw0:clone(), p.db0:clone()
+                    assert.are.equal(0, f(dx1.data, nil, nil, p.dy.data, nil, p.wt.data, args(p, tile)))
+                    assert.are.equal(0, f(nil, dw1.data, nil, p.dy.data, p.x.data, nil, args(p, tile)))
+                    assert.are.equal(0, f(nil, nil, db1.data, p.dy.data, nil, nil, args(p, tile)))
+                    assert_close(dx1, dx, 0, 0, "dx alone")
+                    assert_close(dw1, dw, 0, 0, "dw alone")
+                    assert_close(db1, db, 0, 0, "db alone")
+                end)
+            end
+        end
+    end
+end)
+
+describe("winograd: thread count", function()
+    -- enough work (>= 1M multiply-adds) that a team really runs; 5 images split unevenly
+    local p = problem{5, 24, 20, 19, 21}
+    local function run(suffix, tile, threads)
+        local saved = NVP.nvp_get_threads()
+        assert.are.equal(0, NVP.nvp_set_threads(threads))
+        local y = T.empty{p.n, p.cout, p.h, p.w}
+        local dx, dw, db = p.dx0:clone(), p.dw0:clone(), p.db0:clone()
+        local s1 = NVP["nvp_winograd_forward" .. suffix](y.data, p.x.data, p.wt.data, p.b.data, p.n, p.cin, p.cout,
+            p.h, p.w, tile, 0)
+        local s2 = NVP["nvp_winograd_backward" .. suffix](dx.data, dw.data, db.data, p.dy.data, p.x.data, p.wt.data,
+            args(p, tile))
+        assert.are.equal(0, NVP.nvp_set_threads(saved))
+        assert.are.equal(0, s1)
+        assert.are.equal(0, s2)
+        return {y, dx, dw, db}
+    end
+    pcall(ffi.cdef, "int memcmp(const void *a, const void *b, size_t n);")
+    for _, suffix in ipairs(suffixes()) do
+        for _, tile in ipairs{2, 4} do
+            it(("F(%dx%d) %s: 1, 2 and 3 threads agree; the same team gives the same bits"):format(tile, tile, suffix), function()
+                local one = run(suffix, tile, 1)
+                local names = {"y", "dx", "dw", "db"}
+                for _, threads in ipairs{2, 3} do
+                    local got = run(suffix, tile, threads)
+                    -- the team changes the chunks (so OpenBLAS's blocking) and dw's summation order:
+                    -- float rounding only
+                    for j = 1, 4 do assert_wino_close(got[j], one[j], tile, ("%s, %d threads"):format(names[j], threads)) end
+                end
+                local a, b = run(suffix, tile, 2), run(suffix, tile, 2)
+                for j = 1, 4 do
+                    assert.is_true(ffi.C.memcmp(a[j].data, b[j].data, a[j].numel * 4) == 0, names[j] .. " differs between two runs")
+                end
+            end)
+        end
+    end
+end)
+
+describe("conv2d dispatcher: NVP_CONV_PATH routes 3x3 convs to Winograd", function()
+    if NVP.nvp_cpu_has_avx2() == 0 then
+        pending("this CPU has no AVX2")
+        return
+    end
+    pcall(ffi.cdef, "int nvp_conv2d_path;") -- conv2d_avx2.c's internal switch, set from NVP_CONV_PATH
+    local p = problem{3, 10, 12, 9, 11}
+    -- 4 = winograd2, 5 = winograd4: the dispatcher's result is bit-identical to the Winograd call
+    for _, case in ipairs{{4, 2}, {5, 4}} do
+        it(("path %d == nvp_winograd_*_avx2 with tile %d"):format(case[1], case[2]), function()
+            local path, tile = case[1], case[2]
+            local saved = NVP.nvp_conv2d_path
+            NVP.nvp_conv2d_path = path
+            local y, dx, dw, db = T.empty{p.n, p.cout, p.h, p.w}, p.dx0:clone(), p.dw0:clone(), p.db0:clone()
+            local s1 = NVP.nvp_conv2d_forward_avx2(y.data, p.x.data, p.wt.data, p.b.data, p.n, p.cin, p.cout, p.h, p.w, 3, 0)
+            local s2 = NVP.nvp_conv2d_backward_avx2(dx.data, dw.data, db.data, p.dy.data, p.x.data, p.wt.data, p.n, p.cin,
+                p.cout, p.h, p.w, 3)
+            NVP.nvp_conv2d_path = saved
+            assert.are.equal(0, s1)
+            assert.are.equal(0, s2)
+            local ey, edx, edw, edb = T.empty{p.n, p.cout, p.h, p.w}, p.dx0:clone(), p.dw0:clone(), p.db0:clone()
+            assert.are.equal(0, NVP.nvp_winograd_forward_avx2(ey.data, p.x.data, p.wt.data, p.b.data, p.n, p.cin,
+                p.cout, p.h, p.w, tile, 0))
+            assert.are.equal(0, NVP.nvp_winograd_backward_avx2(edx.data, edw.data, edb.data, p.dy.data, p.x.data,
+                p.wt.data, args(p, tile)))
+            for _, c in ipairs{{y, ey, "y"}, {dx, edx, "dx"}, {dw, edw, "dw"}, {db, edb, "db"}} do
+                assert_close(c[1], c[2], 0, 0, c[3])
+            end
+        end)
+    end
+end)
+
+describe("winograd argument errors", function()
+    local x, w, y = T.zeros{2 * 3 * 5 * 7}, T.zeros{5 * 3 * 9}, T.zeros{2 * 5 * 5 * 7}
+    for _, suffix in ipairs(suffixes()) do
+        it("nvp_winograd_forward" .. suffix .. " names a bad tile, a negative size and a NULL operand", function()
+            local f = NVP["nvp_winograd_forward" .. suffix]
+            assert.are.equal(6, f(y.data, x.data, w.data, nil, 2, 3, 5, 5, 7, 3, 0))
+            assert.are.equal("nvp_winograd_forward: tile = 3 is not supported (F(2x2,3x3) or F(4x4,3x3): 2 or 4)",
+                nffi.last_error())
+            assert.are.equal(1, f(y.data, x.data, w.data, nil, 2, -3, 5, 5, 7, 2, 0))
+            assert.are.equal("nvp_winograd_forward: cin = -3 is negative", nffi.last_error())
+            assert.are.equal(1, f(y.data, nil, w.data, nil, 2, 3, 5, 5, 7, 4, 0))
+            assert.are.equal("nvp_winograd_forward: x (2,3,5,7) is NULL", nffi.last_error())
+        end)
+        it("nvp_winograd_backward" .. suffix .. " names a bad tile and a missing input", function()
+            local f = NVP["nvp_winograd_backward" .. suffix]
+            assert.are.equal(6, f(x.data, nil, nil, y.data, x.data, w.data, 2, 3, 5, 5, 7, 0))
+            assert.matches("tile = 0 is not supported", nffi.last_error())
+            assert.are.equal(1, f(nil, w.data, nil, y.data, nil, w.data, 2, 3, 5, 5, 7, 2))
+            assert.are.equal("nvp_winograd_backward: x (2,3,5,7) is NULL", nffi.last_error())
+            assert.are.equal(1, f(x.data, nil, nil, y.data, x.data, nil, 2, 3, 5, 5, 7, 4))
+            assert.are.equal("nvp_winograd_backward: w (5,3,3,3) is NULL", nffi.last_error())
+        end)
+    end
+    it("empty batches and zero input channels are fine (y = bias)", function()
+        local b = T.from_table{1, 2}
+        for _, suffix in ipairs(suffixes()) do
+            local yy = T.full({1, 2, 2, 2}, 0 / 0)
+            assert.are.equal(0, NVP["nvp_winograd_forward" .. suffix](nil, nil, nil, nil, 0, 3, 5, 5, 7, 2, 0))
+            assert.are.equal(0, NVP["nvp_winograd_forward" .. suffix](yy.data, nil, nil, b.data, 1, 0, 2, 2, 2, 4, 0))
+            assert.are.same({1, 1, 1, 1, 2, 2, 2, 2}, yy:to_table())
+        end
+    end)
+end)
