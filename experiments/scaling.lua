@@ -139,7 +139,8 @@ table.sort(t); if d.is_root() then print(("allreduce %%.6f"):format(t[11])) end]
 local p = io.popen(MPIRUN:format(2) .. exe .. " -e '" .. script .. "' 2>&1")
 local text = p:read("*a")
 p:close()
-local allreduce = tonumber(text:match("allreduce ([%d.e+-]+)")) or error("scaling: allreduce timing failed: " .. text, 0)
+local allreduce = tonumber(text:match("allreduce ([%d.e+-]+)"))
+if allreduce == nil then error("scaling: the allreduce timing failed: " .. text, 0) end
 local t_whole, t_half = median(whole), median(half)
 print()
 print(("| part (median of %d, 1 thread) | seconds | img/s |"):format(parts_reps))

@@ -202,7 +202,7 @@ describe("mpirun -np 2", function()
         assert.is_true(worst <= 1, ("%s differs: %.3g x the tolerance"):format(where, worst))
     end)
 
-    it("ends every rank with the failing rank's message when one fails", function()
+    it("ends every rank with the failing rank's message, once, when one fails", function()
         local script = [[local d = require "nvp.dist"
             if d.init() == 1 then error("rank one cannot read its file", 0) end
             d.sum{1}
@@ -217,6 +217,14 @@ describe("mpirun -np 2", function()
         assert.are_not.equal(0, code, out)
         assert.are_not.equal(124, code, "timed out: " .. out)
         assert.matches("train.batch = 15 does not split evenly over 2 ranks: use a multiple of 2", out, 1, true)
+        -- a decision every rank reaches together (from the reduced loss): one message, from rank 0
+        out, code = sh(MPIRUN:format(2) .. ("%s train %s data.root=%s run.dir=%s/diverged train.lr=1e30 "
+            .. "train.max_bad_steps=3"):format(nvp_exe(), recipe_path, dir, dir), 60)
+        assert.are_not.equal(0, code, out)
+        assert.are_not.equal(124, code, "timed out: " .. out)
+        local _, count = out:gsub("non%-finite steps in a row", "")
+        assert.are.equal(1, count, out)
+        assert.matches("rank 0 of 2: train: 3 non-finite steps in a row at step", out, 1, true)
     end)
 
     it("ends the job with a non-zero exit and a message when a rank is killed, without hanging", function()

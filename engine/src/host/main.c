@@ -110,8 +110,12 @@ int main(int argc, char **argv) {
             lua_getfield(L, -1, "message");
         }
         const char *msg = lua_tostring(L, -1);
-        if (nvp_dist_size() > 1) fprintf(stderr, "rank %d of %d: ", nvp_dist_rank(), nvp_dist_size());
-        fprintf(stderr, "%s\n", msg ? msg : "nvp: unknown error");
+        if (msg == NULL) msg = "nvp: unknown error";
+        fflush(stdout); /* progress first: under mpirun both streams are forwarded, line by line */
+        if (nvp_dist_size() > 1)
+            fprintf(stderr, "rank %d of %d: %s\n", nvp_dist_rank(), nvp_dist_size(), msg);
+        else
+            fprintf(stderr, "%s\n", msg);
     } else if (lua_isnumber(L, -1)) {
         code = (int)lua_tointeger(L, -1);
     }
