@@ -52,6 +52,8 @@ M.SCHEMA = {
     eval = {
         batch = {"number", 250, "images per evaluation batch"},
         draws = {"number", 1, "dequantization noise draws per image (bits/dim averaged)"},
+        bn_images = {"number", 0, "before the final evaluation, fix batch-norm statistics on this many training "
+            .. "images and store them in the checkpoints (0 = keep the running averages)"},
     },
     sample = {
         n = {"number", 64, "samples drawn at the end of training"},

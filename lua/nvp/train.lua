@@ -24,6 +24,7 @@ local dataset = require "nvp.data.dataset"
 local loader_mod = require "nvp.data.loader"
 local images_mod = require "nvp.data.images"
 local evaluate = require "nvp.evaluate"
+local batchnorm_stats = require "nvp.bn_stats"
 local progress_mod = require "nvp.progress"
 local grid = require "nvp.viz.grid"
 local dist = require "nvp.dist"
@@ -135,9 +136,14 @@ function M.run(r, opts)
         if not saved then error(serr, 0) end
     end
 
-    local function heldout_bpd()
+    -- bn_images > 0: first fix the batch-norm statistics on that many training images (the weights
+    -- evaluated, Polyak-averaged or not); they stay in the model, so the checkpoints written next hold them.
+    local function heldout_bpd(bn_images)
         if not r.train.sync_batchnorm then dist.average_running_stats(model) end
         local swapped = opt:swap_ema()
+        if bn_images and bn_images > 0 then
+            batchnorm_stats.recalibrate(model, ds.train, {images = bn_images, batch = r.eval.batch, seed = r.seed})
+        end
         local bpd = evaluate.bits_per_dim(model, ds.heldout, {batch = r.eval.batch, draws = r.eval.draws, seed = r.seed})
         if swapped then opt:swap_ema() end
         return bpd
@@ -243,13 +249,16 @@ function M.run(r, opts)
         say(("interrupted at step %d: saved %s; run the same command again to resume"):format(step, last_path))
         return {step = step, run_dir = dir, interrupted = true}
     end
-    local h = heldout_bpd()
-    metric{kind = "eval", step = step, heldout_bpd = h, seconds = train_seconds, final = true}
+    local h = heldout_bpd(r.eval.bn_images)
+    local fixed = r.eval.bn_images > 0 and {bn_images = r.eval.bn_images} or {}
+    metric{kind = "eval", step = step, heldout_bpd = h, seconds = train_seconds, final = true,
+           bn_images = fixed.bn_images}
     if h < best then
         best = h
-        save(best_path)
+        save(best_path, fixed)
     end
-    save(last_path, {heldout_bpd = h})
+    fixed.heldout_bpd = h
+    save(last_path, fixed)
     if r.sample.n > 0 and root then
         local ok_png, perr = M.save_samples(model, dir .. "/samples.png", r.sample.n, r.sample.temperature, r.seed + 2)
         if not ok_png then error(perr, 0) end

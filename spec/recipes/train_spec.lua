@@ -90,6 +90,30 @@ describe("training", function()
         assert.are.equal(result.heldout_bpd, bpd)
     end)
 
+    it("fixes batch-norm statistics before the final evaluation when eval.bn_images is set", function()
+        local plain, fixed = dir .. "/bn_plain", dir .. "/bn_fixed"
+        train.run(recipe_for(plain, 8), {quiet = true})
+        local result = train.run(recipe_for(fixed, 8, {eval = {bn_images = 64}}), {quiet = true})
+        local a = assert(run.open(plain .. "/last.safetensors"))
+        local b = assert(run.open(fixed .. "/last.safetensors"))
+        assert.are.equal("64", b.meta["nvp.bn_images"])
+        assert.is_nil(a.meta["nvp.bn_images"])
+        -- same weights, different running statistics, and the stored ones give the reported figure
+        local weights_differ, stats_differ = 0, 0
+        for name, t in pairs(a.tensors) do
+            local d = t:max_abs_diff(b.tensors[name])
+            if name:match("running_") then
+                if d > 0 then stats_differ = stats_differ + 1 end
+            elseif name:match("^model%.") and d > 0 then
+                weights_differ = weights_differ + 1
+            end
+        end
+        assert.are.equal(0, weights_differ)
+        assert.is_true(stats_differ > 0)
+        local ds = assert(dataset.open(b.recipe.data))
+        assert.are.equal(result.heldout_bpd, evaluate.bits_per_dim(b.model, ds.heldout, {batch = 32, seed = b.recipe.seed}))
+    end)
+
     it("resumes bit for bit: 2N steps == N + resume + N", function()
         local straight, split = dir .. "/straight", dir .. "/split"
         train.run(recipe_for(straight, 12), {quiet = true})
