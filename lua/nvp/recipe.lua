@@ -11,13 +11,16 @@ local M = {}
 M.SCHEMA = {
     data = {
         dataset = {"string", "fashion_mnist", "dataset name", {"fashion_mnist", "cifar10", "imagenet32", "imagenet64",
-                   "lsun_bedroom", "lsun_tower", "lsun_church_outdoor", "celeba"}},
+                   "lsun_bedroom", "lsun_tower", "lsun_church_outdoor", "celeba", "folder"}},
         root = {"string", "", "where the dataset files are ('' = the dataset's default location)"},
         heldout = {"string", "test", "held-out split for evaluation", {"test", "valid", "train_tail"}},
         heldout_images = {"number", 0, "images of the held-out split to evaluate (0 = all)"},
         train_images = {"number", 0, "use only the first N training images (0 = all)"},
         flip = {"boolean", false, "random horizontal flips of training images"},
         cache = {"string", "cache", "directory of the packed caches of folder datasets (nvp prepare RECIPE.lua)"},
+        size = {"number", 0, "data.dataset = 'folder': the image side trained on (smaller sides are brought to it, "
+            .. "then cropped)"},
+        channels = {"number", 3, "data.dataset = 'folder': 1 (grey) or 3 (RGB)"},
         bad_images = {"string", "refuse", "a corrupt or mis-sized file in a folder dataset", {"refuse", "skip"}},
     },
     model = {
@@ -155,6 +158,16 @@ function M.check_ranges(r, level)
     end
     -- The image side must survive scales - 1 squeezes; known datasets are checked before loading.
     local side = M.DATASET_SIDES[r.data.dataset]
+    if r.data.dataset == "folder" then
+        if r.data.size < 1 or r.data.size ~= math.floor(r.data.size) then
+            error(("recipe: 'data.size' must be a positive integer for data.dataset = 'folder' (the image side "
+                .. "trained on), got %s"):format(r.data.size), level + 1)
+        end
+        if r.data.channels ~= 1 and r.data.channels ~= 3 then
+            error(("recipe: 'data.channels' must be 1 or 3, got %s"):format(r.data.channels), level + 1)
+        end
+        side = r.data.size
+    end
     if side and side % 2 ^ (r.model.scales - 1) ~= 0 then
         local valid = {}
         for s = 1, 8 do

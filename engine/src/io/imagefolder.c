@@ -68,7 +68,11 @@ static nvp_status decode_one(nvp_images *img, const char *path, const nvp_prepro
         }
         replace_image(img, out, pre->resize_height, pre->resize_width);
     }
-    if (pre->smallest_side > 0) {
+    /* An image whose smaller side already is the target is kept as it is: skimage's pyramid_reduce
+     * would still smooth it (sigma 1/3 at downscale 1), which no dataset of the paper meets (LSUN's
+     * smaller sides are 256) and which would blur a folder of images that already have the size. */
+    int32_t smaller = img->height < img->width ? img->height : img->width;
+    if (pre->smallest_side > 0 && smaller != pre->smallest_side) {
         int32_t oh, ow;
         st = nvp_pyramid_reduce_size(&oh, &ow, img->height, img->width, pre->smallest_side);
         if (st != NVP_OK) return nvp_fail(st, "%s: %s", path, nvp_last_error());

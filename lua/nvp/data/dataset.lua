@@ -38,6 +38,8 @@ M.SOURCES = {
     celeba = {load = folder_loader(function(split, cfg, say)
         return require("nvp.data.celeba").load(split, cfg, say) end), heldout = {valid = true, test = true}},
 }
+M.SOURCES.folder = {load = function(split, cfg, say) return require("nvp.data.folder_dataset").load(split, cfg, say) end,
+                    heldout = {test = true, valid = true}}
 for _, category in ipairs{"bedroom", "tower", "church_outdoor"} do
     M.SOURCES["lsun_" .. category] = {load = folder_loader(function(split, cfg, say)
         return require("nvp.data.lsun").load(category, split, cfg, say) end), heldout = {valid = true}}
