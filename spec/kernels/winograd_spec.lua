@@ -1,6 +1,6 @@
 -- Winograd F(2x2,3x3) and F(4x4,3x3) convolutions (winograd.c, winograd_avx2.c) against the direct
--- reference conv (nvp_conv2d_*_ref) on ragged shapes, for all three passes; the conv dispatcher's
--- NVP_CONV_PATH switch; thread-count independence; argument errors.
+-- reference conv (nvp_conv2d_*_ref) on ragged shapes, for all three passes; thread counts; the conv
+-- dispatcher's NVP_CONV_PATH switch; argument errors.
 --
 -- Tolerances, from the measured error (experiments/results/winograd.md): Winograd's float32 error
 -- scales with the largest value in a tile's transforms, not with each output, so it is bounded
@@ -173,6 +173,41 @@ describe("conv2d dispatcher: NVP_CONV_PATH routes 3x3 convs to Winograd", functi
             end
         end)
     end
+end)
+
+describe("conv2d dispatcher: the NVP_CONV_PATH names", function()
+    -- a child process reads the variable at its first conv call; it prints the switch's value
+    local script = [[
+local ffi = require "ffi"
+local T = require "nvp.tensor"
+ffi.cdef "int nvp_conv2d_path;"
+local C = require("nvp.ffi").C
+local x, w, y = T.zeros{1, 16, 4, 4}, T.zeros{16, 16, 3, 3}, T.zeros{1, 16, 4, 4}
+assert(C.nvp_conv2d_forward(y.data, x.data, w.data, nil, 1, 16, 16, 4, 4, 3, 0) == 0)
+io.write(C.nvp_conv2d_path)
+]]
+    local function path_for(value)
+        local dir = tmpdir()
+        local f = assert(io.open(dir .. "/p.lua", "w"))
+        f:write(script)
+        f:close()
+        local env = value and ("NVP_CONV_PATH=" .. value .. " ") or "env -u NVP_CONV_PATH "
+        local p = io.popen(env .. nvp_exe() .. " " .. dir .. "/p.lua 2>&1")
+        local out = p:read("*a")
+        p:close()
+        os.remove(dir .. "/p.lua")
+        os.remove(dir)
+        return out
+    end
+    it("old, new, im2col, winograd, winograd2, winograd4; anything else is the rule", function()
+        if NVP.nvp_cpu_has_avx2() == 0 or os.getenv("NVP_FORCE_SCALAR") == "1" then
+            pending("the switch is read by the AVX2 dispatcher only")
+            return
+        end
+        local expect = {old = "1", new = "2", im2col = "2", winograd = "3", winograd2 = "4", winograd4 = "5", wino = "0"}
+        for name, value in pairs(expect) do assert.are.equal(value, path_for(name), name) end
+        assert.are.equal("0", path_for(nil))
+    end)
 end)
 
 describe("winograd argument errors", function()
