@@ -137,8 +137,8 @@ local function parent()
                 local r = json.decode(line:match("(%b{})%s*$") or error("child printed no result: " .. cmd))
                 table.insert(results[name][recompute], r)
                 print(("| %s | %s | %d | %.2f | %.1f | %.0f | %.0f / %.0f | %d |"):format(name, tostring(recompute),
-                    round, r.train_img_per_s, r.cpu_s_per_step, r.peak_rss_mb, r.rss_after_step2_mb, r.rss_after_last_mb,
-                    r.allocations_after_step1))
+                    round, r.train_img_per_s, r.cpu_s_per_step, r.peak_rss_mb, r.rss_after_step2_mb,
+                    r.rss_after_last_mb, r.allocations_after_step1))
                 io.stdout:flush()
             end
         end
