@@ -46,12 +46,13 @@ end
 -- under an instruction budget. Raises like from_text.
 local function untrusted_recipe(text, path, overrides)
     local jit_was_on = jit.status()
+    local old_hook, old_mask, old_count = debug.gethook()
     jit.off()
     debug.sethook(function()
         error(("%s: the recipe runs past %d instructions"):format(path, M.RECIPE_INSTRUCTIONS), 0)
     end, "", M.RECIPE_INSTRUCTIONS)
     local ok, r = pcall(recipe_mod.from_text, text, path, overrides, 2, recipe_sandbox())
-    debug.sethook()
+    if old_hook then debug.sethook(old_hook, old_mask, old_count) else debug.sethook() end
     if jit_was_on then jit.on() end
     if not ok then error(r, 0) end
     return r
@@ -76,12 +77,14 @@ local function remove_stale_temporaries(path)
     if not ok then return end
     for name in iter, state do
         local pid = name:sub(1, #base) == base and name:sub(#base + 1):match("^%.tmp%.(%d+)%.%d+$")
-        if pid and not fs.exists("/proc/" .. pid) then os.remove(dir .. "/" .. name) end
+        local stat = pid and fs.read("/proc/" .. pid .. "/stat")
+        -- gone, or a zombie nobody reaped (a killed run's parent may be a shell that exited)
+        if pid and (stat == nil or stat:match("^%d+ %b() Z")) then os.remove(dir .. "/" .. name) end
     end
 end
 
 --- Write a checkpoint atomically. meta: a table of scalars (converted to strings). Returns true or
--- nil, message. Refuses to write non-finite parameters.
+-- nil, message. Refuses to write a non-finite value (parameter, statistic or optimiser moment).
 function M.save(path, model, optimizer, meta, r)
     local tensors = {}
     for name, t in pairs(model:state()) do tensors["model." .. name] = t end

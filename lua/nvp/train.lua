@@ -162,7 +162,7 @@ function M.run(r, opts)
     local function training_clock() return now() - started - paused end
     local last_ckpt, last_eval = started, 0
     local bad_in_a_row, bad_total = 0, 0
-    local bn_stats = run.buffer_snapshot(model)   -- a skipped step leaves the running statistics as they were
+    local running_stats = run.buffer_snapshot(model)   -- batch-norm averages, put back when a step is skipped
     local window_start, window_images = now(), 0
     local img_per_s, stop_reason = 0, "done"
     while true do
@@ -197,7 +197,7 @@ function M.run(r, opts)
         local pixels, n = loader:next()
         -- this rank's slice of the global batch, with the noise counters it has in the whole batch
         shard_noise.counter = noise:take(n * model.dims) + shard_first * model.dims
-        bn_stats.take()
+        running_stats.take()
         local shard_loss = model:loss(pixels + shard_first * image_bytes, shard_batch, shard_noise)
         local loss = dist.sum{shard_loss}[1] / ranks   -- the global mean NLL (equal slices)
         local bpd = loss / (model.dims * math.log(2))
@@ -209,7 +209,7 @@ function M.run(r, opts)
             norms = opt:grad_norms()
         end
         if not is_finite(loss) or norms.nonfinite > 0 then
-            bn_stats.restore()
+            running_stats.restore()
             bad_in_a_row, bad_total = bad_in_a_row + 1, bad_total + 1
             progress:note(("step %d: non-finite %s, step skipped (%d in a row)"):format(step + 1,
                 is_finite(loss) and "gradient" or "loss", bad_in_a_row))

@@ -161,6 +161,23 @@ describe("a corrupt file stops the CLI with one line and exit code 1", function(
         assert.matches("record 1 has label 11", out, 1, true)
     end)
 
+    it("a PNG or JPEG in an image folder (the last line: progress goes to stderr before it)", function()
+        for _, bad in ipairs{"png/short-idat.png", "jpeg/truncated.jpg", "jpeg/absurd-dims.jpg"} do
+            local root = dir .. "/folder-" .. bad:gsub("[/.]", "-")
+            assert(fs.mkdir_p(root .. "/train") and fs.mkdir_p(root .. "/test"))
+            for _, name in ipairs{"train/a.png", "train/b.png", "test/c.png"} do
+                os.execute(("cp experiments/fuzz_seeds/png/gray.png %s/%s"):format(root, name))
+            end
+            local target = root .. "/train/bad." .. bad:match("%.(%a+)$")
+            os.execute(("cp %s/%s %s"):format(HOSTILE, bad, target))
+            local code, out = fixture.run_stderr(("%s train %s/r.lua data.dataset=folder data.root=%s data.size=4 "
+                .. "data.channels=1 data.cache=%s/cache train.batch=2 run.dir=%s/run"):format(nvp_exe(), dir, root,
+                root, root))
+            assert.are.equal(1, code, out)
+            assert_one_line(target, out:match("([^\n]*)\n?$"))
+        end
+    end)
+
     it("a checkpoint (safetensors)", function()
         for _, path in ipairs(inputs("safetensors")) do
             expect_refusal(("%s eval %s"):format(nvp_exe(), path), path)

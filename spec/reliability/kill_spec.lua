@@ -10,7 +10,7 @@ describe("SIGKILL at random moments", function()
         local code, out = fixture.run(("%s experiments/kill_test.lua kills=6 max_delay=0.8 seed=%d dir=%s"):format(
             nvp_exe(), os.time() % 1000, dir))
         assert.are.equal(0, code, out)
-        assert.matches("kill_test: 6 kills .* 0 unreadable checkpoints; .* bit%-identical", out)
+        assert.matches("kill_test: seed %d+, 6 kills .* 0 unreadable checkpoints; .* bit%-identical", out)
         os.execute("rm -rf " .. dir)
     end)
 end)
