@@ -6,7 +6,7 @@
 -- Calls are synchronous (OpenMP regions end before a kernel returns), so wall time is attributable.
 --
 --   local profile = require "nvp.profile"
---   local prof = profile.instrument(model, opt)      -- opt (an nvp.optim.Adam) is optional
+--   local prof = profile.instrument(model, opt)      -- opt (an nvp.optim.Adam) and a clock optional
 --   prof:reset(); <one training step>; local ms = prof:totals()   -- {conv = ms, batchnorm = ms, ...}
 --
 -- Kinds: conv (weight-normalised conv, weight norm included), batchnorm (s/t and flow batch norm,
@@ -14,7 +14,7 @@
 -- own work: concat-ReLU, residual copies, gradient zeroing), squeeze (squeezes, factor-out
 -- split/concat), loss (NLL, its gradient, log-det sums), optimizer (gradient zeroing, clipping, Adam),
 -- data (dequantise + logit).
-local now = require "nvp.clock"
+local wall_clock = require "nvp.clock"
 local flow = require "nvp.flow"
 local WNConv2d = require "nvp.layers.wnconv"
 local BatchNorm = require "nvp.layers.batchnorm"
@@ -62,7 +62,7 @@ end
 local function wrap(prof, obj, name, kind)
     local inner = obj[name]
     if type(inner) ~= "function" then return end
-    local stack = prof.stack
+    local stack, now = prof.stack, prof.clock
     obj[name] = function(...)
         local depth = #stack + 1
         stack[depth] = 0                         -- time of wrapped calls nested in this one
@@ -104,9 +104,10 @@ local function instrument_tree(prof, obj, seen)
 end
 
 --- Instrument a flow.RealNVP `model` (and its optimiser `opt`) in place; returns the profile.
-function M.instrument(model, opt)
+-- clock: a function returning seconds (default: the monotonic wall clock, nvp.clock).
+function M.instrument(model, opt, clock)
     assert(getmetatable(model) == flow.RealNVP, "profile.instrument: expects a flow.RealNVP model")
-    local prof = setmetatable({self_time = {}, stack = {}, modules = {}}, Profile)
+    local prof = setmetatable({self_time = {}, stack = {}, modules = {}, clock = clock or wall_clock}, Profile)
     prof:reset()
     instrument_tree(prof, model, {})
     wrap(prof, model, "preprocess", "data")

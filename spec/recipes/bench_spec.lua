@@ -67,6 +67,8 @@ describe("nvp bench", function()
             ["bench kernels config=mnist"] = "bench: unknown config 'mnist'",
             ["bench kernel"] = "bench: unknown word 'kernel'",
             ["bench speed=1"] = "bench: unknown key 'speed'",
+            ["bench clock=cpu"] = "bench: 'clock' is an option of profile=1 and kernels",
+            ["bench kernels clock=gpu"] = "bench: unknown clock 'gpu' (valid: wall, cpu)",
         } do
             local out, rc = nvp(args, true)
             assert.matches(message, out, 1, true)
@@ -199,8 +201,9 @@ describe("nvp bench kernels", function()
     end)
 
     it("prints a row per shape with the three passes beside sgemm", function()
-        local out, rc = nvp("bench kernels config=fmnist-small batch=1 reps=1 ceiling=32 threads=1 only=@14x14")
+        local out, rc = nvp("bench kernels config=fmnist-small batch=1 reps=1 ceiling=32 threads=1 clock=cpu only=@14x14")
         assert.are.equal(0, rc)
+        assert.matches(", cpu clock", out, 1, true)
         assert.matches("sgemm ceiling %(sgemm_peak.c's square shape, ported%): 32%^3 [%d.]+ GFLOP/s", out)
         local rows = 0
         for line in out:gmatch("[^\n]+") do

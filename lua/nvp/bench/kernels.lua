@@ -15,7 +15,6 @@ local nffi = require "nvp.ffi"
 local flow = require "nvp.flow"
 local WNConv2d = require "nvp.layers.wnconv"
 local race = require "nvp.bench.race"
-local now = require "nvp.clock"
 local C, check = nffi.C, nffi.check
 
 local M = {}
@@ -64,7 +63,7 @@ end
 
 -- Median seconds of each function in `fns` over `reps` rounds, one warm-up call each first; the
 -- functions alternate within a round so that host noise hits them alike.
-local function median_times(fns, reps)
+local function median_times(fns, reps, now)
     local times = {}
     for i, fn in ipairs(fns) do
         fn()
@@ -83,13 +82,13 @@ local function median_times(fns, reps)
 end
 
 --- sgemm_peak.c's square shapes: median GFLOP/s of nvp_gemm at size x size x size, for each size.
-function M.ceiling(sizes, reps)
+function M.ceiling(sizes, reps, now)
     local out = {}
     local g = Rng.new(3)
     for _, n in ipairs(sizes) do
         local a, b, c = g:normal(T.empty{n, n}), g:normal(T.empty{n, n}), T.empty{n, n}
         local t = median_times({function() check(C.nvp_gemm(0, 0, n, n, n, 1.0, a.data, n, b.data, n, 0.0, c.data, n)) end},
-            reps)
+            reps, now)
         out[#out + 1] = {size = n, gflops = 2 * n ^ 3 / t[1] * 1e-9}
         collectgarbage()
     end
@@ -107,7 +106,7 @@ local function path_of(pass, n, s)
 end
 
 --- Time one shape at batch n: {fwd = {conv, sgemm}, data = {...}, weight = {...}} in GFLOP/s.
-function M.measure(s, n, reps)
+function M.measure(s, n, reps, now)
     local g = Rng.new(1)
     local cin, cout, h, w, k = s.cin, s.cout, s.h, s.w, s.k
     local x, wt, b = g:normal(T.empty{n, cin, h, w}), g:normal(T.empty{cout, cin, k, k}), g:normal(T.empty{cout})
@@ -127,7 +126,7 @@ function M.measure(s, n, reps)
         function() check(C.nvp_conv2d_backward(nil, dw.data, db.data, dy.data, x.data, wt.data, n, cin, cout, h, w, k)) end,
         -- dW (M,K) = dY (M,N) col^T
         function() check(C.nvp_gemm(0, 1, mm, kk, nn, 1.0, dy.data, nn, col.data, nn, 0.0, dwmat.data, kk)) end,
-    }, reps)
+    }, reps, now)
     local function rate(i) return flop / t[i] * 1e-9 end
     return {m = mm, n = nn, k = kk, flop = flop,
             fwd = {conv = rate(1), sgemm = rate(2), seconds = t[1], path = path_of(0, n, s)},
@@ -140,14 +139,17 @@ local function shape_name(s)
 end
 
 --- o: configs (list of names), batch, reps, ceiling (list of square sizes), only (substring of a
--- shape name). Prints the table; returns the rows.
+-- shape name), clock ("wall" or "cpu": process CPU time, for a busy host at threads=1). Prints the
+-- table; returns the rows.
 function M.run(o)
     local threads = C.nvp_get_threads()
-    print(("nvp bench kernels: batch %d, median of %d reps, %d threads, %s path, NVP_CONV_PATH=%s"):format(o.batch,
-        o.reps, threads, ffi.string(C.nvp_cpu_path()), os.getenv("NVP_CONV_PATH") or "(unset)"))
+    local now = race.clock_named(o.clock)
+    print(("nvp bench kernels: batch %d, median of %d reps, %d threads, %s path, NVP_CONV_PATH=%s, %s clock"):format(
+        o.batch, o.reps, threads, ffi.string(C.nvp_cpu_path()), os.getenv("NVP_CONV_PATH") or "(unset)",
+        o.clock or "wall"))
     print("GFLOP/s count direct-convolution FLOPs (2 M N K); sgemm = nvp_gemm (OpenBLAS) at the pass's im2col M, N, K")
     local peak = 0
-    for _, c in ipairs(M.ceiling(o.ceiling, o.reps)) do
+    for _, c in ipairs(M.ceiling(o.ceiling, o.reps, now)) do
         print(("sgemm ceiling (sgemm_peak.c's square shape, ported): %d^3 %.1f GFLOP/s"):format(c.size, c.gflops))
         peak = math.max(peak, c.gflops)
     end
@@ -160,7 +162,7 @@ function M.run(o)
         for _, s in ipairs(M.conv_shapes(config)) do
             local name = shape_name(s)
             if not o.only or name:find(o.only, 1, true) then
-                local r = M.measure(s, o.batch, o.reps)
+                local r = M.measure(s, o.batch, o.reps, now)
                 r.config, r.name, r.calls, r.roles = config, name, s.calls, s.roles
                 rows[#rows + 1] = r
                 local cells = {}

@@ -6,14 +6,14 @@ local json = require "nvp.json"
 local nffi = require "nvp.ffi"
 local profile = require "nvp.profile"
 local race = require "nvp.bench.race"
-local now = require "nvp.clock"
 
 local M = {}
 
---- o: config, batch, steps, warmup, seed, recompute. Returns the JSON record.
+--- o: config, batch, steps, warmup, seed, recompute, clock ("wall" or "cpu"). Returns the JSON record.
 function M.run(o)
     local run = race.setup(o)
-    local prof = profile.instrument(run.model, run.opt)
+    local now = race.clock_named(o.clock)
+    local prof = profile.instrument(run.model, run.opt, now)
     local per_kind, steps = {}, {}
     local kinds = {}
     for _, k in ipairs(profile.KINDS) do
@@ -39,10 +39,11 @@ function M.run(o)
         end
     end
     local step_ms = race.median(steps)
-    print(("nvp bench profile: %s, batch %d, %d threads, median of %d steps after %d warm-up: %.1f ms/step")
-        :format(o.config, o.batch, nffi.C.nvp_get_threads(), o.steps, o.warmup, step_ms))
+    print(("nvp bench profile: %s, batch %d, %d threads, %s clock, median of %d steps after %d warm-up: %.1f ms/step")
+        :format(o.config, o.batch, nffi.C.nvp_get_threads(), o.clock or "wall", o.steps, o.warmup, step_ms))
     print(("%-12s %10s %7s"):format("kind", "ms", "%"))
     local record = {config = o.config, batch = o.batch, threads = nffi.C.nvp_get_threads(), steps = o.steps,
+                    clock = o.clock or "wall",
                     step_ms = math.floor(step_ms * 100 + 0.5) / 100, kinds = {}}
     local sum = 0
     for _, k in ipairs(kinds) do

@@ -28,6 +28,20 @@ typedef struct nvp_rusage { long ru_utime[2]; long ru_stime[2]; long ru_maxrss; 
 int getrusage(int who, nvp_rusage *usage);
 ]])
 
+local cpu_ts = ffi.new("nvp_timespec") -- declared by nvp.clock
+
+--- This process's CPU time in seconds (CLOCK_PROCESS_CPUTIME_ID): at one thread, a clock that other
+-- jobs on a busy host barely move (wall time there counts their time slices too).
+function M.cpu_clock()
+    ffi.C.clock_gettime(2, cpu_ts)
+    return tonumber(cpu_ts.tv_sec) + tonumber(cpu_ts.tv_nsec) * 1e-9
+end
+
+--- The clock a `clock=` option names: "wall" (default) or "cpu".
+function M.clock_named(name)
+    return (name == nil or name == "wall") and now or M.cpu_clock
+end
+
 --- getrusage(RUSAGE_SELF).ru_maxrss (KiB) / 1024, as the peer reports it.
 function M.peak_rss_mb()
     local ru = ffi.new("nvp_rusage")

@@ -4,10 +4,12 @@
 --   nvp bench config=... peer=1 [rounds=2 python=/usr/bin/python3 peer_script=PATH]
 --       ours and torch_realnvp.py alternately with the same settings, every JSON line, then a line of
 --       ratios ours/peer (nvp.bench.peer)
---   nvp bench config=... profile=1 [steps= warmup=]
+--   nvp bench config=... profile=1 [steps= warmup= clock=wall|cpu]
 --       milliseconds per layer kind of one training step (nvp.bench.profile)
---   nvp bench kernels [config=cifar-ref|fmnist-small (default both) batch=64 reps=5 only=SUBSTR ceiling=N]
+--   nvp bench kernels [config=cifar-ref|fmnist-small (default both) batch=64 reps=5 only=SUBSTR ceiling=N
+--                      clock=wall|cpu]
 --       every conv shape of the networks, three passes, GFLOP/s beside sgemm (nvp.bench.kernels)
+-- clock=cpu times by process CPU time: with threads=1 it stays usable on a host other jobs share.
 -- recompute=0|1 is passed to our model (when the model has that option).
 local cli = require "nvp.cli"
 local json = require "nvp.json"
@@ -22,7 +24,7 @@ M.summary = "benchmarks: nvp bench [config=fmnist-small|cifar-ref peer=1 profile
 local KEYS = {config = "string", batch = "number", steps = "number", warmup = "number", sample_reps = "number",
               threads = "number", seed = "number", peer = "number", rounds = "number", python = "string",
               peer_script = "string", profile = "number", recompute = "number", reps = "number", only = "string",
-              ceiling = "number"}
+              ceiling = "number", clock = "string"}
 
 -- Switches read as 0/1; true/false are accepted as well.
 local SWITCHES = {peer = true, profile = true, recompute = true}
@@ -60,14 +62,21 @@ local function config_name(name)
     return name
 end
 
+local function check_clock(o)
+    if o.clock ~= nil and o.clock ~= "wall" and o.clock ~= "cpu" then
+        cli.usage_error(("bench: unknown clock '%s' (valid: wall, cpu)"):format(o.clock))
+    end
+end
+
 local function kernels(o)
     for _, key in ipairs{"steps", "warmup", "sample_reps", "peer", "rounds", "python", "peer_script", "profile",
                          "recompute"} do
         if o[key] ~= nil then cli.usage_error(("bench kernels: '%s' is not a kernels option"):format(key)) end
     end
     local configs = o.config and {config_name(o.config)} or {"fmnist-small", "cifar-ref"}
+    check_clock(o)
     return require("nvp.bench.kernels").run{configs = configs, batch = positive_int(o, "batch", 64, 1),
-        reps = positive_int(o, "reps", 5, 1), only = o.only,
+        reps = positive_int(o, "reps", 5, 1), only = o.only, clock = o.clock,
         ceiling = o.ceiling and {positive_int(o, "ceiling", 0, 16)} or {2048, 4096}}
 end
 
@@ -86,6 +95,8 @@ function M.run(args)
     end
     local peer, profile = is_switch(o, "peer"), is_switch(o, "profile")
     if peer and profile then cli.usage_error("bench: choose one of peer=1 and profile=1") end
+    check_clock(o)
+    if o.clock ~= nil and not profile then cli.usage_error("bench: 'clock' is an option of profile=1 and kernels") end
     if not peer then
         for _, key in ipairs{"rounds", "python", "peer_script"} do
             if o[key] ~= nil then cli.usage_error(("bench: '%s' needs peer=1"):format(key)) end
@@ -102,7 +113,7 @@ function M.run(args)
     local run = {config = config_name(o.config or "fmnist-small"), batch = positive_int(o, "batch", 64, 2),
                  steps = positive_int(o, "steps", 10, 1), warmup = positive_int(o, "warmup", 3, 0),
                  sample_reps = positive_int(o, "sample_reps", 3, 1), seed = positive_int(o, "seed", 0, 0),
-                 recompute = recompute}
+                 recompute = recompute, clock = o.clock}
     if o.threads then nffi.check(nffi.C.nvp_set_threads(positive_int(o, "threads", 1, 1))) end
     run.threads = nffi.C.nvp_get_threads()
     if peer then
