@@ -5,7 +5,8 @@
 --   local v, err = json.decode(s)                               -- nil, "json: at byte 7 (line 1, column 7): ..."
 --
 -- Encoding is deterministic: object keys are sorted, integers are written plainly (|n| < 2^53) and
--- other numbers with "%.17g" (exact round trip). A Lua table is an array when its keys are exactly
+-- other numbers with the fewest of 15-17 significant digits that round-trip exactly (0.297, not
+-- 0.29699999999999999). A Lua table is an array when its keys are exactly
 -- 1..n (n >= 1), an object when every key is a string; an empty table is an object unless made with
 -- json.array(). NaN, infinities, mixed or sparse tables and other Lua types are errors.
 -- Decoding is strict: no trailing commas, comments, leading zeros, control characters or invalid
@@ -81,6 +82,11 @@ local function encode_number(n, where)
     end
     if n == 0 and 1 / n < 0 then return "-0" end
     if n == math.floor(n) and math.abs(n) < 2 ^ 53 then return ("%d"):format(n) end
+    -- the shortest of 15, 16, 17 significant digits that reads back as the same double
+    for digits = 15, 16 do
+        local text = ("%." .. digits .. "g"):format(n)
+        if tonumber(text) == n then return text end
+    end
     return ("%.17g"):format(n)
 end
 
