@@ -2,17 +2,19 @@
 local json = require "nvp.json"
 
 describe("json", function()
-    it("encodes deterministically: sorted keys, plain integers, %.17g otherwise", function()
+    it("encodes deterministically: sorted keys, plain integers, the shortest exact digits otherwise", function()
         local v = {zeta = 1, alpha = {1, 2.5, -3}, mid = {b = true, a = false}, s = "x", n = json.null,
                    e = {}, ea = json.array()}
         assert.are.equal('{"alpha":[1,2.5,-3],"e":{},"ea":[],"mid":{"a":false,"b":true},"n":null,"s":"x","zeta":1}',
             json.encode(v))
-        assert.are.equal("0.10000000000000001", json.encode(0.1))
+        assert.are.equal("0.1", json.encode(0.1))
+        assert.are.equal("0.30000000000000004", json.encode(0.1 + 0.2))   -- 17 digits needed
+        assert.are.equal(0.1 + 0.2, json.decode(json.encode(0.1 + 0.2)))
         assert.are.equal("4503599627370496", json.encode(2 ^ 52))
         assert.are.equal("18014398509481984", json.encode(2 ^ 54))
         assert.are.equal("1.152921504606847e+18", json.encode(2 ^ 60))
         assert.are.equal("-0", json.encode(-0.0))
-        assert.are.equal("3.0000000000000002e-300", json.encode(3e-300))
+        assert.are.equal("3e-300", json.encode(3e-300))
     end)
 
     it("escapes strings and round-trips them, including non-ASCII", function()
