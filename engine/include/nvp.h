@@ -163,6 +163,13 @@ nvp_status nvp_conv2d_backward_avx2(float *dx, float *dw, float *db, const float
                                     const float *w, int64_t n, int64_t cin, int64_t cout, int64_t h,
                                     int64_t width, int64_t k);
 
+/* The algorithm a conv pass (0 forward, 1 backward-data, 2 backward-filter) of this shape runs on the
+ * current CPU path and NVP_CONV_PATH: "winograd F(4x4,3x3)", "im2col per image", "direct (scalar
+ * reference)", ... (a static string; for benchmarks and logs). */
+const char *nvp_conv2d_path_name(int pass, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k);
+const char *nvp_conv2d_path_name_avx2(int pass, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width,
+                                      int64_t k);
+
 /* Winograd F(tile x tile, 3x3) convolutions (3x3, pad 1, stride 1 only; tile = 2 or 4), same
  * contract as nvp_conv2d_forward / nvp_conv2d_backward (backward accumulates; dx, dw, db may be
  * NULL). nvp_conv2d_* choose them for the 3x3 shapes where they win (conv2d_avx2.c); _ref has the

@@ -2,6 +2,7 @@
 -- the backward against finite differences, the AVX2 path (im2col + OpenBLAS) against the reference
 -- on ragged and chunked shapes, NULL-gradient skipping and argument errors.
 local T = require "nvp.tensor"
+local ffi = require "ffi"
 local nffi = require "nvp.ffi"
 
 local NaN = 0 / 0
@@ -312,6 +313,25 @@ describe("conv2d argument errors", function()
             assert.are.equal(0, NVP["nvp_conv2d_forward" .. suffix](nil, nil, nil, nil, 0, 3, 5, 5, 7, 3, 0))
             assert.are.equal(0, NVP["nvp_conv2d_forward" .. suffix](yy.data, nil, nil, b.data, 1, 0, 2, 2, 2, 3, 0))
             assert.are.same({1, 1, 1, 1, 2, 2, 2, 2}, yy:to_table())
+        end
+    end)
+
+    it("names the algorithm each pass runs (the dispatch rule: Winograd for 3x3 with >= 16 input channels)", function()
+        local function name(pass, n, cin, cout, h, w, k)
+            return ffi.string(NVP.nvp_conv2d_path_name(pass, n, cin, cout, h, w, k))
+        end
+        assert.are.equal("unknown pass", name(3, 64, 64, 64, 32, 32, 3))
+        local scalar = ffi.string(NVP.nvp_cpu_path()) ~= "avx2"
+        if scalar then
+            assert.are.equal("direct (scalar reference)", name(0, 64, 64, 64, 32, 32, 3))
+            return
+        end
+        if os.getenv("NVP_CONV_PATH") then pending("NVP_CONV_PATH is set: the rule is overridden") return end
+        for pass = 0, 2 do
+            assert.are.equal("winograd F(4x4,3x3)", name(pass, 64, 64, 64, 32, 32, 3))
+            assert.are.equal("winograd F(2x2,3x3)", name(pass, 64, 128, 128, 16, 16, 3))
+            assert.are.equal("im2col per image", name(pass, 64, 3, 64, 32, 32, 3))
+            assert.are.equal("im2col per image", name(pass, 64, 64, 64, 32, 32, 1))
         end
     end)
 end)

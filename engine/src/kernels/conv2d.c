@@ -183,3 +183,8 @@ nvp_status nvp_conv2d_backward(float *dx, float *dw, float *db, const float *dy,
     return nvp_use_avx2 ? nvp_conv2d_backward_avx2(dx, dw, db, dy, x, w, n, cin, cout, h, width, k)
                         : nvp_conv2d_backward_ref(dx, dw, db, dy, x, w, n, cin, cout, h, width, k);
 }
+
+const char *nvp_conv2d_path_name(int pass, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k) {
+    if (pass < 0 || pass > 2) return "unknown pass";
+    return nvp_use_avx2 ? nvp_conv2d_path_name_avx2(pass, n, cin, cout, h, width, k) : "direct (scalar reference)";
+}

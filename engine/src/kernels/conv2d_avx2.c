@@ -549,6 +549,16 @@ static int use_images_path(int64_t n, int64_t macs) {
     return n >= team ? team : 0;
 }
 
+/* The algorithm the rules above pick for one pass, as nvp_conv2d_forward/backward_avx2 would run it
+ * (backward-data and backward-filter are chosen separately; dx and dw both wanted). */
+const char *nvp_conv2d_path_name_avx2(int pass, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width,
+                                      int64_t k) {
+    int tile = winograd_tile(pass, n, cin, cout, h, width, k);
+    if (tile == 4) return "winograd F(4x4,3x3)";
+    if (tile == 2) return "winograd F(2x2,3x3)";
+    return use_images_path(n, n * cout * cin * k * k * h * width) > 0 ? "im2col per image" : "im2col batched";
+}
+
 // y: (N,Cout,H,W) [+]= conv(x: (N,Cin,H,W), w: (Cout,Cin,k,k)) + b: (Cout) (b may be NULL)
 nvp_status nvp_conv2d_forward_avx2(float *y, const float *x, const float *w, const float *b, int64_t n,
                                    int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k, int accumulate) {
