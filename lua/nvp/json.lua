@@ -254,7 +254,8 @@ local function decode_number(s, pos)
         text:match("^-?0%.%d+[eE][-+]?%d+$") or text:match("^-?[1-9]%d*%.%d+[eE][-+]?%d+$"))
     if not ok then fail(pos, "malformed number") end
     local n = tonumber(text)
-    if n == math.huge or n == -math.huge then fail(pos, "number out of range") end
+    -- LuaJIT's tonumber gives nil (not inf) for some huge exponents ("1e006684044526812543203")
+    if n == nil or n == math.huge or n == -math.huge then fail(pos, "number out of range") end
     return n, pos + #text
 end
 
