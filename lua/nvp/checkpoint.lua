@@ -265,10 +265,19 @@ end
 
 --- tensors ({name = Tensor or {dtype, shape, numel, data}}), metadata ({key = string}) from path,
 -- or nil, message (missing, truncated or malformed file; the message names the file and field).
+-- A refusal is one line: names and dtypes from a hostile header may hold control characters
+-- ("\n" in a JSON string), shown escaped; and a name may be megabytes long, so the line is cut.
+local MAX_MESSAGE = 400
+local function one_line(message)
+    message = message:gsub("[%z\1-\31\127]", function(c) return ("\\x%02x"):format(c:byte()) end)
+    if #message > MAX_MESSAGE then message = message:sub(1, MAX_MESSAGE) .. "..." end
+    return message
+end
+
 function M.load(path)
     if type(path) ~= "string" then error("checkpoint.load: path must be a string", 2) end
     local entries, metadata, data_start = read_header(path)
-    if entries == nil then return nil, metadata end
+    if entries == nil then return nil, one_line(metadata) end
     local tensors = {}
     for _, e in ipairs(entries) do
         local t
