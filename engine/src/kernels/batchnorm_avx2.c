@@ -125,6 +125,42 @@ nvp_status nvp_batchnorm_forward_eval_avx2(float *y, const float *x, const float
     return NVP_OK;
 }
 
+/* For channel ch: *sd = sum(dyh), *sdx = sum(dyh xhat) over (N, H, W), in double, where dyh is dy
+ * masked by the fused ReLU (when relu) and xhat = (x - mean) invstd. The first pass of the backward,
+ * shared by the fused kernel and the split (synchronised) one, so both give the same bits. */
+static inline void channel_grad_sums(double *sd_out, double *sdx_out, const float *x, const float *dy, int64_t n,
+                                     int64_t c, int64_t hw, int64_t ch, float mf, float is, float scale, float b,
+                                     int relu) {
+    const int64_t nv = hw & ~(int64_t)7;
+    const __m256 vm = _mm256_set1_ps(mf), vis = _mm256_set1_ps(is), vs = _mm256_set1_ps(scale);
+    const __m256 vb = _mm256_set1_ps(b), zero = _mm256_setzero_ps();
+    __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
+    __m256d p0 = _mm256_setzero_pd(), p1 = _mm256_setzero_pd();
+    double sd = 0.0, sdx = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        const float *xr = x + (i * c + ch) * hw, *dyr = dy + (i * c + ch) * hw;
+        for (int64_t j = 0; j < nv; j += 8) {
+            __m256 xc = _mm256_sub_ps(_mm256_loadu_ps(xr + j), vm);
+            __m256 d = _mm256_loadu_ps(dyr + j);
+            if (relu) d = _mm256_and_ps(d, _mm256_cmp_ps(_mm256_fmadd_ps(xc, vs, vb), zero, _CMP_GT_OQ));
+            __m256 xh = _mm256_mul_ps(xc, vis);
+            __m256d d0 = lo_pd(d), d1 = hi_pd(d);
+            a0 = _mm256_add_pd(a0, d0);
+            a1 = _mm256_add_pd(a1, d1);
+            p0 = _mm256_fmadd_pd(d0, lo_pd(xh), p0);
+            p1 = _mm256_fmadd_pd(d1, hi_pd(xh), p1);
+        }
+        for (int64_t j = nv; j < hw; j++) {
+            float d = dyr[j];
+            if (relu && !(fmaf(xr[j] - mf, scale, b) > 0.0f)) d = 0.0f;
+            sd += d;
+            sdx += (double)d * ((xr[j] - mf) * is);
+        }
+    }
+*sd_out = sd + hsum_pd(_mm256_add_pd(a0, a1));
+*sdx_out = sdx + hsum_pd(_mm256_add_pd(p0, p1));
+}
+
 nvp_status nvp_batchnorm_backward_avx2(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
                                        const float *gamma, const float *beta, const float *mean,
                                        const float *invstd, int64_t n, int64_t c, int64_t hw, int relu,
@@ -138,31 +174,8 @@ nvp_status nvp_batchnorm_backward_avx2(float *dx, float *dgamma, float *dbeta, c
         const __m256 vm = _mm256_set1_ps(mf), vis = _mm256_set1_ps(is), vs = _mm256_set1_ps(scale);
         const __m256 vb = _mm256_set1_ps(b), zero = _mm256_setzero_ps();
         /* pass 1: sum(dyh), sum(dyh xhat) in double */
-        __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
-        __m256d p0 = _mm256_setzero_pd(), p1 = _mm256_setzero_pd();
-        double sd = 0.0, sdx = 0.0;
-        for (int64_t i = 0; i < n; i++) {
-            const float *xr = x + (i * c + ch) * hw, *dyr = dy + (i * c + ch) * hw;
-            for (int64_t j = 0; j < nv; j += 8) {
-                __m256 xc = _mm256_sub_ps(_mm256_loadu_ps(xr + j), vm);
-                __m256 d = _mm256_loadu_ps(dyr + j);
-                if (relu) d = _mm256_and_ps(d, _mm256_cmp_ps(_mm256_fmadd_ps(xc, vs, vb), zero, _CMP_GT_OQ));
-                __m256 xh = _mm256_mul_ps(xc, vis);
-                __m256d d0 = lo_pd(d), d1 = hi_pd(d);
-                a0 = _mm256_add_pd(a0, d0);
-                a1 = _mm256_add_pd(a1, d1);
-                p0 = _mm256_fmadd_pd(d0, lo_pd(xh), p0);
-                p1 = _mm256_fmadd_pd(d1, hi_pd(xh), p1);
-            }
-            for (int64_t j = nv; j < hw; j++) {
-                float d = dyr[j];
-                if (relu && !(fmaf(xr[j] - mf, scale, b) > 0.0f)) d = 0.0f;
-                sd += d;
-                sdx += (double)d * ((xr[j] - mf) * is);
-            }
-        }
-        sd += hsum_pd(_mm256_add_pd(a0, a1));
-        sdx += hsum_pd(_mm256_add_pd(p0, p1));
+        double sd, sdx;
+        channel_grad_sums(&sd, &sdx, x, dy, n, c, hw, ch, mf, is, scale, b, relu);
         if (dgamma) dgamma[ch] += (float)(sdx + (dlogdet != 0.0f ? (double)dlogdet * (double)m / gamma[ch] : 0.0));
         if (dbeta) dbeta[ch] += (float)sd;
         /* pass 2: dx += k1 dyh + k2 xhat + k0 */
@@ -237,37 +250,10 @@ nvp_status nvp_batchnorm_backward_sums_avx2(double *sums, const float *dy, const
     nvp_status st =
         nvp_batchnorm_steps_check("nvp_batchnorm_backward_sums", sums, dy, x, gamma, beta, mean, invstd, n, c, hw);
     if (st != NVP_OK) return st;
-    const int64_t nv = hw & ~(int64_t)7;
 #pragma omp parallel for schedule(static) if (n * c * hw > OMP_MIN)
     for (int64_t ch = 0; ch < c; ch++) {
         const float mf = mean[ch], is = invstd[ch], scale = gamma[ch] * is, b = beta[ch];
-        const __m256 vm = _mm256_set1_ps(mf), vis = _mm256_set1_ps(is), vs = _mm256_set1_ps(scale);
-        const __m256 vb = _mm256_set1_ps(b), zero = _mm256_setzero_ps();
-        __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
-        __m256d p0 = _mm256_setzero_pd(), p1 = _mm256_setzero_pd();
-        double sd = 0.0, sdx = 0.0;
-        for (int64_t i = 0; i < n; i++) {
-            const float *xr = x + (i * c + ch) * hw, *dyr = dy + (i * c + ch) * hw;
-            for (int64_t j = 0; j < nv; j += 8) {
-                __m256 xc = _mm256_sub_ps(_mm256_loadu_ps(xr + j), vm);
-                __m256 d = _mm256_loadu_ps(dyr + j);
-                if (relu) d = _mm256_and_ps(d, _mm256_cmp_ps(_mm256_fmadd_ps(xc, vs, vb), zero, _CMP_GT_OQ));
-                __m256 xh = _mm256_mul_ps(xc, vis);
-                __m256d d0 = lo_pd(d), d1 = hi_pd(d);
-                a0 = _mm256_add_pd(a0, d0);
-                a1 = _mm256_add_pd(a1, d1);
-                p0 = _mm256_fmadd_pd(d0, lo_pd(xh), p0);
-                p1 = _mm256_fmadd_pd(d1, hi_pd(xh), p1);
-            }
-            for (int64_t j = nv; j < hw; j++) {
-                float d = dyr[j];
-                if (relu && !(fmaf(xr[j] - mf, scale, b) > 0.0f)) d = 0.0f;
-                sd += d;
-                sdx += (double)d * ((xr[j] - mf) * is);
-            }
-        }
-        sums[ch] = sd + hsum_pd(_mm256_add_pd(a0, a1));
-        sums[c + ch] = sdx + hsum_pd(_mm256_add_pd(p0, p1));
+        channel_grad_sums(&sums[ch], &sums[c + ch], x, dy, n, c, hw, ch, mf, is, scale, b, relu);
     }
     return NVP_OK;
 }
