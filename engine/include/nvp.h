@@ -49,10 +49,15 @@ void nvp_clear_error(void);
  * (NVP_THREADS, else the number of online CPUs). Idempotent; every entry point works without it,
  * using the scalar path and one thread. */
 void nvp_init(void);
-/* "avx2" or "scalar": the path chosen by nvp_init. */
+/* "avx512" (the AVX2 kernels plus the AVX-512 products of nvp_gemm_small), "avx2" or "scalar":
+ * the path chosen by nvp_init. NVP_FORCE_SCALAR=1 gives "scalar", NVP_NO_AVX512=1 "avx2". */
 const char *nvp_cpu_path(void);
 /* 1 when the CPU supports AVX2+FMA (independent of NVP_FORCE_SCALAR). */
 int nvp_cpu_has_avx2(void);
+/* 1 when the CPU supports AVX-512 F, CD, BW, DQ and VL. */
+int nvp_cpu_has_avx512(void);
+/* The kernel set OpenBLAS runs ("Haswell", "SkylakeX", ...), as openblas_get_corename says. */
+const char *nvp_blas_core(void);
 /* Set the engine's thread count (OpenMP loops and OpenBLAS alike). n >= 1. */
 nvp_status nvp_set_threads(int n);
 int nvp_get_threads(void);
@@ -140,6 +145,19 @@ nvp_status nvp_gemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, f
                     const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
 nvp_status nvp_gemm_ref(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                         const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
+
+/* C (M,N) = op(A) * op(B) (accumulate = 0) or C += op(A) * op(B) (accumulate = 1) on the calling
+ * thread alone: the many small products of one thread's share (Winograd tiles, 1x1 convolutions).
+ * nvp_gemm_small picks the AVX-512 kernels (no packing, gemm_avx512.c) when nvp_init chose them,
+ * else nvp_gemm (single-threaded inside a parallel region), else the reference. The AVX-512 kernels
+ * cover op(A) * B and A * B^T; A^T * B^T goes to nvp_gemm. nvp_gemm_small_avx512 fails with
+ * NVP_STATUS_UNSUPPORTED on a CPU without AVX-512. */
+nvp_status nvp_gemm_small(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                          const float *b, int64_t ldb, int accumulate, float *c, int64_t ldc);
+nvp_status nvp_gemm_small_ref(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const float *a,
+                              int64_t lda, const float *b, int64_t ldb, int accumulate, float *c, int64_t ldc);
+nvp_status nvp_gemm_small_avx512(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const float *a,
+                                 int64_t lda, const float *b, int64_t ldb, int accumulate, float *c, int64_t ldc);
 
 /* ---- convolution: k x k (k = 1 or 3), stride 1, zero "same" padding k/2 -------------------- */
 /* The layout decision (NCHW activations, im2col + GEMM) lives in conv2d.c alone. */

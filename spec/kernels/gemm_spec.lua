@@ -1,4 +1,4 @@
--- nvp_gemm (OpenBLAS, or the reference under NVP_FORCE_SCALAR=1) and nvp_gemm_ref against a
+-- nvp_gemm (OpenBLAS, or the reference under NVP_FORCE_SCALAR=1), nvp_gemm_ref and nvp_gemm_small against a
 -- double-precision Lua GEMM: all four transpose combinations, padded row strides, alpha and beta.
 local ffi = require "ffi"
 local T = require "nvp.tensor"
@@ -111,5 +111,80 @@ describe("nvp_gemm at a conv-sized shape", function()
         assert.are.equal(0, NVP.nvp_gemm(0, 1, m, n, k, 1.0, a.data, k, b.data, k, 0.0, c1.data, n))
         assert.are.equal(0, NVP.nvp_gemm_ref(0, 1, m, n, k, 1.0, a.data, k, b.data, k, 0.0, c2.data, n))
         assert_close(c1, c2, 1e-4, 1e-4, "gemm vs ref")
+    end)
+end)
+
+-- nvp_gemm_small: the single-thread products of the Winograd tiles and 1x1 convs. Its AVX-512
+-- kernels (8 x 32 blocks for A * B, 4 x 4 dot-product blocks for A * B^T, masked column and k tails,
+-- clamped row tails) against the Lua GEMM on shapes that are ragged for every block size.
+local function check_small(fname, ta, tb, m, n, k, accumulate, seed)
+    local g = spec_rng(seed)
+    local arows, acols = (ta == 1) and k or m, (ta == 1) and m or k
+    local brows, bcols = (tb == 1) and n or k, (tb == 1) and k or n
+    local lda, ldb, ldc = acols + 3, bcols + 5, n + 2
+    local a, b = padded(arows, acols, lda, g), padded(brows, bcols, ldb, g)
+    local c = padded(m, n, ldc, g)
+    if accumulate == 0 then c:fill(NaN) end -- garbage that accumulate = 0 must not read
+    local c0 = c:clone()
+    local expect = lua_gemm(ta, tb, m, n, k, 1.0, a.data, lda, b.data, ldb, accumulate, c0.data, ldc)
+    assert.are.equal(0, NVP[fname](ta, tb, m, n, k, a.data, lda, b.data, ldb, accumulate, c.data, ldc),
+        nffi.last_error())
+    local got = {}
+    for i = 0, m - 1 do
+        for j = 0, n - 1 do got[#got + 1] = c.data[i * ldc + j] end
+        for j = n, ldc - 1 do
+            local before, after = c0.data[i * ldc + j], c.data[i * ldc + j]
+            assert(before ~= before and after ~= after or before == after, "C padding was written")
+        end
+    end
+    assert_close(got, expect, 1e-5, 1e-5, ("%s ta=%d tb=%d (%d,%d,%d) accumulate=%d"):format(fname, ta, tb, m, n, k,
+        accumulate))
+end
+
+local small_fns = {"nvp_gemm_small_ref", "nvp_gemm_small"}
+if NVP.nvp_cpu_has_avx512() == 1 then small_fns[#small_fns + 1] = "nvp_gemm_small_avx512" end
+for _, fname in ipairs(small_fns) do
+    describe(fname, function()
+        -- m around the 8-row and 4-row blocks, n around 32- and 16-lane panels, k around 16-lane steps
+        local shapes = {{1, 1, 1}, {3, 5, 7}, {8, 32, 16}, {9, 33, 17}, {7, 47, 31}, {12, 16, 64}, {17, 70, 5},
+                        {13, 3, 40}, {6, 100, 0}}
+        for _, s in ipairs(shapes) do
+            local m, n, k = s[1], s[2], s[3]
+            it(("op(A) * op(B), C written or accumulated, at (m,n,k) = (%d,%d,%d)"):format(m, n, k), function()
+                local seed = 7000 + m * 1000 + n * 10 + k
+                for ta = 0, 1 do
+                    for tb = 0, 1 do
+                        check_small(fname, ta, tb, m, n, k, 0, seed)
+                        check_small(fname, ta, tb, m, n, k, 1, seed + 1)
+                    end
+                end
+            end)
+        end
+
+        it("refuses a short row stride, naming it", function()
+            local a, b, c = T.zeros{64}, T.zeros{64}, T.zeros{64}
+            assert.are.equal(1, NVP[fname](0, 0, 5, 4, 3, a.data, 2, b.data, 4, 0, c.data, 4))
+            assert.matches("lda = 2 < 3", nffi.last_error())
+        end)
+    end)
+end
+
+describe("nvp_gemm_small_avx512", function()
+    it("agrees with the reference at the Winograd and 1x1 shapes (8 x 32 blocks over K = 128, B^T over K = 512)",
+        function()
+        if NVP.nvp_cpu_has_avx512() == 0 then
+            pending("this CPU has no AVX-512")
+            return
+        end
+        local g = spec_rng(9)
+        for _, s in ipairs{{0, 0, 128, 200, 128}, {1, 0, 64, 1024, 64}, {0, 1, 64, 64, 512}} do
+            local ta, tb, m, n, k = s[1], s[2], s[3], s[4], s[5]
+            local a, b = g:normal(T.empty{m * k}), g:normal(T.empty{n * k})
+            local c1, c2 = T.zeros{m * n}, T.zeros{m * n}
+            local lda, ldb = ta == 1 and m or k, tb == 1 and k or n
+            assert.are.equal(0, NVP.nvp_gemm_small_avx512(ta, tb, m, n, k, a.data, lda, b.data, ldb, 0, c1.data, n))
+            assert.are.equal(0, NVP.nvp_gemm_small_ref(ta, tb, m, n, k, a.data, lda, b.data, ldb, 0, c2.data, n))
+            assert_close(c1, c2, 1e-4, 1e-4, ("small avx512 vs ref ta=%d tb=%d (%d,%d,%d)"):format(ta, tb, m, n, k))
+        end
     end)
 end)

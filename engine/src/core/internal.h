@@ -16,6 +16,14 @@ nvp_status nvp_fail(nvp_status status, const char *fmt, ...) __attribute__((form
 
 /* 1 once nvp_init chose the AVX2 path. Read by every dispatcher; written once. */
 extern int nvp_use_avx2;
+/* 1 once nvp_init chose the AVX-512 products (implies nvp_use_avx2). */
+extern int nvp_use_avx512;
+
+/* gemm_avx512.c (see there): C [+]= A * B with A element (i,p) at a[i*a_rs + p*a_cs], and C [+]= A * B^T. */
+void nvp_gemm_nn_avx512(int64_t m, int64_t n, int64_t k, const float *a, int64_t a_rs, int64_t a_cs, const float *b,
+                        int64_t ldb, int accumulate, float *c, int64_t ldc);
+void nvp_gemm_nt_avx512(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b, int64_t ldb,
+                        int accumulate, float *c, int64_t ldc);
 
 /* Internal invariants only (never user input): print file:line and abort. */
 #define NVP_ASSERT(cond)                                                                    \

@@ -368,7 +368,6 @@ static void add_bias_rows(float *y, const float *bias, int64_t cout, int64_t p, 
 static nvp_status forward_images(float *y, const float *x, const float *w, const float *b, int64_t n, int64_t cin,
                                  int64_t cout, int64_t h, int64_t width, int64_t k, int accumulate, int team) {
     int64_t p = h * width, kdim = cin * k * k, rb = k == 3 ? block_rows(kdim, h, width) : h;
-    float beta = accumulate ? 1.0f : 0.0f;
     int failed = 0;
     nvp_status gemm_st = NVP_OK;
 #pragma omp parallel num_threads(team) if (team > 1)
@@ -389,9 +388,9 @@ static nvp_status forward_images(float *y, const float *x, const float *w, const
                 nvp_status st;
                 if (k == 3) {
                     im2col3_rows(col, nq, xi, cin, h, width, oy0, oy1);
-                    st = nvp_gemm(0, 0, cout, nq, kdim, 1.0f, w, kdim, col, nq, beta, yi + q0, p);
+                    st = nvp_gemm_small(0, 0, cout, nq, kdim, w, kdim, col, nq, accumulate, yi + q0, p);
                 } else {
-                    st = nvp_gemm(0, 0, cout, nq, kdim, 1.0f, w, kdim, xi + q0, p, beta, yi + q0, p);
+                    st = nvp_gemm_small(0, 0, cout, nq, kdim, w, kdim, xi + q0, p, accumulate, yi + q0, p);
                 }
                 if (st != NVP_OK) {
 #pragma omp critical(nvp_conv2d_status)
@@ -452,17 +451,17 @@ static nvp_status backward_images(float *dx, float *dw, float *db, const float *
                 if (dw != NULL) { /* partial dW += dY_block (Cout, nq) * col_block^T */
                     if (k == 3) {
                         im2col3_rows(col, nq, xi, cin, h, width, oy0, oy1);
-                        st = nvp_gemm(0, 1, cout, kdim, nq, 1.0f, dyi + q0, p, col, nq, 1.0f, dwp, kdim);
+                        st = nvp_gemm_small(0, 1, cout, kdim, nq, dyi + q0, p, col, nq, 1, dwp, kdim);
                     } else {
-                        st = nvp_gemm(0, 1, cout, kdim, nq, 1.0f, dyi + q0, p, xi + q0, p, 1.0f, dwp, kdim);
+                        st = nvp_gemm_small(0, 1, cout, kdim, nq, dyi + q0, p, xi + q0, p, 1, dwp, kdim);
                     }
                 }
                 if (dx != NULL && st == NVP_OK) { /* dx_block += col2im(W^T dY_block) */
                     if (k == 3) {
-                        st = nvp_gemm(1, 0, kdim, nq, cout, 1.0f, w, kdim, dyi + q0, p, 0.0f, col, nq);
+                        st = nvp_gemm_small(1, 0, kdim, nq, cout, w, kdim, dyi + q0, p, 0, col, nq);
                         if (st == NVP_OK) col2im3_rows_add(dxi, col, nq, cin, h, width, oy0, oy1);
                     } else {
-                        st = nvp_gemm(1, 0, kdim, nq, cout, 1.0f, w, kdim, dyi + q0, p, 1.0f, dxi + q0, p);
+                        st = nvp_gemm_small(1, 0, kdim, nq, cout, w, kdim, dyi + q0, p, 1, dxi + q0, p);
                     }
                 }
                 if (st != NVP_OK) {

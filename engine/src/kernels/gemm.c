@@ -112,3 +112,30 @@ nvp_status nvp_gemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, f
                 (blasint)m, (blasint)n, (blasint)k, alpha, a, (blasint)lda, b, (blasint)ldb, beta, c, (blasint)ldc);
     return NVP_OK;
 }
+
+nvp_status nvp_gemm_small_ref(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const float *a,
+                              int64_t lda, const float *b, int64_t ldb, int accumulate, float *c, int64_t ldc) {
+    return nvp_gemm_ref(trans_a, trans_b, m, n, k, 1.0f, a, lda, b, ldb, accumulate ? 1.0f : 0.0f, c, ldc);
+}
+
+nvp_status nvp_gemm_small_avx512(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const float *a,
+                                 int64_t lda, const float *b, int64_t ldb, int accumulate, float *c, int64_t ldc) {
+    if (!nvp_cpu_has_avx512())
+        return nvp_fail(NVP_STATUS_UNSUPPORTED, "nvp_gemm_small_avx512: this CPU has no AVX-512 F/CD/BW/DQ/VL");
+    nvp_status st = gemm_check("nvp_gemm_small", trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
+    if (st != NVP_OK) return st;
+    if (m == 0 || n == 0) return NVP_OK;
+    if (!trans_b)
+        nvp_gemm_nn_avx512(m, n, k, a, trans_a ? 1 : lda, trans_a ? lda : 1, b, ldb, accumulate, c, ldc);
+    else if (!trans_a)
+        nvp_gemm_nt_avx512(m, n, k, a, lda, b, ldb, accumulate, c, ldc);
+    else
+        return nvp_gemm(1, 1, m, n, k, 1.0f, a, lda, b, ldb, accumulate ? 1.0f : 0.0f, c, ldc);
+    return NVP_OK;
+}
+
+nvp_status nvp_gemm_small(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                          const float *b, int64_t ldb, int accumulate, float *c, int64_t ldc) {
+    if (nvp_use_avx512) return nvp_gemm_small_avx512(trans_a, trans_b, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
+    return nvp_gemm(trans_a, trans_b, m, n, k, 1.0f, a, lda, b, ldb, accumulate ? 1.0f : 0.0f, c, ldc);
+}

@@ -10,7 +10,8 @@
  * Layout (NCHW in and out; per thread, a chunk of nb of its images, ncols = nb*T tile columns):
  *   V (alpha^2, Cin, ncols)   transformed input tiles, column j*T + t = image j, tile t
  *   U (alpha^2, Cout, Cin)    transformed filters (each thread its own copy: no barrier)
- *   M (alpha^2, Cout, ncols)  M[xi] = U[xi] * V[xi]: alpha^2 single-threaded sgemm per chunk
+ *   M (alpha^2, Cout, ncols)  M[xi] = U[xi] * V[xi]: alpha^2 single-threaded products per chunk
+ *                             (nvp_gemm_small: AVX-512 kernels without packing, or OpenBLAS)
  * then each output tile is A^T M_t A. The backward-filter pass keeps D (alpha^2, Cout, ncols) =
  * the dy tiles through A . A^T and a per-thread Mw[xi] (Cout, Cin) += D[xi] * V[xi]^T, summed over
  * the threads in thread order (same team => same bits), then dw += G^T Mw G.
@@ -21,6 +22,7 @@
  */
 #include "winograd.h"
 
+#include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -231,13 +233,17 @@ static int team_for(int64_t n, int64_t macs) {
 }
 
 /* Images per chunk of a thread holding `mine` images: the CHUNK_FLOATS budget, evened out. */
-static int64_t chunk_images(int64_t mine, int64_t per_image) {
-    int64_t nb = CHUNK_FLOATS / (per_image > 0 ? per_image : 1);
+static int64_t chunk_images_budget(int64_t mine, int64_t per_image, int64_t budget) {
+    int64_t nb = budget / (per_image > 0 ? per_image : 1);
     if (nb < 1) nb = 1;
     if (nb > mine) nb = mine;
     if (nb < 1) return 1;
     int64_t chunks = (mine + nb - 1) / nb;
     return (mine + chunks - 1) / chunks;
+}
+
+static int64_t chunk_images(int64_t mine, int64_t per_image) {
+    return chunk_images_budget(mine, per_image, CHUNK_FLOATS);
 }
 
 /* The per-thread parts of a pass. Each records a failure in *failed / *gemm_st (shared) and returns;
@@ -274,8 +280,8 @@ static void forward_share(const nvp_winograd_transforms *tf, float *y, const flo
             for (int64_t j = 0; j < cnt; j++)
                 tf->input(v + c * ldv + j * t, ci * ldv, x + ((i + j) * ci + c) * p, h, width, m, work);
         for (int xi = 0; xi < a2; xi++) {
-            nvp_status st = nvp_gemm(0, 0, co, ncols, ci, 1.0f, u + xi * co * ci, ci, v + xi * ci * ldv, ldv, 0.0f,
-                                     mt + xi * co * ncols, ncols);
+            nvp_status st = nvp_gemm_small(0, 0, co, ncols, ci, u + xi * co * ci, ci, v + xi * ci * ldv, ldv, 0,
+                                           mt + xi * co * ncols, ncols);
             if (st != NVP_OK) {
 #pragma omp critical(nvp_winograd_status)
                 *gemm_st = st;
@@ -312,7 +318,8 @@ static float *filter_grad_share(const nvp_winograd_transforms *tf, const float *
     int64_t i0, i1;
     my_images(n, &i0, &i1);
     if (i1 <= i0) return NULL;
-    int64_t nb = chunk_images(i1 - i0, a2 * (cin > cout ? cin : cout) * t);
+    const char *fc = getenv("NVP_WF_CHUNK");
+    int64_t nb = chunk_images_budget(i1 - i0, a2 * (cin > cout ? cin : cout) * t, CHUNK_FLOATS * (fc ? atoi(fc) : 1));
     float *v = nvp_scratch(0, (size_t)(a2 * cin * (nb * t + VPAD)));
     float *d = nvp_scratch(1, (size_t)(nw + a2 * cout * (nb * t + VPAD) + nvp_winograd_work_floats(m, h, width)));
     if (v == NULL || d == NULL) {
@@ -331,8 +338,8 @@ static float *filter_grad_share(const nvp_winograd_transforms *tf, const float *
             for (int64_t j = 0; j < cnt; j++)
                 tf->grad(dt + o * ldv + j * t, cout * ldv, dy + ((i + j) * cout + o) * p, h, width, m, work);
         for (int xi = 0; xi < a2; xi++) {
-            nvp_status st = nvp_gemm(0, 1, cout, cin, ncols, 1.0f, dt + xi * cout * ldv, ldv, v + xi * cin * ldv, ldv,
-                                     1.0f, d + xi * cout * cin, cin);
+            nvp_status st = nvp_gemm_small(0, 1, cout, cin, ncols, dt + xi * cout * ldv, ldv, v + xi * cin * ldv, ldv,
+                                           1, d + xi * cout * cin, cin);
             if (st != NVP_OK) {
 #pragma omp critical(nvp_winograd_status)
                 *gemm_st = st;
