@@ -22,7 +22,6 @@
  */
 #include "winograd.h"
 
-#include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -233,17 +232,13 @@ static int team_for(int64_t n, int64_t macs) {
 }
 
 /* Images per chunk of a thread holding `mine` images: the CHUNK_FLOATS budget, evened out. */
-static int64_t chunk_images_budget(int64_t mine, int64_t per_image, int64_t budget) {
-    int64_t nb = budget / (per_image > 0 ? per_image : 1);
+static int64_t chunk_images(int64_t mine, int64_t per_image) {
+    int64_t nb = CHUNK_FLOATS / (per_image > 0 ? per_image : 1);
     if (nb < 1) nb = 1;
     if (nb > mine) nb = mine;
     if (nb < 1) return 1;
     int64_t chunks = (mine + nb - 1) / nb;
     return (mine + chunks - 1) / chunks;
-}
-
-static int64_t chunk_images(int64_t mine, int64_t per_image) {
-    return chunk_images_budget(mine, per_image, CHUNK_FLOATS);
 }
 
 /* The per-thread parts of a pass. Each records a failure in *failed / *gemm_st (shared) and returns;
@@ -318,8 +313,7 @@ static float *filter_grad_share(const nvp_winograd_transforms *tf, const float *
     int64_t i0, i1;
     my_images(n, &i0, &i1);
     if (i1 <= i0) return NULL;
-    const char *fc = getenv("NVP_WF_CHUNK");
-    int64_t nb = chunk_images_budget(i1 - i0, a2 * (cin > cout ? cin : cout) * t, CHUNK_FLOATS * (fc ? atoi(fc) : 1));
+    int64_t nb = chunk_images(i1 - i0, a2 * (cin > cout ? cin : cout) * t);
     float *v = nvp_scratch(0, (size_t)(a2 * cin * (nb * t + VPAD)));
     float *d = nvp_scratch(1, (size_t)(nw + a2 * cout * (nb * t + VPAD) + nvp_winograd_work_floats(m, h, width)));
     if (v == NULL || d == NULL) {
