@@ -191,7 +191,8 @@ const char *nvp_conv2d_path_name_avx2(int pass, int64_t n, int64_t cin, int64_t 
 /* Winograd F(tile x tile, 3x3) convolutions (3x3, pad 1, stride 1 only; tile = 2 or 4), same
  * contract as nvp_conv2d_forward / nvp_conv2d_backward (backward accumulates; dx, dw, db may be
  * NULL). nvp_conv2d_* choose them for the 3x3 shapes where they win (conv2d_avx2.c); _ref has the
- * scalar tile transforms, _avx2 the AVX2 ones; both multiply with nvp_gemm. F(4x4) does 4x fewer
+ * scalar tile transforms, _avx2 the AVX2 ones, _avx512 the AVX-512 ones (NVP_STATUS_UNSUPPORTED on a
+ * CPU without AVX-512); all multiply with nvp_gemm_small. F(4x4) does 4x fewer
  * multiplies than the direct conv and F(2x2) 2.25x, at a larger float32 error (winograd.c). */
 nvp_status nvp_winograd_forward(float *y, const float *x, const float *w, const float *b, int64_t n, int64_t cin,
                                 int64_t cout, int64_t h, int64_t width, int tile, int accumulate);
@@ -199,12 +200,16 @@ nvp_status nvp_winograd_forward_ref(float *y, const float *x, const float *w, co
                                     int64_t cout, int64_t h, int64_t width, int tile, int accumulate);
 nvp_status nvp_winograd_forward_avx2(float *y, const float *x, const float *w, const float *b, int64_t n, int64_t cin,
                                      int64_t cout, int64_t h, int64_t width, int tile, int accumulate);
+nvp_status nvp_winograd_forward_avx512(float *y, const float *x, const float *w, const float *b, int64_t n,
+                                       int64_t cin, int64_t cout, int64_t h, int64_t width, int tile, int accumulate);
 nvp_status nvp_winograd_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
                                  int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile);
 nvp_status nvp_winograd_backward_ref(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
                                      int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile);
 nvp_status nvp_winograd_backward_avx2(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
                                       int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile);
+nvp_status nvp_winograd_backward_avx512(float *dx, float *dw, float *db, const float *dy, const float *x,
+                                        const float *w, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile);
 
 /* ---- weight normalisation (Salimans & Kingma 2016), per output row ---------------------------- */
 

@@ -1,4 +1,4 @@
--- Winograd F(2x2,3x3) and F(4x4,3x3) convolutions (winograd.c, winograd_avx2.c) against the direct
+-- Winograd F(2x2,3x3) and F(4x4,3x3) convolutions (winograd.c, winograd_avx2.c, winograd_avx512.c) against the direct
 -- reference conv (nvp_conv2d_*_ref) on ragged shapes, for all three passes; thread counts; the conv
 -- dispatcher's NVP_CONV_PATH switch; argument errors.
 --
@@ -38,14 +38,16 @@ end
 local function suffixes()
     local list = {"_ref"}
     if NVP.nvp_cpu_has_avx2() ~= 0 then list[#list + 1] = "_avx2" end
+    if NVP.nvp_cpu_has_avx512() ~= 0 then list[#list + 1] = "_avx512" end
     return list
 end
 
 -- {n, cin, cout, h, w}: H, W odd and not multiples of 2 or 4; C not multiples of 8; batch 1 and 3;
--- planes smaller than one tile; one wide, flat plane; realistic channel counts at the end.
+-- planes smaller than one tile; one wide, flat plane; realistic channel counts; a plane 37 wide.
 local shapes = {
     {1, 5, 7, 7, 9}, {3, 9, 11, 13, 11}, {3, 17, 6, 5, 3}, {1, 3, 13, 1, 1}, {3, 2, 3, 2, 3},
     {1, 12, 10, 3, 29}, {3, 31, 33, 15, 14}, {2, 64, 64, 16, 16},
+    {1, 4, 5, 6, 37}, -- more than 16 tiles per row under F(2x2): the AVX-512 transforms' chunked rows
 }
 
 local function problem(s)
@@ -152,7 +154,7 @@ describe("conv2d dispatcher: NVP_CONV_PATH routes 3x3 convs to Winograd", functi
     local p = problem{3, 10, 12, 9, 11}
     -- 4 = winograd2, 5 = winograd4: the dispatcher's result is bit-identical to the Winograd call
     for _, case in ipairs{{4, 2}, {5, 4}} do
-        it(("path %d == nvp_winograd_*_avx2 with tile %d"):format(case[1], case[2]), function()
+        it(("path %d == nvp_winograd_* (the CPU path's transforms) with tile %d"):format(case[1], case[2]), function()
             local path, tile = case[1], case[2]
             local saved = NVP.nvp_conv2d_path
             NVP.nvp_conv2d_path = path
@@ -164,9 +166,9 @@ describe("conv2d dispatcher: NVP_CONV_PATH routes 3x3 convs to Winograd", functi
             assert.are.equal(0, s1)
             assert.are.equal(0, s2)
             local ey, edx, edw, edb = T.empty{p.n, p.cout, p.h, p.w}, p.dx0:clone(), p.dw0:clone(), p.db0:clone()
-            assert.are.equal(0, NVP.nvp_winograd_forward_avx2(ey.data, p.x.data, p.wt.data, p.b.data, p.n, p.cin,
+            assert.are.equal(0, NVP.nvp_winograd_forward(ey.data, p.x.data, p.wt.data, p.b.data, p.n, p.cin,
                 p.cout, p.h, p.w, tile, 0))
-            assert.are.equal(0, NVP.nvp_winograd_backward_avx2(edx.data, edw.data, edb.data, p.dy.data, p.x.data,
+            assert.are.equal(0, NVP.nvp_winograd_backward(edx.data, edw.data, edb.data, p.dy.data, p.x.data,
                 p.wt.data, args(p, tile)))
             for _, c in ipairs{{y, ey, "y"}, {dx, edx, "dx"}, {dw, edw, "dw"}, {db, edb, "db"}} do
                 assert_close(c[1], c[2], 0, 0, c[3])

@@ -572,7 +572,7 @@ nvp_status nvp_conv2d_forward_avx2(float *y, const float *x, const float *w, con
         return NVP_OK;
     }
     int tile = winograd_tile(0, n, cin, cout, h, width, k);
-    if (tile > 0) return nvp_winograd_forward_avx2(y, x, w, b, n, cin, cout, h, width, tile, accumulate);
+    if (tile > 0) return nvp_winograd_forward(y, x, w, b, n, cin, cout, h, width, tile, accumulate);
     int team = use_images_path(n, n * cout * kdim * p);
     if (team > 0) return forward_images(y, x, w, b, n, cin, cout, h, width, k, accumulate, team);
     return forward_batched(y, x, w, b, n, cin, cout, h, width, k, accumulate);
@@ -590,13 +590,13 @@ nvp_status nvp_conv2d_backward_avx2(float *dx, float *dw, float *db, const float
     int tile_data = dx != NULL ? winograd_tile(1, n, cin, cout, h, width, k) : 0;
     int tile_filter = dw != NULL ? winograd_tile(2, n, cin, cout, h, width, k) : 0;
     if (tile_data > 0 && (tile_filter == tile_data || dw == NULL))
-        return nvp_winograd_backward_avx2(dx, dw, db, dy, x, w, n, cin, cout, h, width, tile_data);
+        return nvp_winograd_backward(dx, dw, db, dy, x, w, n, cin, cout, h, width, tile_data);
     if (tile_data > 0) { /* dx (and db) by Winograd, dw by the path below */
-        st = nvp_winograd_backward_avx2(dx, NULL, db, dy, x, w, n, cin, cout, h, width, tile_data);
+        st = nvp_winograd_backward(dx, NULL, db, dy, x, w, n, cin, cout, h, width, tile_data);
         if (st != NVP_OK) return st;
         dx = NULL, db = NULL;
     } else if (tile_filter > 0) {
-        st = nvp_winograd_backward_avx2(NULL, dw, db, dy, x, w, n, cin, cout, h, width, tile_filter);
+        st = nvp_winograd_backward(NULL, dw, db, dy, x, w, n, cin, cout, h, width, tile_filter);
         if (st != NVP_OK || dx == NULL) return st;
         dw = NULL, db = NULL;
     }

@@ -46,12 +46,13 @@ nvp_status nvp_conv2d_check_args(const char *fn, int backward, const float *y_or
 #define MAX_TEAM 64
 
 int64_t nvp_winograd_work_floats(int m, int64_t h, int64_t width) {
-    /* the AVX2 input transform's padded plane, phase-split plane and B^T-along-y rows (rows of
-     * m*(TW+1) floats rounded up to 8), the output transform's rows of ceil8(TW), and slack for
-     * the vector reads past a row's end */
+    /* the vector input transforms' padded plane, phase-split plane and B^T-along-y rows (rows of
+     * m*(TW+1) floats rounded up to 16, enough for the AVX2 and the AVX-512 ones), the output
+     * transform's rows of ceil8(TW) (AVX2) or 16 floats (AVX-512), and slack for the vector reads
+     * past a row's end */
     int64_t th = (h + m - 1) / m, tw = (width + m - 1) / m, a = m + 2;
-    int64_t rw8 = (m * (tw + 1) + 7) / 8 * 8, tw8 = (tw + 7) / 8 * 8;
-    return (2 * (m * th + 2) + th * a + 3) * rw8 + (2 * a + 3) * m * tw8 + 64;
+    int64_t rw16 = (m * (tw + 1) + 15) / 16 * 16, tw16 = (tw + 15) / 16 * 16;
+    return (2 * (m * th + 2) + th * a + 3) * rw16 + (2 * a + 3) * m * tw16 + 64;
 }
 
 /* ---- the scalar tile transforms ---- */
@@ -430,12 +431,14 @@ nvp_status nvp_winograd_backward_ref(float *dx, float *dw, float *db, const floa
 
 nvp_status nvp_winograd_forward(float *y, const float *x, const float *w, const float *b, int64_t n, int64_t cin,
                                 int64_t cout, int64_t h, int64_t width, int tile, int accumulate) {
+    if (nvp_use_avx512) return nvp_winograd_forward_avx512(y, x, w, b, n, cin, cout, h, width, tile, accumulate);
     return nvp_use_avx2 ? nvp_winograd_forward_avx2(y, x, w, b, n, cin, cout, h, width, tile, accumulate)
                         : nvp_winograd_forward_ref(y, x, w, b, n, cin, cout, h, width, tile, accumulate);
 }
 
 nvp_status nvp_winograd_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
                                  int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile) {
+    if (nvp_use_avx512) return nvp_winograd_backward_avx512(dx, dw, db, dy, x, w, n, cin, cout, h, width, tile);
     return nvp_use_avx2 ? nvp_winograd_backward_avx2(dx, dw, db, dy, x, w, n, cin, cout, h, width, tile)
                         : nvp_winograd_backward_ref(dx, dw, db, dy, x, w, n, cin, cout, h, width, tile);
 }

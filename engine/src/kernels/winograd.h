@@ -1,6 +1,6 @@
 /*
  * winograd.h -- what winograd.c (the driver, the filter transforms, the scalar tile transforms) and
- * winograd_avx2.c (the AVX2 tile transforms) share. Not part of nvp.h.
+ * winograd_avx2.c and winograd_avx512.c (the vector tile transforms) share. Not part of nvp.h.
  *
  * Winograd F(m x m, 3 x 3) (Lavin & Gray 2016), m = 2 or 4, alpha = m + 2, tiles of one plane at
  * stride m: tile (ty, tx) covers output rows m*ty .. m*ty+m-1 and reads input rows m*ty-1 ..
@@ -35,6 +35,9 @@ typedef struct nvp_winograd_transforms {
 /* The scalar filter transform of columns [col0, cols) of row r (the AVX2 one's tail). */
 void nvp_winograd_filter_row_ref(float *u, const float *w, int64_t r, int64_t rows, int64_t cols, int64_t col0,
                                  int m, int flip);
+
+/* winograd_avx2.c's filter transform (8 filters per vector), shared by the AVX-512 transforms. */
+void nvp_winograd_filter_avx2(float *u, const float *w, int64_t r, int64_t rows, int64_t cols, int m, int flip);
 
 /* The transform matrices, row-major: BT (alpha, alpha), G (alpha, 3), AT (m, alpha); index 0 = F(2x2),
  * 1 = F(4x4). Static in the header so the AVX2 transforms see constants (zero terms fold away). */

@@ -273,7 +273,7 @@ INLINE void filter_m(float *u, const float *w, int64_t r, int64_t rows, int64_t 
     nvp_winograd_filter_row_ref(u, w, r, rows, cols, col, m, flip);
 }
 
-static void filter_avx2(float *u, const float *w, int64_t r, int64_t rows, int64_t cols, int m, int flip) {
+void nvp_winograd_filter_avx2(float *u, const float *w, int64_t r, int64_t rows, int64_t cols, int m, int flip) {
     if (m == 2)
         filter_m(u, w, r, rows, cols, 2, flip);
     else
@@ -302,7 +302,7 @@ static void output_avx2(float *y, const float *mt, int64_t xs, int64_t h, int64_
         output_m(y, mt, xs, h, width, 4, bias, accumulate, work);
 }
 
-static const nvp_winograd_transforms transforms_avx2 = {input_avx2, grad_avx2, output_avx2, filter_avx2};
+static const nvp_winograd_transforms transforms_avx2 = {input_avx2, grad_avx2, output_avx2, nvp_winograd_filter_avx2};
 
 // y: (N,Cout,H,W) [+]= conv3x3(x: (N,Cin,H,W), w: (Cout,Cin,3,3)) + b: (Cout) (b may be NULL); tile = 2 or 4
 nvp_status nvp_winograd_forward_avx2(float *y, const float *x, const float *w, const float *b, int64_t n,
