@@ -161,14 +161,14 @@ function Tensor:fill(value)
 end
 
 function Tensor:zero()
-    ffi.fill(self.data, self.numel * 4, 0)
+    check(C.nvp_fill(self.data, 0, self.numel))
     return self
 end
 
---- Copy src's elements into self (same shape).
+--- Copy src's elements into self (same shape; a tensor copied onto itself is left as it is).
 function Tensor:copy(src)
     self:check_same_shape(src, "tensor.copy")
-    ffi.copy(self.data, src.data, self.numel * 4)
+    if src.data ~= self.data then check(C.nvp_copy(self.data, src.data, self.numel)) end
     return self
 end
 

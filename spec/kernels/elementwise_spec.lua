@@ -44,3 +44,41 @@ describe("element-wise kernels: avx2 == ref", function()
         assert.matches("nvp_add: n = %-3 is negative", require("nvp.ffi").last_error())
     end)
 end)
+
+describe("nvp_copy and nvp_fill (tensor copies and zero fills)", function()
+    local nffi = require "nvp.ffi"
+    -- 1 << 20 floats is where they split over the threads: sizes on both sides and a ragged one
+    for _, n in ipairs{0, 1, 1000, 1048575, 1048576, 1048576 * 3 + 7} do
+        it("copies and fills every element at n = " .. n, function()
+            local g = spec_rng(n % 1000 + 1)
+            local src = g:normal(T.empty{math.max(n, 1)})
+            local dst = T.full({math.max(n, 1) + 1}, 7) -- one guard element past the end
+            assert.are.equal(0, NVP.nvp_copy(dst.data, src.data, n))
+            for _, i in ipairs{0, math.floor(n / 2), n - 1} do
+                if n > 0 then assert.are.equal(src.data[i], dst.data[i]) end
+            end
+            local same = true
+            for i = 0, n - 1 do
+                if dst.data[i] ~= src.data[i] then same = false break end
+            end
+            assert.is_true(same, "every element copied")
+            assert.are.equal(7, dst.data[n], "nothing written past n")
+            assert.are.equal(0, NVP.nvp_fill(dst.data, 0, n))
+            local zeros = true
+            for i = 0, n - 1 do
+                if dst.data[i] ~= 0 then zeros = false break end
+            end
+            assert.is_true(zeros, "every element zeroed")
+            assert.are.equal(7, dst.data[n], "nothing filled past n")
+            assert.are.equal(0, NVP.nvp_fill(dst.data, -2.5, n))
+            if n > 0 then assert.are.equal(-2.5, dst.data[n - 1]) end
+        end)
+    end
+
+    it("refuses overlapping buffers, naming the call", function()
+        local t = T.zeros{100}
+        assert.are.equal(1, NVP.nvp_copy(t.data + 10, t.data, 50))
+        assert.are.equal("nvp_copy: y and x overlap (n = 50)", nffi.last_error())
+        assert.are.equal(0, NVP.nvp_copy(t.data + 50, t.data, 50)) -- adjacent, not overlapping
+    end)
+end)

@@ -5,13 +5,53 @@
 #include "internal.h"
 
 #include <math.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #define OMP_MIN 32768 /* below this, a parallel region costs more than it saves */
+
+/* Data movement splits into whole-thread shares only above this many floats (4 MB): below it one
+ * thread's memcpy/memset is not bandwidth-bound enough for a parallel region to pay. */
+#define MOVE_PAR_MIN ((int64_t)1 << 20)
 
 nvp_status nvp_fill(float *y, float value, int64_t n) {
     NVP_CHECK_SIZE("nvp_fill", n);
     if (n > 0) NVP_CHECK_PTR("nvp_fill", y);
-    for (int64_t i = 0; i < n; i++) y[i] = value;
+    int zero = value == 0.0f && !signbit(value);
+#pragma omp parallel if (n >= MOVE_PAR_MIN)
+    {
+        int64_t i0 = 0, i1 = n;
+#ifdef _OPENMP
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        i0 = n * t / nt, i1 = n * (t + 1) / nt;
+#endif
+        if (zero) {
+            if (i1 > i0) memset(y + i0, 0, (size_t)(i1 - i0) * sizeof(float));
+        } else {
+            for (int64_t i = i0; i < i1; i++) y[i] = value;
+        }
+    }
+    return NVP_OK;
+}
+
+nvp_status nvp_copy(float *y, const float *x, int64_t n) {
+    NVP_CHECK_SIZE("nvp_copy", n);
+    if (n == 0) return NVP_OK;
+    NVP_CHECK_PTR("nvp_copy", y);
+    NVP_CHECK_PTR("nvp_copy", x);
+    if ((y < x && y + n > x) || (x < y && x + n > y))
+        return nvp_fail(NVP_STATUS_BAD_ARG, "nvp_copy: y and x overlap (n = %lld)", (long long)n);
+#pragma omp parallel if (n >= MOVE_PAR_MIN)
+    {
+        int64_t i0 = 0, i1 = n;
+#ifdef _OPENMP
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        i0 = n * t / nt, i1 = n * (t + 1) / nt;
+#endif
+        if (i1 > i0) memcpy(y + i0, x + i0, (size_t)(i1 - i0) * sizeof(float));
+    }
     return NVP_OK;
 }
 
