@@ -170,14 +170,14 @@ for _, fname in ipairs(small_fns) do
 end
 
 describe("nvp_gemm_small_avx512", function()
-    it("agrees with the reference at the Winograd and 1x1 shapes (8 x 32 blocks over K = 128, B^T over K = 512)",
+    it("agrees with the reference at the Winograd and 1x1 shapes (A * B; A * B^T by transpose at K = 512, by dot products at K = 1030)",
         function()
         if NVP.nvp_cpu_has_avx512() == 0 then
             pending("this CPU has no AVX-512")
             return
         end
         local g = spec_rng(9)
-        for _, s in ipairs{{0, 0, 128, 200, 128}, {1, 0, 64, 1024, 64}, {0, 1, 64, 64, 512}} do
+        for _, s in ipairs{{0, 0, 128, 200, 128}, {1, 0, 64, 1024, 64}, {0, 1, 64, 64, 512}, {0, 1, 20, 24, 1030}} do
             local ta, tb, m, n, k = s[1], s[2], s[3], s[4], s[5]
             local a, b = g:normal(T.empty{m * k}), g:normal(T.empty{n * k})
             local c1, c2 = T.zeros{m * n}, T.zeros{m * n}

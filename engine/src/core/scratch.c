@@ -9,6 +9,7 @@
  *   0, 1, 2  winograd.c (called by conv2d in place of im2col, never while its buffers are live):
  *      0 transformed input tiles, 1 GEMM output / transformed dy (+ partial dW, transform rows),
  *      2 transformed filters
+ *   3  gemm_avx512.c: B^T of a small A * B^T product (called inside any of the above)
  */
 #include "internal.h"
 

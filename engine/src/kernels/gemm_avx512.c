@@ -12,7 +12,9 @@
  * nn micro-kernel: 8 rows x 32 columns of C in 16 zmm accumulators; per k, two loads of B's row
  * and 8 broadcasts of A's column. Rows past m re-read row m-1 and are not stored; columns past n
  * are masked. The column panel of B (k x 32) stays in L1 while the row blocks pass over it.
- * nt micro-kernel: 4 rows of A x 4 rows of B, 16 dot products over k in zmm lanes (masked tail),
+ * nt: up to K = 512 (the Winograd backward-filter's tiles of a chunk), B is transposed into scratch
+ * slot 3 by 16 x 16 register transposes and the nn kernel runs; beyond, or for n < 16, a dot-product
+ * micro-kernel: 4 rows of A x 4 rows of B, 16 dot products over k in zmm lanes (masked tail),
  * reduced by a transpose-and-add tree to one zmm whose 128-bit chunk r holds C[r][0..3].
  *
  * Compiled with -mavx512f -mavx512vl only (CMakeLists.txt); called only when nvp_init found
@@ -94,8 +96,73 @@ static inline __m512 reduce16(const __m512 *v) {
                          _mm512_shuffle_f32x4(t01, t23, _MM_SHUFFLE(3, 1, 3, 1)));
 }
 
+/* dst (cols, rows) = src (rows, cols)^T, row strides lds and ldd: 16 x 16 blocks transposed in
+ * registers (unpack 32-bit, unpack 64-bit, two 128-bit lane shuffles), masked at the edges. */
+static void transpose_avx512(float *dst, int64_t ldd, const float *src, int64_t lds, int64_t rows, int64_t cols) {
+    for (int64_t i0 = 0; i0 < rows; i0 += 16) {
+        int64_t nr = rows - i0 < 16 ? rows - i0 : 16;
+        for (int64_t j0 = 0; j0 < cols; j0 += 16) {
+            int64_t nc = cols - j0 < 16 ? cols - j0 : 16;
+            __mmask16 in = lane_mask(nc), out = lane_mask(nr);
+            __m512 r[16], t[16];
+            for (int q = 0; q < 16; q++)
+                r[q] = q < nr ? _mm512_maskz_loadu_ps(in, src + (i0 + q) * lds + j0) : _mm512_setzero_ps();
+            for (int q = 0; q < 16; q += 2) { /* 2x2 blocks of 32-bit elements */
+                t[q] = _mm512_unpacklo_ps(r[q], r[q + 1]);
+                t[q + 1] = _mm512_unpackhi_ps(r[q], r[q + 1]);
+            }
+            for (int q = 0; q < 16; q += 4) { /* 4x4 blocks within each 128-bit lane */
+                for (int e = 0; e < 2; e++) {
+                    __m512d x = _mm512_castps_pd(t[q + e]), y = _mm512_castps_pd(t[q + 2 + e]);
+                    r[q + e] = _mm512_castpd_ps(_mm512_unpacklo_pd(x, y));
+                    r[q + 2 + e] = _mm512_castpd_ps(_mm512_unpackhi_pd(x, y));
+                }
+            }
+            /* r[4g + s] now holds, in 128-bit lane L, column 4L + cs of rows 4g .. 4g+3, cs = 0, 2, 1, 3
+             * for s = 0, 1, 2, 3 (the 64-bit unpacks above); output row 4L + cs = lane L of r[s],
+             * r[4 + s], r[8 + s], r[12 + s] */
+            static const int col_of[4] = {0, 2, 1, 3};
+            for (int sidx = 0; sidx < 4; sidx++) {
+                int cs = col_of[sidx];
+                __m512 a01 = _mm512_shuffle_f32x4(r[sidx], r[4 + sidx], _MM_SHUFFLE(2, 0, 2, 0));
+                __m512 b01 = _mm512_shuffle_f32x4(r[sidx], r[4 + sidx], _MM_SHUFFLE(3, 1, 3, 1));
+                __m512 a23 = _mm512_shuffle_f32x4(r[8 + sidx], r[12 + sidx], _MM_SHUFFLE(2, 0, 2, 0));
+                __m512 b23 = _mm512_shuffle_f32x4(r[8 + sidx], r[12 + sidx], _MM_SHUFFLE(3, 1, 3, 1));
+                /* a01 = [r_s L0, r_s L2, r_4+s L0, r_4+s L2], a23 = [r_8+s L0, L2, r_12+s L0, L2] */
+                t[cs] = _mm512_shuffle_f32x4(a01, a23, _MM_SHUFFLE(2, 0, 2, 0));      /* lane 0: row cs */
+                t[8 + cs] = _mm512_shuffle_f32x4(a01, a23, _MM_SHUFFLE(3, 1, 3, 1));  /* lane 2: row 8 + cs */
+                t[4 + cs] = _mm512_shuffle_f32x4(b01, b23, _MM_SHUFFLE(2, 0, 2, 0));  /* lane 1: row 4 + cs */
+                t[12 + cs] = _mm512_shuffle_f32x4(b01, b23, _MM_SHUFFLE(3, 1, 3, 1)); /* lane 3: row 12 + cs */
+            }
+            for (int q = 0; q < nc; q++) _mm512_mask_storeu_ps(dst + (j0 + q) * ldd + i0, out, t[q]);
+        }
+    }
+}
+
+/* Below this K the 4x4 dot-product blocks spend as much on their reduction trees as on the
+ * products (130 GFLOP/s per core at K = 64, 175 at 256, against 205 for A*B): transpose B once
+ * into scratch slot 3 and run the A*B kernel instead. */
+#define NT_VIA_TRANSPOSE_MAX_K 512
+
+static void nt_dot_blocks(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b, int64_t ldb,
+                          int accumulate, float *c, int64_t ldc);
+
 void nvp_gemm_nt_avx512(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b, int64_t ldb,
                         int accumulate, float *c, int64_t ldc) {
+    if (k <= NT_VIA_TRANSPOSE_MAX_K && n >= 16) {
+        float *bt = nvp_scratch(3, (size_t)(k * n));
+        if (bt != NULL) {
+            transpose_avx512(bt, n, b, ldb, n, k);
+            nvp_gemm_nn_avx512(m, n, k, a, lda, 1, bt, n, accumulate, c, ldc);
+            return;
+        }
+        nvp_clear_error(); /* no memory for the copy: the dot-product blocks need none */
+    }
+    nt_dot_blocks(m, n, k, a, lda, b, ldb, accumulate, c, ldc);
+}
+
+static void nt_dot_blocks(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b, int64_t ldb,
+                          int accumulate, float *c, int64_t ldc) {
     __mmask16 tail = lane_mask(k % 16);
     int64_t kv = k - k % 16;
     for (int64_t i = 0; i < m; i += 4) {
