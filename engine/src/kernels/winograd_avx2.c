@@ -16,18 +16,6 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
-/* Phase split of one row: q[r*stride + j] = src[m*j + r], j < stride, r < m (src has m*stride
- * floats); e and o are temporaries of 2*stride floats. */
-INLINE void split_phases(float *q, int64_t stride, const float *src, const int m, float *e, float *o) {
-    if (m == 2) {
-        deinterleave2(q, q + stride, src, stride);
-    } else {
-        deinterleave2(e, o, src, 2 * stride);
-        deinterleave2(q, q + 2 * stride, e, stride);
-        deinterleave2(q + stride, q + 3 * stride, o, stride);
-    }
-}
-
 /* The inverse: dst[m*j + r] = z[r*stride + j], j < n. */
 INLINE void merge_phases(float *dst, const float *z, int64_t stride, int64_t n, const int m, float *e, float *o) {
     if (m == 2) {

@@ -40,17 +40,6 @@ static inline void zero_floats(float *dst, int64_t n) {
     if (j < n) _mm512_mask_storeu_ps(dst + j, lanes(0, n - j), _mm512_setzero_ps());
 }
 
-/* Phase split of one row: q[r*stride + j] = src[m*j + r] (as in winograd_avx2.c). */
-INLINE void split_phases(float *q, int64_t stride, const float *src, const int m, float *e, float *o) {
-    if (m == 2) {
-        deinterleave2(q, q + stride, src, stride);
-    } else {
-        deinterleave2(e, o, src, 2 * stride);
-        deinterleave2(q, q + 2 * stride, e, stride);
-        deinterleave2(q + stride, q + 3 * stride, o, stride);
-    }
-}
-
 /* How the tiles of a plane are grouped into vectors (see the top of this file). */
 typedef struct {
     int64_t rows_per_group; /* R */
