@@ -144,9 +144,9 @@ end
 function M.run(o)
     local threads = C.nvp_get_threads()
     local now = race.clock_named(o.clock)
-    print(("nvp bench kernels: batch %d, median of %d reps, %d threads, %s path, NVP_CONV_PATH=%s, %s clock"):format(
+    print(("nvp bench kernels: batch %d, median of %d reps, %d threads, %s path, NVP_CONV_PATH=%s, %s clock, OpenBLAS kernels %s"):format(
         o.batch, o.reps, threads, ffi.string(C.nvp_cpu_path()), os.getenv("NVP_CONV_PATH") or "(unset)",
-        o.clock or "wall"))
+        o.clock or "wall", ffi.string(C.nvp_blas_core())))
     print("GFLOP/s count direct-convolution FLOPs (2 M N K); sgemm = nvp_gemm (OpenBLAS) at the pass's im2col M, N, K")
     local peak = 0
     for _, c in ipairs(M.ceiling(o.ceiling, o.reps, now)) do

@@ -132,7 +132,7 @@ function M.run(o)
             train_img_per_s = round(o.batch / M.median(times), 3),
             sample_img_per_s = round(o.batch / M.median(stimes), 3),
             peak_rss_mb = math.floor(rss + 0.5), nvp = ffi.string(nffi.C.nvp_version()),
-            cpu_path = ffi.string(nffi.C.nvp_cpu_path())}
+            cpu_path = ffi.string(nffi.C.nvp_cpu_path()), blas_core = ffi.string(nffi.C.nvp_blas_core())}
 end
 
 return M
