@@ -1,5 +1,5 @@
 /* interleave_avx2.h -- even/odd splitting and merging of float rows with AVX2, shared by the
- * squeeze (reshape_avx2.c) and the Winograd tiles (winograd_avx2.c, winograd_avx512.c). Include
+ * squeeze (reshape_avx2.c) and the Winograd tiles (winograd_rows_avx2.h, winograd_avx2.c). Include
  * only from *_avx2.c and *_avx512.c files (compiled with -mavx2). */
 #ifndef NVP_INTERLEAVE_AVX2_H
 #define NVP_INTERLEAVE_AVX2_H
@@ -35,20 +35,6 @@ static inline void interleave2(float *restrict dst, const float *restrict a, con
     for (; j < n; j++) {
         dst[2 * j] = a[j];
         dst[2 * j + 1] = b[j];
-    }
-}
-
-/* Phase split of one row for the Winograd tiles: q[r*stride + j] = src[m*j + r], j < stride, r < m
- * (m = 2 or 4, a compile-time constant at the callers; src has m*stride floats); e and o are
- * temporaries of 2*stride floats. Shared by winograd_avx2.c and winograd_avx512.c. */
-static inline __attribute__((always_inline)) void split_phases(float *q, int64_t stride, const float *src, const int m,
-                                                               float *e, float *o) {
-    if (m == 2) {
-        deinterleave2(q, q + stride, src, stride);
-    } else {
-        deinterleave2(e, o, src, 2 * stride);
-        deinterleave2(q, q + 2 * stride, e, stride);
-        deinterleave2(q + stride, q + 3 * stride, o, stride);
     }
 }
 

@@ -10,7 +10,7 @@
  * Compiled with -mavx2 -mfma (this file only).
  */
 #include "winograd.h"
-#include "interleave_avx2.h"
+#include "winograd_rows_avx2.h"
 
 #include <immintrin.h>
 
@@ -27,33 +27,6 @@ INLINE void merge_phases(float *dst, const float *z, int64_t stride, int64_t n, 
     }
 }
 
-/* dst[0..n) = src[0..n). The empty asm keeps GCC from calling memmove for these short rows (as in
- * conv2d_avx2.c's copy_row). */
-static inline void copy_floats(float *restrict dst, const float *restrict src, int64_t n) {
-    int64_t j = 0;
-    for (; j + 8 <= n; j += 8) {
-        _mm256_storeu_ps(dst + j, _mm256_loadu_ps(src + j));
-        __asm__ volatile("");
-    }
-    for (; j < n; j++) {
-        dst[j] = src[j];
-        __asm__ volatile("");
-    }
-}
-
-/* dst[0..n) = 0, likewise without a memset call. */
-static inline void zero_floats(float *dst, int64_t n) {
-    int64_t j = 0;
-    for (; j + 8 <= n; j += 8) {
-        _mm256_storeu_ps(dst + j, _mm256_setzero_ps());
-        __asm__ volatile("");
-    }
-    for (; j < n; j++) {
-        dst[j] = 0.0f;
-        __asm__ volatile("");
-    }
-}
-
 /* Each stage runs over the whole plane before the next one reads its output: a vector load that
  * straddles two recent stores (the phase shift by one column) cannot be store-forwarded and
  * stalls; staged, the stores have retired (measured: the shifted load was 39 % of input's cycles
@@ -64,23 +37,7 @@ INLINE void input_m(float *v, int64_t xs, const float *x, int64_t h, int64_t wid
     const int a = m + 2;
     int64_t th = (h + m - 1) / m, tw = (width + m - 1) / m, sw = tw + 1, rw = (m * sw + 7) / 8 * 8, hp = m * th + 2;
     float *pad = work, *q = pad + hp * rw, *u = q + hp * rw, *e = u + th * a * rw, *o = e + rw + 8;
-    /* pad row yy = input row yy-1 shifted right by one column, zeros around */
-    for (int64_t yy = 0; yy < hp; yy++) {
-        float *pr = pad + yy * rw;
-        int64_t iy = yy - 1;
-        if (iy < 0 || iy >= h) {
-            zero_floats(pr, rw);
-            continue;
-        }
-        pr[0] = 0.0f;
-        copy_floats(pr + 1, x + iy * width, width);
-        zero_floats(pr + width + 1, rw - width - 1);
-    }
-    /* q row yy: padded column xx at phase xx % m, index xx/m */
-    for (int64_t yy = 0; yy < hp; yy++) {
-        split_phases(q + yy * rw, sw, pad + yy * rw, m, e, o);
-        zero_floats(q + yy * rw + m * sw, rw - m * sw);
-    }
+    input_rows(q, pad, x, h, width, m, sw, rw, hp, e, o);
     /* u[ty][k] = sum_i BT[k][i] q[m*ty + i]: B^T along y */
     for (int64_t ty = 0; ty < th; ty++) {
         const float *q0 = q + m * ty * rw;
@@ -122,19 +79,7 @@ INLINE void grad_m(float *v, int64_t xs, const float *dy, int64_t h, int64_t wid
     const int a = m + 2;
     int64_t th = (h + m - 1) / m, tw = (width + m - 1) / m, rw = (m * tw + 7) / 8 * 8;
     float *pad = work, *q = pad + m * th * rw, *u = q + m * th * rw, *e = u + th * a * rw, *o = e + rw + 8;
-    for (int64_t yy = 0; yy < m * th; yy++) { /* pad row yy = dy row yy, zeros past the edges */
-        float *pr = pad + yy * rw;
-        if (yy >= h) {
-            zero_floats(pr, rw);
-            continue;
-        }
-        copy_floats(pr, dy + yy * width, width);
-        zero_floats(pr + width, rw - width);
-    }
-    for (int64_t yy = 0; yy < m * th; yy++) { /* q row yy: column m*j + r at phase r, index j */
-        split_phases(q + yy * rw, tw, pad + yy * rw, m, e, o);
-        zero_floats(q + yy * rw + m * tw, rw - m * tw);
-    }
+    grad_rows(q, pad, dy, h, width, m, tw, rw, m * th, e, o);
     for (int64_t ty = 0; ty < th; ty++) { /* u[ty][k] = sum_i A[k][i] dy row m*ty + i */
         const float *q0 = q + m * ty * rw;
 #pragma GCC unroll 6

@@ -12,7 +12,7 @@
  * called only when nvp_init chose AVX-512 (nvp_use_avx512).
  */
 #include "winograd.h"
-#include "interleave_avx2.h"
+#include "winograd_rows_avx2.h"
 
 #include <immintrin.h>
 
@@ -26,19 +26,6 @@ static inline __mmask16 lanes(int64_t first, int64_t count) {
 }
 
 static inline int64_t ceil16(int64_t v) { return (v + 15) / 16 * 16; }
-
-/* dst[0..n) = src[0..n) and dst[0..n) = 0, without a libc call for these short rows */
-static inline void copy_floats(float *restrict dst, const float *restrict src, int64_t n) {
-    int64_t j = 0;
-    for (; j + 16 <= n; j += 16) _mm512_storeu_ps(dst + j, _mm512_loadu_ps(src + j));
-    if (j < n) _mm512_mask_storeu_ps(dst + j, lanes(0, n - j), _mm512_maskz_loadu_ps(lanes(0, n - j), src + j));
-}
-
-static inline void zero_floats(float *dst, int64_t n) {
-    int64_t j = 0;
-    for (; j + 16 <= n; j += 16) _mm512_storeu_ps(dst + j, _mm512_setzero_ps());
-    if (j < n) _mm512_mask_storeu_ps(dst + j, lanes(0, n - j), _mm512_setzero_ps());
-}
 
 /* How the tiles of a plane are grouped into vectors (see the top of this file). */
 typedef struct {
@@ -65,21 +52,7 @@ INLINE void input_m(float *v, int64_t xs, const float *x, int64_t h, int64_t wid
     const int a = m + 2;
     int64_t th = (h + m - 1) / m, tw = (width + m - 1) / m, sw = tw + 1, rw = ceil16(m * sw), hp = m * th + 2;
     float *pad = work, *q = pad + hp * rw, *u = q + hp * rw, *e = u + th * a * rw, *o = e + rw + 16;
-    for (int64_t yy = 0; yy < hp; yy++) { /* pad row yy = input row yy-1 shifted right by one column */
-        float *pr = pad + yy * rw;
-        int64_t iy = yy - 1;
-        if (iy < 0 || iy >= h) {
-            zero_floats(pr, rw);
-            continue;
-        }
-        pr[0] = 0.0f;
-        copy_floats(pr + 1, x + iy * width, width);
-        zero_floats(pr + width + 1, rw - width - 1);
-    }
-    for (int64_t yy = 0; yy < hp; yy++) { /* q row yy: padded column xx at phase xx % m, index xx/m */
-        split_phases(q + yy * rw, sw, pad + yy * rw, m, e, o);
-        zero_floats(q + yy * rw + m * sw, rw - m * sw);
-    }
+    input_rows(q, pad, x, h, width, m, sw, rw, hp, e, o);
     for (int64_t ty = 0; ty < th; ty++) { /* u[ty][k] = sum_i BT[k][i] q[m*ty + i]: B^T along y */
         const float *q0 = q + m * ty * rw;
 #pragma GCC unroll 6
@@ -124,19 +97,7 @@ INLINE void grad_m(float *v, int64_t xs, const float *dy, int64_t h, int64_t wid
     const int a = m + 2;
     int64_t th = (h + m - 1) / m, tw = (width + m - 1) / m, rw = ceil16(m * tw);
     float *pad = work, *q = pad + m * th * rw, *u = q + m * th * rw, *e = u + th * a * rw, *o = e + rw + 16;
-    for (int64_t yy = 0; yy < m * th; yy++) { /* pad row yy = dy row yy, zeros past the edges */
-        float *pr = pad + yy * rw;
-        if (yy >= h) {
-            zero_floats(pr, rw);
-            continue;
-        }
-        copy_floats(pr, dy + yy * width, width);
-        zero_floats(pr + width, rw - width);
-    }
-    for (int64_t yy = 0; yy < m * th; yy++) { /* q row yy: column m*j + r at phase r, index j */
-        split_phases(q + yy * rw, tw, pad + yy * rw, m, e, o);
-        zero_floats(q + yy * rw + m * tw, rw - m * tw);
-    }
+    grad_rows(q, pad, dy, h, width, m, tw, rw, m * th, e, o);
     for (int64_t ty = 0; ty < th; ty++) { /* u[ty][k] = sum_i A[k][i] dy row m*ty + i */
         const float *q0 = q + m * ty * rw;
 #pragma GCC unroll 6
