@@ -1,5 +1,6 @@
 -- experiments/scaling.lua: data-parallel training throughput at 1 and 2 ranks (1 thread each), with
--- and without overlapping the gradient allreduce with the backward, and the bytes reduced per step.
+-- and without overlapping the gradient allreduce with the backward, against 1 rank of 2 threads, and
+-- the bytes reduced per step.
 --
 --   build/nvp experiments/scaling.lua [recipe=recipes/fmnist_small.lua] [batch=32] [steps=14] [warm=4]
 --                                     [reps=3] [sync_batchnorm=false] [out=runs/scaling] [parts_reps=5]
@@ -36,6 +37,8 @@ local CONFIGS = {
     {name = "1 rank", ranks = 1, overlap = false},
     {name = "2 ranks", ranks = 2, overlap = false},
     {name = "2 ranks, overlap", ranks = 2, overlap = true},
+    -- the same two cores as one process: OpenMP threads against MPI ranks
+    {name = "1 rank x 2 threads", ranks = 1, overlap = false, threads = 2},
 }
 
 local function median(t)
@@ -51,9 +54,10 @@ end
 local function measure(cfg, rep)
     local dir = ("%s/%s-%d"):format(out, cfg.name:gsub("[^%w]+", "_"), rep)
     os.execute("rm -rf " .. dir)
-    local cmd = ("%s train %s threads=1 train.batch=%d train.steps=%d train.log_every=1 "
+    local cmd = ("%s train %s threads=%d train.batch=%d train.steps=%d train.log_every=1 "
         .. "train.checkpoint_every_minutes=100000 train.overlap_allreduce=%s train.sync_batchnorm=%s sample.n=0 "
-        .. "data.heldout_images=100 run.dir=%s run.resume=false > %s.log 2>&1"):format(exe, recipe, batch, steps,
+        .. "data.heldout_images=100 run.dir=%s run.resume=false > %s.log 2>&1"):format(exe, recipe, cfg.threads or 1,
+        batch, steps,
         tostring(cfg.overlap), tostring(o.sync_batchnorm == true), dir, dir)
     if cfg.ranks > 1 then cmd = MPIRUN:format(cfg.ranks) .. cmd end
     fs.mkdir_p(out)
