@@ -43,11 +43,12 @@ local function suffixes()
 end
 
 -- {n, cin, cout, h, w}: H, W odd and not multiples of 2 or 4; C not multiples of 8; batch 1 and 3;
--- planes smaller than one tile; one wide, flat plane; realistic channel counts; a plane 37 wide.
+-- planes smaller than one tile; one wide, flat plane; realistic channel counts; planes 37 and 67 wide.
 local shapes = {
     {1, 5, 7, 7, 9}, {3, 9, 11, 13, 11}, {3, 17, 6, 5, 3}, {1, 3, 13, 1, 1}, {3, 2, 3, 2, 3},
     {1, 12, 10, 3, 29}, {3, 31, 33, 15, 14}, {2, 64, 64, 16, 16},
     {1, 4, 5, 6, 37}, -- more than 16 tiles per row under F(2x2): the AVX-512 transforms' chunked rows
+    {1, 2, 3, 5, 67}, -- and under F(4x4)
 }
 
 local function problem(s)

@@ -30,7 +30,7 @@
 static inline __attribute__((always_inline)) void nn_block(int64_t k, const float *const *arow, int64_t a_cs,
                                                            const float *b, int64_t ldb, __mmask16 m0, __mmask16 m1,
                                                            int rows, int accumulate, float *c, int64_t ldc,
-                                                           const float *next_panel) {
+                                                           const float *next_panel, int next_wide) {
     __m512 c0[NN_MR], c1[NN_MR];
     for (int r = 0; r < NN_MR; r++) c0[r] = c1[r] = _mm512_setzero_ps();
     for (int64_t p = 0; p < k; p++) {
@@ -38,7 +38,7 @@ static inline __attribute__((always_inline)) void nn_block(int64_t k, const floa
         if (next_panel != NULL) { /* B's next 32 columns: k rows far apart are more streams than the
                                    * hardware prefetcher follows once B is out of cache */
             _mm_prefetch((const char *)(next_panel + p * ldb), _MM_HINT_T0);
-            _mm_prefetch((const char *)(next_panel + p * ldb + 16), _MM_HINT_T0);
+            if (next_wide) _mm_prefetch((const char *)(next_panel + p * ldb + 16), _MM_HINT_T0);
         }
         __m512 b0 = _mm512_maskz_loadu_ps(m0, bp), b1 = _mm512_maskz_loadu_ps(m1, bp + 16);
         for (int r = 0; r < NN_MR; r++) {
@@ -72,8 +72,10 @@ void nvp_gemm_nn_avx512(int64_t m, int64_t n, int64_t k, const float *a, int64_t
             const float *arow[NN_MR];
             int rows = m - i < NN_MR ? (int)(m - i) : NN_MR;
             for (int r = 0; r < NN_MR; r++) arow[r] = a + (i + (r < rows ? r : rows - 1)) * a_rs;
+            /* only addresses inside B's rows: the second line only when the next panel reaches it */
             const float *next_panel = i == 0 && j + NN_NR < n ? b + j + NN_NR : NULL;
-            nn_block(k, arow, a_cs, b + j, ldb, m0, m1, rows, accumulate, c + i * ldc + j, ldc, next_panel);
+            int next_wide = j + NN_NR + 16 < n;
+            nn_block(k, arow, a_cs, b + j, ldb, m0, m1, rows, accumulate, c + i * ldc + j, ldc, next_panel, next_wide);
         }
     }
 }
