@@ -17,7 +17,7 @@
  * micro-kernel: 4 rows of A x 4 rows of B, 16 dot products over k in zmm lanes (masked tail),
  * reduced by a transpose-and-add tree to one zmm whose 128-bit chunk r holds C[r][0..3].
  *
- * Compiled with -mavx512f -mavx512vl only (CMakeLists.txt); called only when nvp_init found
+ * Compiled with -mavx2 -mfma -mavx512f/cd/bw/dq/vl (CMakeLists.txt); called only when nvp_init found
  * AVX-512 F/CD/BW/DQ/VL (nvp_use_avx512). The reference is nvp_gemm_ref (gemm.c).
  */
 #include "internal.h"

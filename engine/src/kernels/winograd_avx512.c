@@ -8,7 +8,7 @@
  * the group's tiles are contiguous in V, D and M: one masked load or store per row of the transform.
  * Gathering the R source rows of a group is one masked load per row from a pointer shifted back by
  * r*c floats (it stays inside the work buffer: rows before it exist).
- * The filter transform is winograd_avx2.c's. Compiled with -mavx512f -mavx512vl (this file only);
+ * The filter transform is winograd_avx2.c's. Compiled with -mavx2 -mfma -mavx512f/cd/bw/dq/vl;
  * called only when nvp_init chose AVX-512 (nvp_use_avx512).
  */
 #include "winograd.h"
