@@ -11,7 +11,7 @@
  *
  * nn micro-kernel: 8 rows x 32 columns of C in 16 zmm accumulators; per k, two loads of B's row
  * and 8 broadcasts of A's column. Rows past m re-read row m-1 and are not stored; columns past n
- * are masked. The column panel of B (k x 32) stays in L1 while the row blocks pass over it.
+ * are masked, and a last panel of at most 16 columns runs with one zmm per row. The column panel of B (k x 32) stays in L1 while the row blocks pass over it.
  * nt: up to K = 512 (the Winograd backward-filter's tiles of a chunk), B is transposed into scratch
  * slot 3 by 16 x 16 register transposes and the nn kernel runs; beyond, or for n < 16, a dot-product
  * micro-kernel: 4 rows of A x 4 rows of B, 16 dot products over k in zmm lanes (masked tail),
@@ -30,21 +30,22 @@
 static inline __attribute__((always_inline)) void nn_block(int64_t k, const float *const *arow, int64_t a_cs,
                                                            const float *b, int64_t ldb, __mmask16 m0, __mmask16 m1,
                                                            int rows, int accumulate, float *c, int64_t ldc,
-                                                           const float *next_panel, int next_wide) {
+                                                           const float *next_panel, int64_t next_wide,
+                                                           const int two) {
+    /* two = 0 (a constant at each call): a last panel of at most 16 columns, one zmm per row */
     __m512 c0[NN_MR], c1[NN_MR];
     for (int r = 0; r < NN_MR; r++) c0[r] = c1[r] = _mm512_setzero_ps();
     for (int64_t p = 0; p < k; p++) {
         const float *bp = b + p * ldb;
-        if (next_panel != NULL) { /* B's next 32 columns: k rows far apart are more streams than the
-                                   * hardware prefetcher follows once B is out of cache */
-            _mm_prefetch((const char *)(next_panel + p * ldb), _MM_HINT_T0);
-            if (next_wide) _mm_prefetch((const char *)(next_panel + p * ldb + 16), _MM_HINT_T0);
-        }
-        __m512 b0 = _mm512_maskz_loadu_ps(m0, bp), b1 = _mm512_maskz_loadu_ps(m1, bp + 16);
+        /* B's next 32 columns: k rows far apart are more streams than the hardware prefetcher follows
+         * once B is out of cache (without a next panel, these re-touch this one: no branch here) */
+        _mm_prefetch((const char *)(next_panel + p * ldb), _MM_HINT_T0);
+        _mm_prefetch((const char *)(next_panel + p * ldb + next_wide), _MM_HINT_T0);
+        __m512 b0 = _mm512_maskz_loadu_ps(m0, bp), b1 = two ? _mm512_maskz_loadu_ps(m1, bp + 16) : b0;
         for (int r = 0; r < NN_MR; r++) {
             __m512 av = _mm512_set1_ps(arow[r][p * a_cs]);
             c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);
-            c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
+            if (two) c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
         }
     }
     for (int r = 0; r < NN_MR; r++) { /* a constant bound: c0[r] stays a register (a runtime one spills them) */
@@ -52,10 +53,10 @@ static inline __attribute__((always_inline)) void nn_block(int64_t k, const floa
         float *cr = c + r * ldc;
         if (accumulate) {
             c0[r] = _mm512_add_ps(c0[r], _mm512_maskz_loadu_ps(m0, cr));
-            c1[r] = _mm512_add_ps(c1[r], _mm512_maskz_loadu_ps(m1, cr + 16));
+            if (two) c1[r] = _mm512_add_ps(c1[r], _mm512_maskz_loadu_ps(m1, cr + 16));
         }
         _mm512_mask_storeu_ps(cr, m0, c0[r]);
-        _mm512_mask_storeu_ps(cr + 16, m1, c1[r]);
+        if (two) _mm512_mask_storeu_ps(cr + 16, m1, c1[r]);
     }
 }
 
@@ -72,10 +73,15 @@ void nvp_gemm_nn_avx512(int64_t m, int64_t n, int64_t k, const float *a, int64_t
             const float *arow[NN_MR];
             int rows = m - i < NN_MR ? (int)(m - i) : NN_MR;
             for (int r = 0; r < NN_MR; r++) arow[r] = a + (i + (r < rows ? r : rows - 1)) * a_rs;
-            /* only addresses inside B's rows: the second line only when the next panel reaches it */
-            const float *next_panel = i == 0 && j + NN_NR < n ? b + j + NN_NR : NULL;
-            int next_wide = j + NN_NR + 16 < n;
-            nn_block(k, arow, a_cs, b + j, ldb, m0, m1, rows, accumulate, c + i * ldc + j, ldc, next_panel, next_wide);
+            /* prefetch only addresses inside B's rows: the next panel's second line only when it has one
+             * (next_wide: its offset, else 0); without a next panel, the first row block re-touches this one */
+            const float *next_panel = i == 0 && j + NN_NR < n ? b + j + NN_NR : b + j;
+            int64_t next_wide = i == 0 && j + NN_NR + 16 < n ? 16 : 0;
+            if (n - j > 16)
+                nn_block(k, arow, a_cs, b + j, ldb, m0, m1, rows, accumulate, c + i * ldc + j, ldc, next_panel,
+                         next_wide, 1);
+            else
+                nn_block(k, arow, a_cs, b + j, ldb, m0, m1, rows, accumulate, c + i * ldc + j, ldc, b + j, 0, 0);
         }
     }
 }
