@@ -35,7 +35,9 @@ local function lua_gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c0, ldc)
     return out
 end
 
-local function check_gemm(fname, ta, tb, m, n, k, alpha, beta, seed)
+-- Runs call(a, lda, b, ldb, c, ldc) -> status on padded random operands and checks C against the Lua
+-- GEMM (alpha, beta), with beta = 0's C full of NaN garbage and C's padding never written.
+local function check_product(call, label, ta, tb, m, n, k, alpha, beta, seed)
     local g = spec_rng(seed)
     local arows, acols = (ta == 1) and k or m, (ta == 1) and m or k
     local brows, bcols = (tb == 1) and n or k, (tb == 1) and k or n
@@ -45,7 +47,7 @@ local function check_gemm(fname, ta, tb, m, n, k, alpha, beta, seed)
     if beta == 0 then c:fill(NaN) end -- garbage that beta = 0 must not read
     local c0 = c:clone()
     local expect = lua_gemm(ta, tb, m, n, k, alpha, a.data, lda, b.data, ldb, beta, c0.data, ldc)
-    assert.are.equal(0, NVP[fname](ta, tb, m, n, k, alpha, a.data, lda, b.data, ldb, beta, c.data, ldc))
+    assert.are.equal(0, call(a.data, lda, b.data, ldb, c.data, ldc), nffi.last_error())
     local got = {}
     for i = 0, m - 1 do
         for j = 0, n - 1 do got[#got + 1] = c.data[i * ldc + j] end
@@ -54,8 +56,14 @@ local function check_gemm(fname, ta, tb, m, n, k, alpha, beta, seed)
             assert(before ~= before and after ~= after or before == after, "C padding was written")
         end
     end
-    assert_close(got, expect, 1e-5, 1e-5, ("%s ta=%d tb=%d (%d,%d,%d) alpha=%g beta=%g"):format(fname, ta, tb,
-        m, n, k, alpha, beta))
+    assert_close(got, expect, 1e-5, 1e-5, label)
+end
+
+local function check_gemm(fname, ta, tb, m, n, k, alpha, beta, seed)
+    check_product(function(a, lda, b, ldb, c, ldc)
+        return NVP[fname](ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    end, ("%s ta=%d tb=%d (%d,%d,%d) alpha=%g beta=%g"):format(fname, ta, tb, m, n, k, alpha, beta),
+        ta, tb, m, n, k, alpha, beta, seed)
 end
 
 for _, fname in ipairs{"nvp_gemm_ref", "nvp_gemm"} do
@@ -118,27 +126,10 @@ end)
 -- kernels (8 x 32 blocks for A * B, 4 x 4 dot-product blocks for A * B^T, masked column and k tails,
 -- clamped row tails) against the Lua GEMM on shapes that are ragged for every block size.
 local function check_small(fname, ta, tb, m, n, k, accumulate, seed)
-    local g = spec_rng(seed)
-    local arows, acols = (ta == 1) and k or m, (ta == 1) and m or k
-    local brows, bcols = (tb == 1) and n or k, (tb == 1) and k or n
-    local lda, ldb, ldc = acols + 3, bcols + 5, n + 2
-    local a, b = padded(arows, acols, lda, g), padded(brows, bcols, ldb, g)
-    local c = padded(m, n, ldc, g)
-    if accumulate == 0 then c:fill(NaN) end -- garbage that accumulate = 0 must not read
-    local c0 = c:clone()
-    local expect = lua_gemm(ta, tb, m, n, k, 1.0, a.data, lda, b.data, ldb, accumulate, c0.data, ldc)
-    assert.are.equal(0, NVP[fname](ta, tb, m, n, k, a.data, lda, b.data, ldb, accumulate, c.data, ldc),
-        nffi.last_error())
-    local got = {}
-    for i = 0, m - 1 do
-        for j = 0, n - 1 do got[#got + 1] = c.data[i * ldc + j] end
-        for j = n, ldc - 1 do
-            local before, after = c0.data[i * ldc + j], c.data[i * ldc + j]
-            assert(before ~= before and after ~= after or before == after, "C padding was written")
-        end
-    end
-    assert_close(got, expect, 1e-5, 1e-5, ("%s ta=%d tb=%d (%d,%d,%d) accumulate=%d"):format(fname, ta, tb, m, n, k,
-        accumulate))
+    check_product(function(a, lda, b, ldb, c, ldc)
+        return NVP[fname](ta, tb, m, n, k, a, lda, b, ldb, accumulate, c, ldc)
+    end, ("%s ta=%d tb=%d (%d,%d,%d) accumulate=%d"):format(fname, ta, tb, m, n, k, accumulate),
+        ta, tb, m, n, k, 1.0, accumulate, seed)
 end
 
 local small_fns = {"nvp_gemm_small_ref", "nvp_gemm_small"}

@@ -16,17 +16,24 @@
  * thread's memcpy/memset is not bandwidth-bound enough for a parallel region to pay. */
 #define MOVE_PAR_MIN ((int64_t)1 << 20)
 
+/* [i0, i1): the calling thread's contiguous share of n elements (all of them outside a team). */
+static void thread_share(int64_t n, int64_t *i0, int64_t *i1) {
+#ifdef _OPENMP
+    int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+    *i0 = n * t / nt, *i1 = n * (t + 1) / nt;
+#else
+    *i0 = 0, *i1 = n;
+#endif
+}
+
 nvp_status nvp_fill(float *y, float value, int64_t n) {
     NVP_CHECK_SIZE("nvp_fill", n);
     if (n > 0) NVP_CHECK_PTR("nvp_fill", y);
     int zero = value == 0.0f && !signbit(value);
 #pragma omp parallel if (n >= MOVE_PAR_MIN)
     {
-        int64_t i0 = 0, i1 = n;
-#ifdef _OPENMP
-        int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        i0 = n * t / nt, i1 = n * (t + 1) / nt;
-#endif
+        int64_t i0, i1;
+        thread_share(n, &i0, &i1);
         if (zero) {
             if (i1 > i0) memset(y + i0, 0, (size_t)(i1 - i0) * sizeof(float));
         } else {
@@ -45,11 +52,8 @@ nvp_status nvp_copy(float *y, const float *x, int64_t n) {
         return nvp_fail(NVP_STATUS_BAD_ARG, "nvp_copy: y and x overlap (n = %lld)", (long long)n);
 #pragma omp parallel if (n >= MOVE_PAR_MIN)
     {
-        int64_t i0 = 0, i1 = n;
-#ifdef _OPENMP
-        int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        i0 = n * t / nt, i1 = n * (t + 1) / nt;
-#endif
+        int64_t i0, i1;
+        thread_share(n, &i0, &i1);
         if (i1 > i0) memcpy(y + i0, x + i0, (size_t)(i1 - i0) * sizeof(float));
     }
     return NVP_OK;
