@@ -47,6 +47,124 @@ INLINE __m512 gather_rows(const float *base, int64_t row_stride, int nr, int64_t
     return d;
 }
 
+/* ---- planes of at most 32 columns and at least 4 tiles a row: rows in registers ----
+ *
+ * The generic transforms above copy each plane three times (zero-padded rows, phase-split rows,
+ * B^T along y) before the vector stage; at 14x14 or 28x28 that was ~4 cycles per input element,
+ * as much as the products it feeds. Here a plane row of W <= 32 floats is one or two zmm (masked
+ * loads: zero past W), the y stage combines those rows in registers, and the x stage picks each
+ * tile's columns out of them with two-source permutes whose zero-masking is the padding: lane L of
+ * a group is tile (ty0 + L / TW, L % TW) as above, and its tap i reads column m*tx + i + off
+ * (off = -1 for the padded input, 0 for dy's blocks), zero where that column is outside the plane.
+ * Narrow planes (W <= 16) take a pair of group rows per permute (the second row's columns at
+ * index 16 + col); wide ones one group row (its two zmm) per permute, blended into the vector. */
+
+/* A group row's y stage: lo/hi = sum_j cy(k, j) * plane row (m*ty + j + off), rows outside zero. */
+INLINE void rows_y(__m512 *lo, __m512 *hi, const float *x, int64_t h, int64_t width, int64_t ty, int k, const int m,
+                   const int grad, __mmask16 mlo, __mmask16 mhi, int wide) {
+    const int a = m + 2, taps = grad ? m : a, off = grad ? 0 : -1;
+    const float *bt = nvp_winograd_bt[m == 4], *at = nvp_winograd_at[m == 4];
+    __m512 sl = _mm512_setzero_ps(), sh = _mm512_setzero_ps();
+#pragma GCC unroll 6
+    for (int j = 0; j < taps; j++) {
+        float cy = grad ? at[j * a + k] : bt[k * a + j];
+        int64_t row = m * ty + j + off;
+        if (cy == 0.0f || row < 0 || row >= h) continue;
+        __m512 c = _mm512_set1_ps(cy);
+        sl = _mm512_fmadd_ps(c, _mm512_maskz_loadu_ps(mlo, x + row * width), sl);
+        if (wide) sh = _mm512_fmadd_ps(c, _mm512_maskz_loadu_ps(mhi, x + row * width + 16), sh);
+    }
+    *lo = sl;
+    *hi = sh;
+}
+
+/* v[(k*a + l)*xs + t] for every tile t: the input transform (grad = 0: B^T d B of the padded plane)
+ * or the gradient transform (grad = 1: A dy_t A^T of dy's m x m blocks). width <= 32, TW >= 4. */
+INLINE void rows_transform_n(float *v, int64_t xs, const float *x, int64_t h, int64_t width, const int m, const int grad,
+                             const int wide, const int nsrc) {
+    const int a = m + 2, taps = grad ? m : a, off = grad ? 0 : -1;
+    const float *bt = nvp_winograd_bt[m == 4], *at = nvp_winograd_at[m == 4];
+    int64_t th = (h + m - 1) / m, tw = (width + m - 1) / m;
+    int rpg = (int)(16 / tw);
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    /* lane L -> group row r = L / TW (exact in float for L < 16), tile column tx = L % TW */
+    __m512i r = _mm512_cvttps_epi32(_mm512_mul_ps(_mm512_add_ps(_mm512_cvtepi32_ps(iota), _mm512_set1_ps(0.5f)),
+                                                  _mm512_set1_ps(1.0f / (float)tw)));
+    __m512i tx = _mm512_sub_epi32(iota, _mm512_mullo_epi32(r, _mm512_set1_epi32((int)tw)));
+    __m512i col0 = _mm512_add_epi32(_mm512_mullo_epi32(tx, _mm512_set1_epi32(m)), _mm512_set1_epi32(off));
+    __m512i src_of = wide ? r : _mm512_srli_epi32(r, 1);
+    __m512i idx0 = wide ? col0 : _mm512_add_epi32(col0, _mm512_slli_epi32(_mm512_and_si512(r, _mm512_set1_epi32(1)), 4));
+    __mmask16 src[4], valid[A_MAX];
+    for (int s = 0; s < nsrc; s++) src[s] = _mm512_cmpeq_epi32_mask(src_of, _mm512_set1_epi32(s));
+#pragma GCC unroll 6
+    for (int i = 0; i < taps; i++) {
+        __m512i col = _mm512_add_epi32(col0, _mm512_set1_epi32(i));
+        valid[i] = _mm512_cmpge_epi32_mask(col, _mm512_setzero_si512()) &
+                   _mm512_cmplt_epi32_mask(col, _mm512_set1_epi32((int)width));
+    }
+    __mmask16 mlo = lanes(0, width), mhi = lanes(0, width - 16);
+    for (int64_t ty0 = 0; ty0 < th; ty0 += rpg) {
+        int nr = (int)(th - ty0 < rpg ? th - ty0 : rpg);
+        __mmask16 rows_in = lanes(0, nr * tw);
+#pragma GCC unroll 6
+        for (int k = 0; k < a; k++) {
+            __m512 p[A_MAX]; /* p[i]: tap i of every tile in the vector */
+            for (int i = 0; i < A_MAX; i++) p[i] = _mm512_setzero_ps(); /* (dead: source 0 sets all lanes) */
+#pragma GCC unroll 4
+            for (int s = 0; s < nsrc; s++) {
+                __m512 slo, shi; /* the permute's two sources: a wide row's halves, or two narrow rows */
+                int r0 = wide ? s : 2 * s;
+                if (r0 >= nr) break; /* never at s = 0 */
+                rows_y(&slo, &shi, x, h, width, ty0 + r0, k, m, grad, mlo, mhi, wide);
+                if (!wide) {
+                    __m512 unused;
+                    if (r0 + 1 < nr)
+                        rows_y(&shi, &unused, x, h, width, ty0 + r0 + 1, k, m, grad, mlo, mhi, 0);
+                    else
+                        shi = _mm512_setzero_ps();
+                }
+#pragma GCC unroll 6
+                for (int i = 0; i < taps; i++) {
+                    __m512i idx = _mm512_add_epi32(idx0, _mm512_set1_epi32(i));
+                    __mmask16 mk = valid[i] & src[s] & rows_in;
+                    if (s == 0)
+                        p[i] = _mm512_maskz_permutex2var_ps(mk, slo, idx, shi);
+                    else
+                        p[i] = _mm512_mask_mov_ps(p[i], mk, _mm512_permutex2var_ps(slo, idx, shi));
+                }
+            }
+#pragma GCC unroll 6
+            for (int l = 0; l < a; l++) {
+                __m512 s = _mm512_setzero_ps();
+#pragma GCC unroll 6
+                for (int i = 0; i < taps; i++) {
+                    float cx = grad ? at[i * a + l] : bt[l * a + i];
+                    if (cx != 0.0f) s = _mm512_fmadd_ps(_mm512_set1_ps(cx), p[i], s);
+                }
+                _mm512_mask_storeu_ps(v + (k * a + l) * xs + ty0 * tw, rows_in, s);
+            }
+        }
+    }
+}
+
+/* Whether rows_transform takes the plane (it needs TW >= 4 so that a vector holds <= 4 group rows). */
+static inline int rows_fit(int64_t width, int m) { return width <= 32 && (width + m - 1) / m >= 4; }
+
+/* rows_transform_n with the permute sources per vector a compile-time constant. */
+INLINE void rows_transform(float *v, int64_t xs, const float *x, int64_t h, int64_t width, const int m, const int grad) {
+    int64_t rpg = 16 / ((width + m - 1) / m);
+    if (width > 16 && rpg == 1)
+        rows_transform_n(v, xs, x, h, width, m, grad, 1, 1);
+    else if (width > 16 && rpg == 2)
+        rows_transform_n(v, xs, x, h, width, m, grad, 1, 2);
+    else if (width > 16)
+        rows_transform_n(v, xs, x, h, width, m, grad, 1, 3);
+    else if (rpg <= 2)
+        rows_transform_n(v, xs, x, h, width, m, grad, 0, 1);
+    else
+        rows_transform_n(v, xs, x, h, width, m, grad, 0, 2);
+}
+
 INLINE void input_m(float *v, int64_t xs, const float *x, int64_t h, int64_t width, const int m, float *work) {
     const float *bt = nvp_winograd_bt[m == 4];
     const int a = m + 2;
@@ -211,14 +329,22 @@ INLINE void output_m(float *y, const float *mt, int64_t xs, int64_t h, int64_t w
 }
 
 static void input_avx512(float *v, int64_t xs, const float *x, int64_t h, int64_t width, int m, float *work) {
-    if (m == 2)
+    if (rows_fit(width, m) && m == 2)
+        rows_transform(v, xs, x, h, width, 2, 0);
+    else if (rows_fit(width, m))
+        rows_transform(v, xs, x, h, width, 4, 0);
+    else if (m == 2)
         input_m(v, xs, x, h, width, 2, work);
     else
         input_m(v, xs, x, h, width, 4, work);
 }
 
 static void grad_avx512(float *v, int64_t xs, const float *dy, int64_t h, int64_t width, int m, float *work) {
-    if (m == 2)
+    if (rows_fit(width, m) && m == 2)
+        rows_transform(v, xs, dy, h, width, 2, 1);
+    else if (rows_fit(width, m))
+        rows_transform(v, xs, dy, h, width, 4, 1);
+    else if (m == 2)
         grad_m(v, xs, dy, h, width, 2, work);
     else
         grad_m(v, xs, dy, h, width, 4, work);
