@@ -513,18 +513,24 @@ static void read_conv_path(void) {
  *     im2col), including the last convs with 6-12 output channels; with 2-12 input channels (the
  *     first convs) the transforms cost more than the multiplies they save and im2col won the
  *     backward passes by up to 2x;
- *   - F(4x4) on planes of >= 28x28, F(2x2) below: the transforms run along 8 tiles of a tile row
- *     at a time, and a 16x16 or 14x14 plane has only 4 F(4x4) tiles per row (half a vector, and
- *     14 pads to 16), where F(2x2) won by 1.1-1.4x; at 28x28 and 32x32 F(4x4) won by 1.1-1.4x.
- * The rule is the same for the three passes (the measured winners agreed but for one near-tie).
- * Measured at 1 thread in CPU time (the host was oversubscribed), batch 64. */
+ *   - AVX2 transforms: F(4x4) on planes of >= 28x28, F(2x2) below: they run along 8 tiles of a
+ *     tile row at a time, and a 16x16 or 14x14 plane has only 4 F(4x4) tiles per row (half a
+ *     vector, and 14 pads to 16), where F(2x2) won by 1.1-1.4x; at 28x28 and 32x32 F(4x4) won by
+ *     1.1-1.4x (1 thread, CPU time, the host oversubscribed, batch 64).
+ *   - AVX-512 transforms (winograd_avx512.c, rows in registers up to 32 columns): F(4x4) on planes
+ *     of >= 14x14 as well, where it now wins (2 threads, batch 64, experiments/winograd_bench.lua
+ *     reps=5): 128->128 @16x16 fwd 579 against 524 GFLOP/s, data 550/508, filter 430/406;
+ *     64->64 @14x14 397/343, 360/327, 332/300; 32->32 @14x14 357/316, 353/305, 301/283 (the
+ *     products are 16 tiles x 36 against 49 x 16 per 14x14 plane: 27 % fewer; 44 % at 16x16).
+ * The rule is the same for the three passes (the measured winners agreed but for near-ties). */
 static int winograd_tile(int pass, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k) {
     if (nvp_conv2d_path < 0) read_conv_path();
     if (k != 3 || nvp_conv2d_path == 1 || nvp_conv2d_path == 2) return 0;
     if (nvp_conv2d_path == 4) return 2;
     if (nvp_conv2d_path == 5) return 4;
     (void)pass, (void)n, (void)cout;
-    int tile = h >= 28 && width >= 28 ? 4 : 2;
+    int64_t f4_from = nvp_use_avx512 ? 14 : 28;
+    int tile = h >= f4_from && width >= f4_from ? 4 : 2;
     return cin >= 16 || nvp_conv2d_path == 3 ? tile : 0;
 }
 
