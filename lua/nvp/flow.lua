@@ -19,6 +19,13 @@
 -- couplings (the layers share buffers, Module:share_buffers). Gradients equal the stored path's to
 -- float32 rounding; the price is one more s/t forward per coupling. NVP_RECOMPUTE=1 in the
 -- environment makes it the default of RealNVP.new (to run the specs on that path).
+--
+-- refresh = k (stored path only): the middle ground. The k couplings with the largest s/t networks
+-- (most feature-map bytes; the first in forward order among equals) keep no s/t activations: each
+-- shares them with the last coupling of the same s/t shape, whose backward runs before its own, and
+-- re-runs its s/t forward on its stored input when its backward comes (batch statistics again, the
+-- running averages left alone), so gradients are the stored path's bit for bit. Each such coupling
+-- saves its (2B + 1) maps for one more s/t forward (about a third of that coupling's step).
 local ffi = require "ffi"
 local T = require "nvp.tensor"
 local Rng = require "nvp.rng"
@@ -42,7 +49,7 @@ M.RealNVP = RealNVP
 
 M.DEFAULTS = {
     channels = 3, size = 32, height = nil, width_px = nil, scales = 2, width = 64, blocks = 8,
-    flow_batchnorm = false, alpha = 0.05, seed = 0, recompute = os.getenv("NVP_RECOMPUTE") == "1",
+    flow_batchnorm = false, alpha = 0.05, seed = 0, recompute = os.getenv("NVP_RECOMPUTE") == "1", refresh = 0,
 }
 
 --- Image sides that a model with `scales` scales accepts: multiples of 2^(S-1).
@@ -61,6 +68,14 @@ local function check_config(cfg)
     if type(cfg.recompute) ~= "boolean" then
         error(("realnvp: 'recompute' must be true or false, got %s"):format(tostring(cfg.recompute)), 4)
     end
+    local r = cfg.refresh
+    if type(r) ~= "number" or r < 0 or r ~= math.floor(r) then
+        error(("realnvp: 'refresh' must be a whole number >= 0, got %s"):format(tostring(r)), 4)
+    end
+    if r > 0 and cfg.recompute then
+        error("realnvp: 'refresh' is for the stored path; with 'recompute' = true every coupling already "
+            .. "rebuilds its s/t network", 4)
+    end
     local m = M.side_multiple(cfg.scales)
     if cfg.height % m ~= 0 or cfg.width_px % m ~= 0 then
         error(("realnvp: a %dx%d image cannot be squeezed %d times: with scales = %d the sides must be "
@@ -68,27 +83,32 @@ local function check_config(cfg)
     end
 end
 
--- The couplings (and optional flow batch norms) of scale k as one Sequence.
-local function build_scale_body(cfg, k, rng)
+-- The couplings (and optional flow batch norms) of scale k as one Sequence. Each coupling is also
+-- listed in `couplings` with its place in forward order and its s/t network's shape.
+local function build_scale_body(cfg, k, rng, couplings)
     local c = cfg.channels * 2 ^ k
     local f = cfg.width * 2 ^ k
     local last = k == cfg.scales - 1
     local layers = {}
-    local function push(layer)
+    local function push(layer, side)
         layers[#layers + 1] = layer
+        local h, w = cfg.height / side, cfg.width_px / side
+        couplings[#couplings + 1] = {layer = layer, order = k * 100 + #layers, bytes = layer.st.width * h * w,
+                                     shape = ("%d,%d,%d,%d"):format(layer.st.inputs, layer.st.width, h, w)}
         if cfg.flow_batchnorm then
             layers[#layers + 1] = FlowBatchNorm.new{channels = layer.channels}
         end
     end
     local ncheck = last and 4 or 3
     for i = 0, ncheck - 1 do
-        push(Coupling.new{mask = "checkerboard", parity = i % 2, channels = c, width = f, blocks = cfg.blocks, rng = rng})
+        push(Coupling.new{mask = "checkerboard", parity = i % 2, channels = c, width = f, blocks = cfg.blocks, rng = rng},
+             2 ^ k)
     end
     if not last then
         layers[#layers + 1] = Squeeze.new{order = "A"}
         for i = 0, 2 do
             push(Coupling.new{mask = "channel", parity = i % 2, channels = 4 * c, width = 2 * f, blocks = cfg.blocks,
-                              rng = rng})
+                              rng = rng}, 2 ^ (k + 1))
         end
         layers[#layers + 1] = Squeeze.new{order = "A", inverse = true}
     end
@@ -114,12 +134,39 @@ function RealNVP.new(cfg)
     self.dims = full.channels * full.height * full.width_px
     local rng = Rng.new(full.seed)
     local inner
+    local couplings = {}
     for k = full.scales - 1, 0, -1 do
-        inner = Scale.new(build_scale_body(full, k, rng), inner)
+        inner = Scale.new(build_scale_body(full, k, rng, couplings), inner)
     end
     self.flow = self:add("flow", inner)
     if full.recompute then self.flow:share_buffers("flow.") end
+    if full.refresh > 0 then M.plan_refresh(couplings, full.refresh) end
     return self
+end
+
+--- refresh = k (see the top): pick the couplings and pair each with the last of its s/t shape.
+function M.plan_refresh(couplings, k)
+    table.sort(couplings, function(a, b) return a.order < b.order end)
+    local keeper = {} -- s/t shape -> the last coupling of that shape in forward order
+    for _, c in ipairs(couplings) do keeper[c.shape] = c end
+    local candidates = {}
+    for _, c in ipairs(couplings) do
+        if keeper[c.shape] ~= c then candidates[#candidates + 1] = c end
+    end
+    if k > #candidates then
+        error(("realnvp: 'refresh' = %d, but only %d couplings can refresh (every s/t shape keeps its last "
+            .. "coupling's activations)"):format(k, #candidates), 3)
+    end
+    table.sort(candidates, function(a, b)
+        if a.bytes ~= b.bytes then return a.bytes > b.bytes end
+        return a.order < b.order
+    end)
+    for i = 1, k do
+        local c = candidates[i]
+        local prefix = "refresh." .. c.shape .. "."
+        c.layer:refresh_st_in_backward(prefix)
+        keeper[c.shape].layer.st:share_buffers(prefix)
+    end
 end
 
 --- z, logdet (N) of the flow alone, for x already in logit space: (N, C, H, W).

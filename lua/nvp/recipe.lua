@@ -30,6 +30,8 @@ M.SCHEMA = {
         flow_batchnorm = {"boolean", false, "batch norm as a flow layer after every coupling (paper 3.7)"},
         recompute = {"boolean", false, "backward rebuilds each layer's input by its inverse: activation memory "
             .. "of one coupling, one more s/t forward per coupling"},
+        refresh = {"number", 0, "the K couplings with the largest s/t networks store no s/t activations and "
+            .. "re-run that network in backward (stored path; one more s/t forward each)"},
         alpha = {"number", 0.05, "logit constraint: p = alpha + (1 - 2 alpha) x / 256"},
     },
     train = {

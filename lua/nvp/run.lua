@@ -64,7 +64,7 @@ function M.build_model(r, dims)
         channels = dims.channels, height = dims.height, width_px = dims.width,
         scales = r.model.scales, width = r.model.width, blocks = r.model.blocks,
         flow_batchnorm = r.model.flow_batchnorm, alpha = r.model.alpha, seed = r.seed,
-        recompute = r.model.recompute,
+        recompute = r.model.recompute, refresh = r.model.refresh,
     }
 end
 

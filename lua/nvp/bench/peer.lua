@@ -77,7 +77,7 @@ local function run_json(who, cmd, hint)
 end
 
 --- o: config, batch, steps, warmup, sample_reps, threads, seed, rounds, python, peer_script,
--- recompute (ours only). Prints every run's JSON line, then the ratio line; returns the ratio record.
+-- recompute, refresh (ours only). Prints every run's JSON line, then the ratio line; returns the ratio record.
 function M.run(o)
     if ffi.C.access(o.python, 1) ~= 0 then
         error(("bench: peer=1 needs Python with PyTorch at '%s' (%s, or set python=PATH)"):format(o.python,
@@ -88,7 +88,8 @@ function M.run(o)
     end
     local ours_cmd = ("%s bench config=%s batch=%d steps=%d warmup=%d sample_reps=%d threads=%d seed=%d%s"):format(
         quote(own_exe()), o.config, o.batch, o.steps, o.warmup, o.sample_reps, o.threads, o.seed,
-        o.recompute ~= nil and (" recompute=" .. tostring(o.recompute)) or "")
+        (o.recompute ~= nil and (" recompute=" .. tostring(o.recompute)) or "")
+        .. (o.refresh ~= nil and (" refresh=" .. o.refresh) or ""))
     local peer_cmd = ("%s %s --config %s --batch %d --steps %d --warmup %d --sample-reps %d --threads %d --seed %d"):format(
         quote(o.python), quote(o.peer_script), o.config, o.batch, o.steps, o.warmup, o.sample_reps, o.threads, o.seed)
     local hint = (" (the peer needs %s; %s)"):format(o.python, M.INSTALL)

@@ -79,12 +79,13 @@ function M.fwd_gflop_per_img(cfg)
 end
 
 --- The model, its optimiser (REFERENCE.md 2.5) and the fixed images of a run. o: config name,
--- batch, seed, recompute (passed to the model only when set).
+-- batch, seed, recompute, refresh (passed to the model only when set).
 function M.setup(o)
     local cfg = M.CONFIGS[o.config]
     local mcfg = {channels = cfg.channels, size = cfg.size, scales = cfg.scales, width = cfg.width,
                   blocks = cfg.blocks, seed = o.seed or 0}
     if o.recompute ~= nil then mcfg.recompute = o.recompute end
+    if o.refresh ~= nil then mcfg.refresh = o.refresh end
     local model = flow.RealNVP.new(mcfg)
     local opt = optim.Adam.new(model, {lr = 1e-3, l2 = 5e-5, clip = 100})
     local count = o.batch * cfg.channels * cfg.size * cfg.size

@@ -10,7 +10,8 @@
 --                      clock=wall|cpu]
 --       every conv shape of the networks, three passes, GFLOP/s beside sgemm (nvp.bench.kernels)
 -- clock=cpu times by process CPU time: with threads=1 it stays usable on a host other jobs share.
--- recompute=0|1 is passed to our model (when the model has that option).
+-- recompute=0|1 and refresh=K are passed to our model (nvp.flow: recompute-by-inverse, or the K
+-- largest couplings re-running their s/t network in backward instead of storing it).
 local cli = require "nvp.cli"
 local json = require "nvp.json"
 local nffi = require "nvp.ffi"
@@ -23,7 +24,8 @@ M.summary = "benchmarks: nvp bench [config=fmnist-small|cifar-ref peer=1 profile
 
 local KEYS = {config = "string", batch = "number", steps = "number", warmup = "number", sample_reps = "number",
               threads = "number", seed = "number", peer = "number", rounds = "number", python = "string",
-              peer_script = "string", profile = "number", recompute = "number", reps = "number", only = "string",
+              peer_script = "string", profile = "number", recompute = "number", refresh = "number", reps = "number",
+              only = "string",
               ceiling = "number", clock = "string"}
 
 -- Switches read as 0/1; true/false are accepted as well.
@@ -70,7 +72,7 @@ end
 
 local function kernels(o)
     for _, key in ipairs{"steps", "warmup", "sample_reps", "peer", "rounds", "python", "peer_script", "profile",
-                         "recompute"} do
+                         "recompute", "refresh"} do
         if o[key] ~= nil then cli.usage_error(("bench kernels: '%s' is not a kernels option"):format(key)) end
     end
     local configs = o.config and {config_name(o.config)} or {"fmnist-small", "cifar-ref"}
@@ -113,7 +115,8 @@ function M.run(args)
     local run = {config = config_name(o.config or "fmnist-small"), batch = positive_int(o, "batch", 64, 2),
                  steps = positive_int(o, "steps", 10, 1), warmup = positive_int(o, "warmup", 3, 0),
                  sample_reps = positive_int(o, "sample_reps", 3, 1), seed = positive_int(o, "seed", 0, 0),
-                 recompute = recompute, clock = o.clock}
+                 recompute = recompute, clock = o.clock,
+                 refresh = o.refresh and positive_int(o, "refresh", 0, 0) or nil}
     if o.threads then nffi.check(nffi.C.nvp_set_threads(positive_int(o, "threads", 1, 1))) end
     run.threads = nffi.C.nvp_get_threads()
     if peer then

@@ -122,9 +122,21 @@ function Coupling:share_buffers(prefix)
     return self
 end
 
+--- The model's refresh option (nvp.flow): this coupling's s/t network takes its buffers from the shared
+-- workspace under `prefix`, which a later coupling's network also uses, and backward re-runs it first.
+function Coupling:refresh_st_in_backward(prefix)
+    self.refresh_st = true
+    self.st:share_buffers(prefix)
+    return self
+end
+
 --- dy: (N,C,H,W), dlogdet: (N). Returns dL/dx (this layer's buffer); accumulates parameter gradients.
 function Coupling:backward(x, dy, dlogdet)
     local n, c, h, w = x.shape[1], x.shape[2], x.shape[3], x.shape[4]
+    if self.refresh_st then
+        -- the activations of the last forward, rebuilt: self.xc is this layer's own buffer, intact
+        self.st_out = self.st:forward(self.xc, true)
+    end
     local dx = self:zeroed("dx", x.shape)
     local dst = ws.zeroed("coupling.dst", self.st_out.shape)
     local dlam = ws.zeroed("coupling.dlam", {self.changing})

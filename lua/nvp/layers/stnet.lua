@@ -14,8 +14,9 @@
 -- Memory: the outputs of the batch norm + ReLU pairs feeding the convolutions (two per block and
 -- one at the end) are not kept: they live in one shared workspace tensor just long enough for the
 -- convolution that reads them, and backward replays them from their inputs and the statistics
--- (BatchNorm:replay, one elementwise pass each). What stays per network is h0..hB, the B conv1
--- outputs and the skip sum: 2B + 2 maps of (N, f, H, W) instead of 4B + 3.
+-- (BatchNorm:replay, one elementwise pass each). Nor is h0: backward recomputes it from the 2n-channel
+-- input of conv_in (2-12 input channels: ~1 % of one block conv's work). What stays per network is
+-- h1..hB, the B conv1 outputs and the skip sum: 2B + 1 maps of (N, f, H, W) instead of 4B + 3.
 local T = require "nvp.tensor"
 local nffi = require "nvp.ffi"
 local ws = require "nvp.workspace"
@@ -60,7 +61,8 @@ function STNet:forward(x, keep_running)
     self.hb = self.bn_in:forward(x, nil, keep_running)
     self.a = self:buffer("a", {n, 2 * self.inputs, h, w})
     check(C.nvp_crelu_forward(self.a.data, self.hb.data, self.scale, n, self.inputs, h * w), 2)
-    local hcur = self.conv_in:forward(self.a)
+    -- h0 is read by block 1 and skip_in only; backward rebuilds it (same weights, same input)
+    local hcur = self.conv_in:forward(self.a, ws.get("stnet.h0", {n, f, h, w}))
     self.h0 = hcur
     self.skip = self:buffer("skip", {n, f, h, w})
     self.skip_in:forward(hcur, self.skip, false)
@@ -83,6 +85,7 @@ function STNet:backward(dout)
     local x = self.x
     local n, h, w = x.shape[1], x.shape[3], x.shape[4]
     local fshape = {n, self.width, h, w}
+    self.conv_in:forward(self.a, self.h0)    -- h0 again (a workspace tensor: another network's since)
     local act = ws.get("st.bnrelu", fshape)  -- the replayed batch norm + ReLU output of the moment
     -- "st.dbranch" holds dL/d(a batch norm's output) and is dead once that batch norm's backward ran
     local d_o = ws.zeroed("st.dbranch", fshape)
