@@ -8,6 +8,8 @@
  * the group's tiles are contiguous in V, D and M: one masked load or store per row of the transform.
  * Gathering the R source rows of a group is one masked load per row from a pointer shifted back by
  * r*c floats (it stays inside the work buffer: rows before it exist).
+ * Planes up to 32 columns wide with >= 4 tiles a row (every 3x3 plane of the reference networks)
+ * take the register-row transforms further down instead: no padded or phase-split copies at all.
  * The filter transform is winograd_avx2.c's. Compiled with -mavx2 -mfma -mavx512f/cd/bw/dq/vl;
  * called only when nvp_init chose AVX-512 (nvp_use_avx512).
  */
@@ -142,6 +144,70 @@ INLINE void rows_transform_n(float *v, int64_t xs, const float *x, int64_t h, in
                     if (cx != 0.0f) s = _mm512_fmadd_ps(_mm512_set1_ps(cx), p[i], s);
                 }
                 _mm512_mask_storeu_ps(v + (k * a + l) * xs + ty0 * tw, rows_in, s);
+            }
+        }
+    }
+}
+
+/* The output transform of a plane rows_fit takes: per group, A along x of every k into registers
+ * (wv[k][cc], a*m <= 24 zmm), then for each output row phase rr the m phase vectors z[cc] (lanes =
+ * the group's tiles), and each output row of the group picked out of them by two-source permutes:
+ * column j of group row r is lane r*TW + j/m of z[j % m]. One or two zmm per output row. */
+INLINE void rows_output(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, const int m, float bias,
+                        int accumulate) {
+    const int a = m + 2;
+    const float *at = nvp_winograd_at[m == 4];
+    int64_t th = (h + m - 1) / m, tw = (width + m - 1) / m;
+    int rpg = (int)(16 / tw);
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    /* lane L of an output piece: tile offset L / m, phase L % m (pairs: odd phases from the second
+     * source, +16); for m = 4 phases 2, 3 come from a second permute of z[2], z[3] */
+    const __m512i phase = _mm512_and_si512(iota, _mm512_set1_epi32(m - 1));
+    const __m512i pick = _mm512_add_epi32(_mm512_srli_epi32(iota, m == 4 ? 2 : 1),
+                                          _mm512_slli_epi32(_mm512_and_si512(phase, _mm512_set1_epi32(1)), 4));
+    const __mmask16 upper = _mm512_cmpge_epi32_mask(phase, _mm512_set1_epi32(2));
+    __mmask16 cols_lo = lanes(0, width), cols_hi = lanes(0, width - 16);
+    for (int64_t ty0 = 0; ty0 < th; ty0 += rpg) {
+        int nr = (int)(th - ty0 < rpg ? th - ty0 : rpg);
+        __mmask16 rows_in = lanes(0, nr * tw);
+        __m512 wv[A_MAX][4];
+#pragma GCC unroll 6
+        for (int k = 0; k < a; k++) { /* wv[k][cc] = sum_l AT[cc][l] M[k*a + l]: A along x */
+            __m512 d[A_MAX];
+#pragma GCC unroll 6
+            for (int l = 0; l < a; l++) d[l] = _mm512_maskz_loadu_ps(rows_in, mt + (k * a + l) * xs + ty0 * tw);
+#pragma GCC unroll 4
+            for (int cc = 0; cc < m; cc++) {
+                __m512 s = _mm512_setzero_ps();
+#pragma GCC unroll 6
+                for (int l = 0; l < a; l++)
+                    if (at[cc * a + l] != 0.0f) s = _mm512_fmadd_ps(_mm512_set1_ps(at[cc * a + l]), d[l], s);
+                wv[k][cc] = s;
+            }
+        }
+#pragma GCC unroll 4
+        for (int rr = 0; rr < m; rr++) { /* z[cc] = bias + sum_k AT[rr][k] wv[k][cc]: A^T along y */
+            __m512 z[4];
+#pragma GCC unroll 4
+            for (int cc = 0; cc < m; cc++) {
+                __m512 s = _mm512_set1_ps(bias);
+#pragma GCC unroll 6
+                for (int k = 0; k < a; k++)
+                    if (at[rr * a + k] != 0.0f) s = _mm512_fmadd_ps(_mm512_set1_ps(at[rr * a + k]), wv[k][cc], s);
+                z[cc] = s;
+            }
+            for (int r = 0; r < nr; r++) {
+                int64_t oy = m * (ty0 + r) + rr;
+                if (oy >= h) break;
+                float *yr = y + oy * width;
+                for (int g = 0; g * 16 < width; g++) { /* columns 16g .. 16g + 15 */
+                    __m512i idx = _mm512_add_epi32(pick, _mm512_set1_epi32((int)(r * tw + g * (16 / m))));
+                    __m512 piece = _mm512_permutex2var_ps(z[0], idx, z[1]);
+                    if (m == 4) piece = _mm512_mask_mov_ps(piece, upper, _mm512_permutex2var_ps(z[2], idx, z[3]));
+                    __mmask16 mk = g == 0 ? cols_lo : cols_hi;
+                    if (accumulate) piece = _mm512_add_ps(piece, _mm512_maskz_loadu_ps(mk, yr + 16 * g));
+                    _mm512_mask_storeu_ps(yr + 16 * g, mk, piece);
+                }
             }
         }
     }
@@ -352,7 +418,11 @@ static void grad_avx512(float *v, int64_t xs, const float *dy, int64_t h, int64_
 
 static void output_avx512(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, int m, float bias,
                           int accumulate, float *work) {
-    if (m == 2)
+    if (rows_fit(width, m) && m == 2)
+        rows_output(y, mt, xs, h, width, 2, bias, accumulate);
+    else if (rows_fit(width, m))
+        rows_output(y, mt, xs, h, width, 4, bias, accumulate);
+    else if (m == 2)
         output_m(y, mt, xs, h, width, 2, bias, accumulate, work);
     else
         output_m(y, mt, xs, h, width, 4, bias, accumulate, work);
