@@ -55,6 +55,22 @@ int64_t nvp_winograd_work_floats(int m, int64_t h, int64_t width) {
     return (2 * (m * th + 2) + th * a + 3) * rw16 + (2 * a + 3) * m * tw16 + 64;
 }
 
+/* Ask for the plane (p floats) the next transform call reads (write = 0) or writes (write = 1) while
+ * this one runs. The planes a thread walks are 100 KB apart (one channel of each image in turn) and
+ * were mostly written by the other thread's share of the previous kernel: without this the
+ * AVX-512 input transform waited on its row loads (perf: the FMA after each row load held ~30 % of
+ * its samples). A prefetch never faults, so the address one past the tensor's last plane is harmless
+ * (computed as an integer, never dereferenced). */
+static inline void prefetch_plane(const float *plane, int64_t p, int write) {
+    const char *q = (const char *)plane;
+    for (int64_t e = 0; e < p * 4; e += 64) {
+        if (write)
+            __builtin_prefetch(q + e, 1, 3);
+        else
+            __builtin_prefetch(q + e, 0, 3);
+    }
+}
+
 /* ---- the scalar tile transforms ---- */
 
 /* Phase-split rows: q row yy (hp = m*TH + 2 rows of rw = m*(TW+1) floats) holds the zero-padded
@@ -273,8 +289,10 @@ static void forward_share(const nvp_winograd_transforms *tf, float *y, const flo
         int64_t cnt = i1 - i < nb ? i1 - i : nb, ncols = cnt * t, ldv = ncols + VPAD;
         float *work = mt + a2 * co * ncols;
         for (int64_t c = 0; c < ci; c++) /* in this order: see VPAD */
-            for (int64_t j = 0; j < cnt; j++)
+            for (int64_t j = 0; j < cnt; j++) {
+                prefetch_plane(x + (j + 1 < cnt ? (i + j + 1) * ci + c : i * ci + c + 1) * p, p, 0);
                 tf->input(v + c * ldv + j * t, ci * ldv, x + ((i + j) * ci + c) * p, h, width, m, work);
+            }
         for (int xi = 0; xi < a2; xi++) {
             nvp_status st = nvp_gemm_small(0, 0, co, ncols, ci, u + xi * co * ci, ci, v + xi * ci * ldv, ldv, 0,
                                            mt + xi * co * ncols, ncols);
@@ -284,9 +302,12 @@ static void forward_share(const nvp_winograd_transforms *tf, float *y, const flo
             }
         }
         for (int64_t j = 0; j < cnt; j++)
-            for (int64_t o = 0; o < co; o++)
-                tf->output(y + ((i + j) * co + o) * p, mt + o * ncols + j * t, co * ncols, h, width, m,
-                           b ? b[o] : 0.0f, accumulate, work);
+            for (int64_t o = 0; o < co; o++) {
+                float *plane = y + ((i + j) * co + o) * p;
+                prefetch_plane(plane + p, p, 1);
+                tf->output(plane, mt + o * ncols + j * t, co * ncols, h, width, m, b ? b[o] : 0.0f, accumulate,
+                           work);
+            }
     }
 }
 
@@ -327,11 +348,15 @@ static float *filter_grad_share(const nvp_winograd_transforms *tf, const float *
         int64_t cnt = i1 - i < nb ? i1 - i : nb, ncols = cnt * t, ldv = ncols + VPAD;
         float *dt = d + nw, *work = dt + a2 * cout * ldv;
         for (int64_t c = 0; c < cin; c++) /* in this order: see VPAD */
-            for (int64_t j = 0; j < cnt; j++)
+            for (int64_t j = 0; j < cnt; j++) {
+                prefetch_plane(x + (j + 1 < cnt ? (i + j + 1) * cin + c : i * cin + c + 1) * p, p, 0);
                 tf->input(v + c * ldv + j * t, cin * ldv, x + ((i + j) * cin + c) * p, h, width, m, work);
+            }
         for (int64_t o = 0; o < cout; o++)
-            for (int64_t j = 0; j < cnt; j++)
+            for (int64_t j = 0; j < cnt; j++) {
+                prefetch_plane(dy + (j + 1 < cnt ? (i + j + 1) * cout + o : i * cout + o + 1) * p, p, 0);
                 tf->grad(dt + o * ldv + j * t, cout * ldv, dy + ((i + j) * cout + o) * p, h, width, m, work);
+            }
         for (int xi = 0; xi < a2; xi++) {
             nvp_status st = nvp_gemm_small(0, 1, cout, cin, ncols, dt + xi * cout * ldv, ldv, v + xi * cin * ldv, ldv,
                                            1, d + xi * cout * cin, cin);
