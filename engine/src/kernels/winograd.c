@@ -195,31 +195,43 @@ void nvp_winograd_filter_row_ref(float *u, const float *w, int64_t r, int64_t ro
     }
 }
 
+/* The partials' sums are formed COLS_AT_ONCE columns at a time along contiguous rows: one column at a
+ * time walked alpha^2 rows rows*cols floats apart (16 KB at 64x64): 2.8 % of a training step in perf. */
+enum { COLS_AT_ONCE = 32 };
+
+/* d (3x3) += G^T Mw G, Mw[xi] = sums[xi][q]. */
+static void filter_grad_one(float *d, float (*sums)[COLS_AT_ONCE], int64_t q, const float *g, int a) {
+    float t[18];
+    for (int k = 0; k < a; k++) /* t (a, 3) = Mw G */
+        for (int j = 0; j < 3; j++) {
+            float s = 0.0f;
+            for (int l = 0; l < a; l++) s += sums[k * a + l][q] * g[l * 3 + j];
+            t[k * 3 + j] = s;
+        }
+    for (int i = 0; i < 3; i++) /* dw += G^T t */
+        for (int j = 0; j < 3; j++) {
+            float s = 0.0f;
+            for (int k = 0; k < a; k++) s += g[k * 3 + i] * t[k * 3 + j];
+            d[i * 3 + j] += s;
+        }
+}
+
 /* dw[r][col] += G^T (sum over the threads' partials of Mw[.][r][col]) G, partials summed in order. */
 static void filter_grad_row(float *dw, float *const *part, int nparts, int64_t r, int64_t rows, int64_t cols, int m) {
     const float *g = nvp_winograd_g[m == 4];
     int a = m + 2;
-    for (int64_t col = 0; col < cols; col++) {
-        float mm[36], t[36];
+    float sums[36][COLS_AT_ONCE];
+    for (int64_t c0 = 0; c0 < cols; c0 += COLS_AT_ONCE) {
+        int64_t nc = cols - c0 < COLS_AT_ONCE ? cols - c0 : COLS_AT_ONCE;
         for (int xi = 0; xi < a * a; xi++) {
-            float s = 0.0f;
-            for (int p = 0; p < nparts; p++)
-                if (part[p] != NULL) s += part[p][(xi * rows + r) * cols + col];
-            mm[xi] = s;
+            for (int64_t q = 0; q < nc; q++) sums[xi][q] = 0.0f;
+            for (int p = 0; p < nparts; p++) {
+                if (part[p] == NULL) continue;
+                const float *src = part[p] + (xi * rows + r) * cols + c0;
+                for (int64_t q = 0; q < nc; q++) sums[xi][q] += src[q];
+            }
         }
-        for (int k = 0; k < a; k++) /* t (a, 3) = Mw G */
-            for (int j = 0; j < 3; j++) {
-                float s = 0.0f;
-                for (int l = 0; l < a; l++) s += mm[k * a + l] * g[l * 3 + j];
-                t[k * 3 + j] = s;
-            }
-        float *d = dw + (r * cols + col) * 9;
-        for (int i = 0; i < 3; i++) /* dw += G^T t */
-            for (int j = 0; j < 3; j++) {
-                float s = 0.0f;
-                for (int k = 0; k < a; k++) s += g[k * 3 + i] * t[k * 3 + j];
-                d[i * 3 + j] += s;
-            }
+        for (int64_t q = 0; q < nc; q++) filter_grad_one(dw + (r * cols + c0 + q) * 9, sums, q, g, a);
     }
 }
 
