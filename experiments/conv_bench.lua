@@ -95,8 +95,8 @@ if opts.compare then
             local flop = 2 * batch * cout * cin * k * k * h * w
             local ops = {
                 function() check(C.nvp_conv2d_forward(y.data, x.data, wt.data, b.data, batch, cin, cout, h, w, k, 0)) end,
-                function() check(C.nvp_conv2d_backward(dx.data, nil, nil, dy.data, x.data, wt.data, batch, cin, cout, h, w, k)) end,
-                function() check(C.nvp_conv2d_backward(nil, dw.data, db.data, dy.data, x.data, wt.data, batch, cin, cout, h, w, k)) end,
+                function() check(C.nvp_conv2d_backward(dx.data, nil, nil, dy.data, x.data, wt.data, batch, cin, cout, h, w, k, 1)) end,
+                function() check(C.nvp_conv2d_backward(nil, dw.data, db.data, dy.data, x.data, wt.data, batch, cin, cout, h, w, k, 1)) end,
             }
             local cells = {}
             for _, fn in ipairs(ops) do
@@ -137,10 +137,10 @@ for _, s in ipairs(shapes) do
             check(C.nvp_conv2d_forward(y.data, x.data, wt.data, b.data, batch, cin, cout, h, w, k, 0))
         end)
         local td = time_of(function()
-            check(C.nvp_conv2d_backward(dx.data, nil, nil, dy.data, x.data, wt.data, batch, cin, cout, h, w, k))
+            check(C.nvp_conv2d_backward(dx.data, nil, nil, dy.data, x.data, wt.data, batch, cin, cout, h, w, k, 1))
         end)
         local tw = time_of(function()
-            check(C.nvp_conv2d_backward(nil, dw.data, db.data, dy.data, x.data, wt.data, batch, cin, cout, h, w, k))
+            check(C.nvp_conv2d_backward(nil, dw.data, db.data, dy.data, x.data, wt.data, batch, cin, cout, h, w, k, 1))
         end)
         local gemm = ""
         if opts.gemm then

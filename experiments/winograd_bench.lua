@@ -73,18 +73,18 @@ for _, s in ipairs(shapes) do
                 if pass == "fwd" then
                     return function() check(C.nvp_winograd_forward(y.data, x.data, wt.data, b.data, batch, cin, cout, h, w, tile, 0)) end
                 elseif pass == "data" then
-                    return function() check(C.nvp_winograd_backward(dx.data, nil, nil, dy.data, x.data, wt.data, batch, cin, cout, h, w, tile)) end
+                    return function() check(C.nvp_winograd_backward(dx.data, nil, nil, dy.data, x.data, wt.data, batch, cin, cout, h, w, tile, 1)) end
                 end
-                return function() check(C.nvp_winograd_backward(nil, dw.data, db.data, dy.data, x.data, wt.data, batch, cin, cout, h, w, tile)) end
+                return function() check(C.nvp_winograd_backward(nil, dw.data, db.data, dy.data, x.data, wt.data, batch, cin, cout, h, w, tile, 1)) end
             end
             local v = path == "im2col" and 2 or 0
             local f
             if pass == "fwd" then
                 f = function() check(C.nvp_conv2d_forward(y.data, x.data, wt.data, b.data, batch, cin, cout, h, w, 3, 0)) end
             elseif pass == "data" then
-                f = function() check(C.nvp_conv2d_backward(dx.data, nil, nil, dy.data, x.data, wt.data, batch, cin, cout, h, w, 3)) end
+                f = function() check(C.nvp_conv2d_backward(dx.data, nil, nil, dy.data, x.data, wt.data, batch, cin, cout, h, w, 3, 1)) end
             else
-                f = function() check(C.nvp_conv2d_backward(nil, dw.data, db.data, dy.data, x.data, wt.data, batch, cin, cout, h, w, 3)) end
+                f = function() check(C.nvp_conv2d_backward(nil, dw.data, db.data, dy.data, x.data, wt.data, batch, cin, cout, h, w, 3, 1)) end
             end
             return function() C.nvp_conv2d_path = v; f(); C.nvp_conv2d_path = 0 end
         end

@@ -174,16 +174,18 @@ nvp_status nvp_conv2d_forward_ref(float *y, const float *x, const float *w, cons
                                   int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k, int accumulate);
 nvp_status nvp_conv2d_forward_avx2(float *y, const float *x, const float *w, const float *b, int64_t n,
                                    int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k, int accumulate);
-/* Given dy: (N,Cout,H,W): dx += d/dx (N,Cin,H,W), dw += d/dw (Cout,Cin,k,k), db += d/db (Cout).
- * Any of dx, dw, db may be NULL (not wanted). */
+/* Given dy: (N,Cout,H,W): dx = (accumulate_dx ? dx : 0) + d/dx (N,Cin,H,W), dw += d/dw (Cout,Cin,k,k),
+ * db += d/db (Cout). Any of dx, dw, db may be NULL (not wanted). accumulate_dx = 0 never reads dx
+ * (a fresh gradient buffer needs no zero fill first). */
 nvp_status nvp_conv2d_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
-                               int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k);
+                               int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k,
+                               int accumulate_dx);
 nvp_status nvp_conv2d_backward_ref(float *dx, float *dw, float *db, const float *dy, const float *x,
                                    const float *w, int64_t n, int64_t cin, int64_t cout, int64_t h,
-                                   int64_t width, int64_t k);
+                                   int64_t width, int64_t k, int accumulate_dx);
 nvp_status nvp_conv2d_backward_avx2(float *dx, float *dw, float *db, const float *dy, const float *x,
                                     const float *w, int64_t n, int64_t cin, int64_t cout, int64_t h,
-                                    int64_t width, int64_t k);
+                                    int64_t width, int64_t k, int accumulate_dx);
 
 /* The algorithm a conv pass (0 forward, 1 backward-data, 2 backward-filter) of this shape runs on the
  * current CPU path and NVP_CONV_PATH: "winograd F(4x4,3x3)", "im2col per image", "direct (scalar
@@ -193,8 +195,8 @@ const char *nvp_conv2d_path_name_avx2(int pass, int64_t n, int64_t cin, int64_t 
                                       int64_t k);
 
 /* Winograd F(tile x tile, 3x3) convolutions (3x3, pad 1, stride 1 only; tile = 2 or 4), same
- * contract as nvp_conv2d_forward / nvp_conv2d_backward (backward accumulates; dx, dw, db may be
- * NULL). nvp_conv2d_* choose them for the 3x3 shapes where they win (conv2d_avx2.c); _ref has the
+ * contract as nvp_conv2d_forward / nvp_conv2d_backward (dw, db accumulate, dx as accumulate_dx
+ * says; dx, dw, db may be NULL). nvp_conv2d_* choose them for the 3x3 shapes where they win (conv2d_avx2.c); _ref has the
  * scalar tile transforms, _avx2 the AVX2 ones, _avx512 the AVX-512 ones (NVP_STATUS_UNSUPPORTED on a
  * CPU without AVX-512); all multiply with nvp_gemm_small. F(4x4) does 4x fewer
  * multiplies than the direct conv and F(2x2) 2.25x, at a larger float32 error (winograd.c). */
@@ -207,13 +209,17 @@ nvp_status nvp_winograd_forward_avx2(float *y, const float *x, const float *w, c
 nvp_status nvp_winograd_forward_avx512(float *y, const float *x, const float *w, const float *b, int64_t n,
                                        int64_t cin, int64_t cout, int64_t h, int64_t width, int tile, int accumulate);
 nvp_status nvp_winograd_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
-                                 int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile);
+                                 int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile,
+                                 int accumulate_dx);
 nvp_status nvp_winograd_backward_ref(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
-                                     int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile);
+                                     int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile,
+                                     int accumulate_dx);
 nvp_status nvp_winograd_backward_avx2(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
-                                      int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile);
+                                      int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile,
+                                      int accumulate_dx);
 nvp_status nvp_winograd_backward_avx512(float *dx, float *dw, float *db, const float *dy, const float *x,
-                                        const float *w, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile);
+                                        const float *w, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width,
+                                        int tile, int accumulate_dx);
 
 /* ---- weight normalisation (Salimans & Kingma 2016), per output row ---------------------------- */
 
@@ -260,7 +266,7 @@ nvp_status nvp_batchnorm_forward_eval_avx2(float *y, const float *x, const float
 nvp_status nvp_batchnorm_inverse(float *x, const float *y, const float *gamma, const float *beta,
                                  const float *mean, const float *invstd, int64_t n, int64_t c, int64_t hw);
 /* Backward of the training transform (gradient through the batch statistics):
- * dx += ..., dgamma += ..., dbeta += ... (dgamma/dbeta may be NULL).
+ * dx = (accumulate_dx ? dx : 0) + ..., dgamma += ..., dbeta += ... (dgamma/dbeta may be NULL).
  * relu = 1: the forward applied ReLU; the mask is recomputed from x.
  * dlogdet: for batch norm as a flow layer (paper Sec. 3.7), the gradient of the loss with respect to
  * the batch's summed log-det, where each sample's log-det is hw * sum_c (log invstd_c + log|gamma_c|);
@@ -268,15 +274,16 @@ nvp_status nvp_batchnorm_inverse(float *x, const float *y, const float *gamma, c
  * mode), so no gradient flows through them. */
 nvp_status nvp_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
                                   const float *gamma, const float *beta, const float *mean, const float *invstd,
-                                  int64_t n, int64_t c, int64_t hw, int relu, float dlogdet, int training);
+                                  int64_t n, int64_t c, int64_t hw, int relu, float dlogdet, int training,
+                                  int accumulate_dx);
 nvp_status nvp_batchnorm_backward_ref(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
                                       const float *gamma, const float *beta, const float *mean,
                                       const float *invstd, int64_t n, int64_t c, int64_t hw, int relu,
-                                      float dlogdet, int training);
+                                      float dlogdet, int training, int accumulate_dx);
 nvp_status nvp_batchnorm_backward_avx2(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
                                        const float *gamma, const float *beta, const float *mean,
                                        const float *invstd, int64_t n, int64_t c, int64_t hw, int relu,
-                                       float dlogdet, int training);
+                                       float dlogdet, int training, int accumulate_dx);
 /* Synchronised batch norm (lua/nvp/layers/batchnorm.lua, train.sync_batchnorm): the training transform
  * in steps, so that the caller can sum each step's per-channel sums over every rank
  * (nvp_dist_allreduce_sum_f64) before the next. With one rank the steps give the fused kernels'

@@ -115,7 +115,7 @@ describe("batch norm: reference", function()
                 local dg0, db0 = spec_rng(15):normal(T.empty{c}), spec_rng(16):normal(T.empty{c})
                 local dx, dg, db = dx0:clone(), dg0:clone(), db0:clone()
                 assert.are.equal(0, NVP.nvp_batchnorm_backward_ref(dx.data, dg.data, db.data, dy.data, x.data,
-                    gamma.data, beta.data, mean.data, invstd.data, n, c, hw, relu, dlogdet, training))
+                    gamma.data, beta.data, mean.data, invstd.data, n, c, hw, relu, dlogdet, training, 1))
                 local xt, gt, bt, dyt = tab(x), tab(gamma), tab(beta), tab(dy)
                 local function loss()
                     local y, _, is = bn_ref(xt, gt, bt, n, c, hw, relu, stats)
@@ -140,7 +140,7 @@ describe("batch norm: reference", function()
                 assert_close(ab, eb, 2e-4, 2e-5, "dbeta")
                 -- dgamma and dbeta are optional
                 assert.are.equal(0, NVP.nvp_batchnorm_backward_ref(dx.data, nil, nil, dy.data, x.data,
-                    gamma.data, beta.data, mean.data, invstd.data, n, c, hw, relu, dlogdet, training))
+                    gamma.data, beta.data, mean.data, invstd.data, n, c, hw, relu, dlogdet, training, 1))
             end)
         end
 
@@ -172,7 +172,7 @@ describe("batch norm: reference", function()
             local y, mean, invstd = train("nvp_batchnorm_forward_train", x, gamma, beta, n, c, hw, 1)
             local dx, dg, db = T.zeros{n, c, hw}, T.zeros{c}, T.zeros{c}
             NVP.nvp_batchnorm_backward(dx.data, dg.data, db.data, dy.data, x.data, gamma.data, beta.data,
-                mean.data, invstd.data, n, c, hw, 1, 0.5, 1)
+                mean.data, invstd.data, n, c, hw, 1, 0.5, 1, 1)
             return {y, mean, invstd, dx, dg, db}
         end
         NVP.nvp_set_threads(1)
@@ -206,7 +206,7 @@ describe("batch norm: reference", function()
             invstd.data, 3, 5, -7, 0))
         assert.are.equal("nvp_batchnorm_forward_eval: hw = -7 is negative", nffi.last_error())
         assert.are.equal(1, NVP.nvp_batchnorm_backward(nil, nil, nil, y.data, x.data, gamma.data, beta.data,
-            mean.data, invstd.data, 3, 5, 7, 0, 0, 1))
+            mean.data, invstd.data, 3, 5, 7, 0, 0, 1, 1))
         assert.are.equal("nvp_batchnorm_backward: dx is NULL", nffi.last_error())
         local zero, one = T.zeros{5}, T.full({5}, 1)
         assert.are.equal(1, NVP.nvp_batchnorm_inverse(x.data, y.data, zero.data, beta.data, mean.data,
@@ -246,13 +246,21 @@ describe("batch norm: avx2 == ref", function()
                     local dx1, dg1, db1 = spec_rng(3):normal(T.empty{n, c, hw}), T.zeros{c}, T.zeros{c}
                     local dx2, dg2, db2 = dx1:clone(), T.zeros{c}, T.zeros{c}
                     NVP.nvp_batchnorm_backward_ref(dx1.data, dg1.data, db1.data, dy.data, x.data, gamma.data,
-                        beta.data, m1.data, s1.data, n, c, hw, relu, dlogdet, training)
+                        beta.data, m1.data, s1.data, n, c, hw, relu, dlogdet, training, 1)
                     NVP.nvp_batchnorm_backward_avx2(dx2.data, dg2.data, db2.data, dy.data, x.data, gamma.data,
-                        beta.data, m1.data, s1.data, n, c, hw, relu, dlogdet, training)
+                        beta.data, m1.data, s1.data, n, c, hw, relu, dlogdet, training, 1)
                     local what = (" (training %d, dlogdet %g)"):format(training, dlogdet)
                     assert_close(dx2, dx1, 1e-4, 1e-5, "dx" .. what)
                     assert_close(dg2, dg1, 1e-5, 1e-5, "dgamma" .. what)
                     assert_close(db2, db1, 1e-5, 1e-5, "dbeta" .. what)
+                    -- accumulate_dx = 0 writes dx = the same gradient without reading dx (NaN before)
+                    local dx0 = spec_rng(3):normal(T.empty{n, c, hw})
+                    for _, fn in ipairs{"nvp_batchnorm_backward_ref", "nvp_batchnorm_backward_avx2"} do
+                        local dxw = T.full({n, c, hw}, 0 / 0)
+                        NVP[fn](dxw.data, nil, nil, dy.data, x.data, gamma.data, beta.data, m1.data, s1.data, n, c,
+                            hw, relu, dlogdet, training, 0)
+                        assert_close(dxw:clone():axpy(1, dx0), dx1, 1e-4, 1e-5, "dx written by " .. fn .. what)
+                    end
                 end
             end)
         end

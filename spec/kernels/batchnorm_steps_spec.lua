@@ -103,7 +103,7 @@ describe("batch norm in steps", function()
                 local dx2, dg2, db2 = dx1:clone(), T.zeros{c}, T.zeros{c}
                 backward_steps("_ref", dx1, dg1, db1, dy, x, gamma, beta, want[2], want[3], {{0, n}}, c, hw, relu, 0.4)
                 NVP.nvp_batchnorm_backward_ref(dx2.data, dg2.data, db2.data, dy.data, x.data, gamma.data, beta.data,
-                    want[2].data, want[3].data, n, c, hw, relu, 0.4, 1)
+                    want[2].data, want[3].data, n, c, hw, relu, 0.4, 1, 1)
                 assert.are.equal(0, dx1:max_abs_diff(dx2), "dx")
                 assert.are.equal(0, dg1:max_abs_diff(dg2), "dgamma")
                 assert.are.equal(0, db1:max_abs_diff(db2), "dbeta")
@@ -124,7 +124,7 @@ describe("batch norm in steps", function()
                     -- each rank's dlogdet term counts its own values; over both, the whole batch's
                     backward_steps("", dx1, dg1, db1, dy, x, gamma, beta, want[2], want[3], parts, c, hw, relu, dlogdet)
                     NVP.nvp_batchnorm_backward(dx2.data, dg2.data, db2.data, dy.data, x.data, gamma.data, beta.data,
-                        want[2].data, want[3].data, n, c, hw, relu, dlogdet, 1)
+                        want[2].data, want[3].data, n, c, hw, relu, dlogdet, 1, 1)
                     assert_close(dx1, dx2, 1e-4, 1e-5, "dx, dlogdet " .. dlogdet)
                     assert_close(dg1, dg2, 1e-5, 1e-5, "dgamma, dlogdet " .. dlogdet)
                     assert_close(db1, db2, 1e-5, 1e-5, "dbeta, dlogdet " .. dlogdet)

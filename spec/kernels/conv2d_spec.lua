@@ -112,7 +112,7 @@ describe("conv2d backward against a direct Lua backward (double)", function()
                 local dx0, dw0, db0 = dx:clone(), dw:clone(), db:clone()
                 local ex, ew, eb = lua_backward(dy, x, w, n, cin, cout, h, wd, k)
                 assert.are.equal(0, NVP["nvp_conv2d_backward" .. suffix](dx.data, dw.data, db.data, dy.data, x.data,
-                    w.data, n, cin, cout, h, wd, k))
+                    w.data, n, cin, cout, h, wd, k, 1))
                 assert_close(dx, plus(ex, dx0), 1e-5, 1e-5, "dx")
                 assert_close(dw, plus(ew, dw0), 1e-5, 1e-5, "dw")
                 assert_close(db, plus(eb, db0), 1e-5, 1e-5, "db")
@@ -136,7 +136,7 @@ describe("conv2d backward against central finite differences", function()
             end
             local dx, dw, db = T.zeros(x.shape), T.zeros(w.shape), T.zeros(b.shape)
             assert.are.equal(0, NVP.nvp_conv2d_backward(dx.data, dw.data, db.data, r.data, x.data, w.data,
-                n, cin, cout, h, wd, k))
+                n, cin, cout, h, wd, k, 1))
             for _, case in ipairs{{x, dx, "dx"}, {w, dw, "dw"}, {b, db, "db"}} do
                 local p, g, name = case[1], case[2], case[3]
                 local num = {}
@@ -176,7 +176,7 @@ describe("conv2d: avx2 == ref on ragged and chunked shapes", function()
             for _, suffix in ipairs{"_ref", "_avx2"} do
                 local dx, dw, db = randn({n, cin, h, wd}, 26), randn({cout, cin, k, k}, 27), randn({cout}, 28)
                 assert.are.equal(0, NVP["nvp_conv2d_backward" .. suffix](dx.data, dw.data, db.data, dy.data, x.data,
-                    w.data, n, cin, cout, h, wd, k))
+                    w.data, n, cin, cout, h, wd, k, 1))
                 grads[suffix] = {dx, dw, db}
             end
             local gtol = 1e-4 * math.sqrt(n * h * wd)
@@ -211,7 +211,7 @@ describe("conv2d: both fast paths (batched and per-thread) == ref, any team size
         local y, dy = randn({n, cout, h, wd}, 44), randn({n, cout, h, wd}, 45)
         local dx, dw, db = randn({n, cin, h, wd}, 46), randn({cout, cin, k, k}, 47), randn({cout}, 48)
         local st1 = NVP.nvp_conv2d_forward_avx2(y.data, x.data, w.data, b.data, n, cin, cout, h, wd, k, 1)
-        local st2 = NVP.nvp_conv2d_backward_avx2(dx.data, dw.data, db.data, dy.data, x.data, w.data, n, cin, cout, h, wd, k)
+        local st2 = NVP.nvp_conv2d_backward_avx2(dx.data, dw.data, db.data, dy.data, x.data, w.data, n, cin, cout, h, wd, k, 1)
         NVP.nvp_conv2d_path = saved_path
         assert.are.equal(0, NVP.nvp_set_threads(saved_threads))
         assert.are.equal(0, st1)
@@ -225,7 +225,7 @@ describe("conv2d: both fast paths (batched and per-thread) == ref, any team size
         local dx, dw, db = randn({n, cin, h, wd}, 46), randn({cout, cin, k, k}, 47), randn({cout}, 48)
         assert.are.equal(0, NVP.nvp_conv2d_forward_ref(y.data, x.data, w.data, b.data, n, cin, cout, h, wd, k, 1))
         assert.are.equal(0, NVP.nvp_conv2d_backward_ref(dx.data, dw.data, db.data, dy.data, x.data, w.data, n, cin,
-            cout, h, wd, k))
+            cout, h, wd, k, 1))
         return {y, dx, dw, db}
     end
     local function same_bits(a, b)
@@ -260,13 +260,21 @@ describe("conv2d backward skips NULL gradients", function()
                 local x, w, dy = randn({n, cin, h, wd}, 31), randn({cout, cin, k, k}, 32), randn({n, cout, h, wd}, 33)
                 local fx, fw, fb = T.zeros(x.shape), T.zeros(w.shape), T.zeros{cout}
                 local f = NVP["nvp_conv2d_backward" .. suffix]
-                assert.are.equal(0, f(fx.data, fw.data, fb.data, dy.data, x.data, w.data, n, cin, cout, h, wd, k))
+                assert.are.equal(0, f(fx.data, fw.data, fb.data, dy.data, x.data, w.data, n, cin, cout, h, wd, k, 1))
                 -- each alone; x may be NULL without dw, w may be NULL without dx
                 local dx, dw, db = T.zeros(x.shape), T.zeros(w.shape), T.zeros{cout}
-                assert.are.equal(0, f(dx.data, nil, nil, dy.data, nil, w.data, n, cin, cout, h, wd, k))
-                assert.are.equal(0, f(nil, dw.data, nil, dy.data, x.data, nil, n, cin, cout, h, wd, k))
-                assert.are.equal(0, f(nil, nil, db.data, dy.data, nil, nil, n, cin, cout, h, wd, k))
-                assert.are.equal(0, f(nil, nil, nil, dy.data, nil, nil, n, cin, cout, h, wd, k))
+                assert.are.equal(0, f(dx.data, nil, nil, dy.data, nil, w.data, n, cin, cout, h, wd, k, 1))
+                assert.are.equal(0, f(nil, dw.data, nil, dy.data, x.data, nil, n, cin, cout, h, wd, k, 1))
+                assert.are.equal(0, f(nil, nil, db.data, dy.data, nil, nil, n, cin, cout, h, wd, k, 1))
+                assert.are.equal(0, f(nil, nil, nil, dy.data, nil, nil, n, cin, cout, h, wd, k, 1))
+                -- accumulate_dx = 0: dx written, its NaN garbage never read (with dw and without)
+                local dxw = T.full(x.shape, NaN)
+                assert.are.equal(0, f(dxw.data, nil, nil, dy.data, nil, w.data, n, cin, cout, h, wd, k, 0))
+                assert_close(dxw, fx, 1e-6, 1e-6, "dx written")
+                local dxw2, dw2 = T.full(x.shape, NaN), T.zeros(w.shape)
+                assert.are.equal(0, f(dxw2.data, dw2.data, nil, dy.data, x.data, w.data, n, cin, cout, h, wd, k, 0))
+                assert_close(dxw2, fx, 1e-6, 1e-6, "dx written beside dw")
+                assert_close(dw2, fw, 1e-6, 1e-6, "dw beside a written dx")
                 assert_close(dx, fx, 1e-6, 1e-6, "dx alone")
                 assert_close(dw, fw, 1e-6, 1e-6, "dw alone")
                 assert_close(db, fb, 1e-6, 1e-6, "db alone")
@@ -295,13 +303,13 @@ describe("conv2d argument errors", function()
         end)
         it("nvp_conv2d_backward" .. suffix .. " names a bad k, a negative size and a missing input", function()
             local f = NVP["nvp_conv2d_backward" .. suffix]
-            assert.are.equal(6, f(x.data, nil, nil, y.data, x.data, w.data, 2, 3, 5, 5, 7, 0))
+            assert.are.equal(6, f(x.data, nil, nil, y.data, x.data, w.data, 2, 3, 5, 5, 7, 0, 1))
             assert.are.equal("nvp_conv2d_backward: k = 0 is not supported (k must be 1 or 3)", nffi.last_error())
-            assert.are.equal(1, f(x.data, nil, nil, y.data, x.data, w.data, -2, 3, 5, 5, 7, 3))
+            assert.are.equal(1, f(x.data, nil, nil, y.data, x.data, w.data, -2, 3, 5, 5, 7, 3, 1))
             assert.are.equal("nvp_conv2d_backward: n = -2 is negative", nffi.last_error())
-            assert.are.equal(1, f(nil, w.data, nil, y.data, nil, w.data, 2, 3, 5, 5, 7, 3))
+            assert.are.equal(1, f(nil, w.data, nil, y.data, nil, w.data, 2, 3, 5, 5, 7, 3, 1))
             assert.are.equal("nvp_conv2d_backward: x (2,3,5,7) is NULL", nffi.last_error())
-            assert.are.equal(1, f(x.data, nil, nil, nil, x.data, w.data, 2, 3, 5, 5, 7, 3))
+            assert.are.equal(1, f(x.data, nil, nil, nil, x.data, w.data, 2, 3, 5, 5, 7, 3, 1))
             assert.are.equal("nvp_conv2d_backward: dy (2,5,5,7) is NULL", nffi.last_error())
         end)
     end

@@ -65,7 +65,8 @@ local function problem(s)
 end
 
 -- the trailing size arguments of nvp_winograd_backward*
-local function args(p, tile) return p.n, p.cin, p.cout, p.h, p.w, tile end
+-- the size arguments of a backward call, then accumulate_dx (1 unless given)
+local function args(p, tile, accumulate_dx) return p.n, p.cin, p.cout, p.h, p.w, tile, accumulate_dx or 1 end
 
 describe("winograd vs the direct reference conv", function()
     for _, s in ipairs(shapes) do
@@ -78,7 +79,7 @@ describe("winograd vs the direct reference conv", function()
         assert(NVP.nvp_conv2d_forward_ref(ref.yacc.data, p.x.data, p.wt.data, nil, p.n, p.cin, p.cout, p.h, p.w, 3, 1) == 0)
         ref.dx, ref.dw, ref.db = p.dx0:clone(), p.dw0:clone(), p.db0:clone()
         assert(NVP.nvp_conv2d_backward_ref(ref.dx.data, ref.dw.data, ref.db.data, p.dy.data, p.x.data, p.wt.data,
-            p.n, p.cin, p.cout, p.h, p.w, 3) == 0)
+            p.n, p.cin, p.cout, p.h, p.w, 3, 1) == 0)
         for _, suffix in ipairs(suffixes()) do
             for _, tile in ipairs{2, 4} do
                 local name = ("F(%dx%d) %s (n,cin,cout,h,w) = (%s)"):format(tile, tile, suffix, table.concat(s, ","))
@@ -103,6 +104,10 @@ describe("winograd vs the direct reference conv", function()
                     assert.are.equal(0, f(dx1.data, nil, nil, p.dy.data, nil, p.wt.data, args(p, tile)))
                     assert.are.equal(0, f(nil, dw1.data, nil, p.dy.data, p.x.data, nil, args(p, tile)))
                     assert.are.equal(0, f(nil, nil, db1.data, p.dy.data, nil, nil, args(p, tile)))
+                    -- accumulate_dx = 0 writes dx without reading it: NaN garbage before, ref.dx - dx0 after
+                    local dxw = T.full(p.dx0.shape, 0 / 0)
+                    assert.are.equal(0, f(dxw.data, nil, nil, p.dy.data, nil, p.wt.data, args(p, tile, 0)))
+                    assert_wino_close(dxw:clone():axpy(1, p.dx0), ref.dx, tile, "dx written")
                     assert_close(dx1, dx, 0, 0, "dx alone")
                     assert_close(dw1, dw, 0, 0, "dw alone")
                     assert_close(db1, db, 0, 0, "db alone")
@@ -166,7 +171,7 @@ describe("conv2d dispatcher: NVP_CONV_PATH routes 3x3 convs to Winograd", functi
             local y, dx, dw, db = T.empty{p.n, p.cout, p.h, p.w}, p.dx0:clone(), p.dw0:clone(), p.db0:clone()
             local s1 = NVP.nvp_conv2d_forward_avx2(y.data, p.x.data, p.wt.data, p.b.data, p.n, p.cin, p.cout, p.h, p.w, 3, 0)
             local s2 = NVP.nvp_conv2d_backward_avx2(dx.data, dw.data, db.data, p.dy.data, p.x.data, p.wt.data, p.n, p.cin,
-                p.cout, p.h, p.w, 3)
+                p.cout, p.h, p.w, 3, 1)
             NVP.nvp_conv2d_path = saved
             assert.are.equal(0, s1)
             assert.are.equal(0, s2)
@@ -232,11 +237,11 @@ describe("winograd argument errors", function()
         end)
         it("nvp_winograd_backward" .. suffix .. " names a bad tile and a missing input", function()
             local f = NVP["nvp_winograd_backward" .. suffix]
-            assert.are.equal(6, f(x.data, nil, nil, y.data, x.data, w.data, 2, 3, 5, 5, 7, 0))
+            assert.are.equal(6, f(x.data, nil, nil, y.data, x.data, w.data, 2, 3, 5, 5, 7, 0, 1))
             assert.matches("tile = 0 is not supported", nffi.last_error())
-            assert.are.equal(1, f(nil, w.data, nil, y.data, nil, w.data, 2, 3, 5, 5, 7, 2))
+            assert.are.equal(1, f(nil, w.data, nil, y.data, nil, w.data, 2, 3, 5, 5, 7, 2, 1))
             assert.are.equal("nvp_winograd_backward: x (2,3,5,7) is NULL", nffi.last_error())
-            assert.are.equal(1, f(x.data, nil, nil, y.data, x.data, nil, 2, 3, 5, 5, 7, 4))
+            assert.are.equal(1, f(x.data, nil, nil, y.data, x.data, nil, 2, 3, 5, 5, 7, 4, 1))
             assert.are.equal("nvp_winograd_backward: w (5,3,3,3) is NULL", nffi.last_error())
         end)
     end

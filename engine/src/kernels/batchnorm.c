@@ -231,7 +231,7 @@ nvp_status nvp_batchnorm_inverse(float *x, const float *y, const float *gamma, c
 nvp_status nvp_batchnorm_backward_ref(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
                                       const float *gamma, const float *beta, const float *mean,
                                       const float *invstd, int64_t n, int64_t c, int64_t hw, int relu,
-                                      float dlogdet, int training) {
+                                      float dlogdet, int training, int accumulate_dx) {
     nvp_status st = nvp_batchnorm_backward_check(dx, dy, x, gamma, beta, mean, invstd, n, c, hw);
     if (st != NVP_OK) return st;
     const int64_t m = n * hw;
@@ -250,7 +250,7 @@ nvp_status nvp_batchnorm_backward_ref(float *dx, float *dgamma, float *dbeta, co
         }
         if (dgamma) dgamma[ch] += (float)(sdx + (dlogdet != 0.0f ? (double)dlogdet * (double)m / gamma[ch] : 0.0));
         if (dbeta) dbeta[ch] += (float)sd;
-        /* dx += k1 dyh + k2 xhat + k0 */
+        /* dx (+)= k1 dyh + k2 xhat + k0 */
         float k1 = scale, k2 = 0.0f, k0 = 0.0f;
         if (training && m > 0) {
             k0 = (float)(-(double)scale * sd / (double)m);
@@ -262,7 +262,7 @@ nvp_status nvp_batchnorm_backward_ref(float *dx, float *dgamma, float *dbeta, co
             for (int64_t j = 0; j < hw; j++) {
                 float d = dyr[j];
                 if (relu && !((xr[j] - mf) * scale + b > 0.0f)) d = 0.0f;
-                dxr[j] += k1 * d + k2 * ((xr[j] - mf) * is) + k0;
+                dxr[j] = (accumulate_dx ? dxr[j] : 0.0f) + (k1 * d + k2 * ((xr[j] - mf) * is) + k0);
             }
         }
     }
@@ -400,11 +400,12 @@ nvp_status nvp_batchnorm_forward_eval(float *y, const float *x, const float *gam
 
 nvp_status nvp_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
                                   const float *gamma, const float *beta, const float *mean, const float *invstd,
-                                  int64_t n, int64_t c, int64_t hw, int relu, float dlogdet, int training) {
+                                  int64_t n, int64_t c, int64_t hw, int relu, float dlogdet, int training,
+                                  int accumulate_dx) {
     return nvp_use_avx2 ? nvp_batchnorm_backward_avx2(dx, dgamma, dbeta, dy, x, gamma, beta, mean, invstd, n, c,
-                                                      hw, relu, dlogdet, training)
+                                                      hw, relu, dlogdet, training, accumulate_dx)
                         : nvp_batchnorm_backward_ref(dx, dgamma, dbeta, dy, x, gamma, beta, mean, invstd, n, c,
-                                                     hw, relu, dlogdet, training);
+                                                     hw, relu, dlogdet, training, accumulate_dx);
 }
 
 nvp_status nvp_batchnorm_moments(double *sum, double *sumsq, const float *x, const double *center, int64_t n,

@@ -178,7 +178,7 @@ static inline void channel_grad_sums(double *sd_out, double *sdx_out, const floa
 nvp_status nvp_batchnorm_backward_avx2(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
                                        const float *gamma, const float *beta, const float *mean,
                                        const float *invstd, int64_t n, int64_t c, int64_t hw, int relu,
-                                       float dlogdet, int training) {
+                                       float dlogdet, int training, int accumulate_dx) {
     nvp_status st = nvp_batchnorm_backward_check(dx, dy, x, gamma, beta, mean, invstd, n, c, hw);
     if (st != NVP_OK) return st;
     const int64_t m = n * hw, nv = hw & ~(int64_t)7;
@@ -192,7 +192,7 @@ nvp_status nvp_batchnorm_backward_avx2(float *dx, float *dgamma, float *dbeta, c
         channel_grad_sums(&sd, &sdx, x, dy, n, c, hw, ch, mf, is, scale, b, relu);
         if (dgamma) dgamma[ch] += (float)(sdx + (dlogdet != 0.0f ? (double)dlogdet * (double)m / gamma[ch] : 0.0));
         if (dbeta) dbeta[ch] += (float)sd;
-        /* pass 2: dx += k1 dyh + k2 xhat + k0 */
+        /* pass 2: dx (+)= k1 dyh + k2 xhat + k0 (without reading dx unless accumulating) */
         float k1 = scale, k2 = 0.0f, k0 = 0.0f;
         if (training && m > 0) {
             k0 = (float)(-(double)scale * sd / (double)m);
@@ -207,14 +207,14 @@ nvp_status nvp_batchnorm_backward_avx2(float *dx, float *dgamma, float *dbeta, c
                 __m256 xc = _mm256_sub_ps(_mm256_loadu_ps(xr + j), vm);
                 __m256 d = _mm256_loadu_ps(dyr + j);
                 if (relu) d = _mm256_and_ps(d, _mm256_cmp_ps(_mm256_fmadd_ps(xc, vs, vb), zero, _CMP_GT_OQ));
-                __m256 acc = _mm256_add_ps(_mm256_loadu_ps(dxr + j), vk0);
+                __m256 acc = accumulate_dx ? _mm256_add_ps(_mm256_loadu_ps(dxr + j), vk0) : vk0;
                 acc = _mm256_fmadd_ps(vk2, _mm256_mul_ps(xc, vis), acc);
                 _mm256_storeu_ps(dxr + j, _mm256_fmadd_ps(vk1, d, acc));
             }
             for (int64_t j = nv; j < hw; j++) {
                 float d = dyr[j];
                 if (relu && !(fmaf(xr[j] - mf, scale, b) > 0.0f)) d = 0.0f;
-                dxr[j] += k1 * d + k2 * ((xr[j] - mf) * is) + k0;
+                dxr[j] = (accumulate_dx ? dxr[j] : 0.0f) + (k1 * d + k2 * ((xr[j] - mf) * is) + k0);
             }
         }
     }

@@ -36,6 +36,8 @@
  */
 #include "internal.h"
 
+#include <string.h>
+
 #define OMP_MIN_MACS 65536 /* below this many multiply-adds per call a parallel region costs more */
 
 /* The argument checks of every conv entry point (also used by conv2d_avx2.c); `fn` is the
@@ -106,13 +108,14 @@ nvp_status nvp_conv2d_forward_ref(float *y, const float *x, const float *w, cons
     return NVP_OK;
 }
 
-// dy: (N,Cout,H,W); dx += (N,Cin,H,W), dw += (Cout,Cin,k,k), db += (Cout); each may be NULL.
+// dy: (N,Cout,H,W); dx (+)= (N,Cin,H,W), dw += (Cout,Cin,k,k), db += (Cout); each may be NULL.
 nvp_status nvp_conv2d_backward_ref(float *dx, float *dw, float *db, const float *dy, const float *x,
                                    const float *w, int64_t n, int64_t cin, int64_t cout, int64_t h,
-                                   int64_t width, int64_t k) {
+                                   int64_t width, int64_t k, int accumulate_dx) {
     nvp_status st = nvp_conv2d_check_args("nvp_conv2d_backward", 1, dy, x, w, dw != NULL, dx != NULL, n, cin, cout,
                                           h, width, k);
     if (st != NVP_OK) return st;
+    if (dx != NULL && !accumulate_dx) memset(dx, 0, (size_t)(n * cin * h * width) * sizeof(float));
     int64_t p = h * width, kk = k * k, pad = k / 2;
     int par = n * cout * cin * kk * p > OMP_MIN_MACS;
     if (db != NULL) {
@@ -179,9 +182,10 @@ nvp_status nvp_conv2d_forward(float *y, const float *x, const float *w, const fl
 }
 
 nvp_status nvp_conv2d_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
-                               int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k) {
-    return nvp_use_avx2 ? nvp_conv2d_backward_avx2(dx, dw, db, dy, x, w, n, cin, cout, h, width, k)
-                        : nvp_conv2d_backward_ref(dx, dw, db, dy, x, w, n, cin, cout, h, width, k);
+                               int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k,
+                               int accumulate_dx) {
+    return nvp_use_avx2 ? nvp_conv2d_backward_avx2(dx, dw, db, dy, x, w, n, cin, cout, h, width, k, accumulate_dx)
+                        : nvp_conv2d_backward_ref(dx, dw, db, dy, x, w, n, cin, cout, h, width, k, accumulate_dx);
 }
 
 const char *nvp_conv2d_path_name(int pass, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k) {

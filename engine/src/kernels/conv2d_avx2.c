@@ -409,7 +409,7 @@ static nvp_status forward_images(float *y, const float *x, const float *w, const
  * images, then dw += partial_0 + partial_1 + ... in thread order (same team size => same bits). */
 static nvp_status backward_images(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
                                   int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k,
-                                  int team) {
+                                  int accumulate_dx, int team) {
     int64_t p = h * width, kdim = cin * k * k, rb = k == 3 ? block_rows(kdim, h, width) : h;
     int64_t nw = cout * kdim;
     float *part[MAX_TEAM] = {NULL};
@@ -445,6 +445,9 @@ static nvp_status backward_images(float *dx, float *dw, float *db, const float *
         for (int64_t i = i0; i < i1; i++) {
             const float *xi = x ? x + i * cin * p : NULL, *dyi = dy + i * cout * p;
             float *dxi = dx ? dx + i * cin * p : NULL;
+            /* a fresh dx: zero this image's planes here, where the adds below find them in cache (the
+             * 1x1 product writes instead) */
+            if (dxi != NULL && !accumulate_dx && k == 3) memset(dxi, 0, (size_t)(cin * p) * sizeof(float));
             for (int64_t oy0 = 0; oy0 < h; oy0 += rb) {
                 int64_t oy1 = oy0 + rb < h ? oy0 + rb : h, q0 = oy0 * width, nq = (oy1 - oy0) * width;
                 nvp_status st = NVP_OK;
@@ -461,7 +464,7 @@ static nvp_status backward_images(float *dx, float *dw, float *db, const float *
                         st = nvp_gemm_small(1, 0, kdim, nq, cout, w, kdim, dyi + q0, p, 0, col, nq);
                         if (st == NVP_OK) col2im3_rows_add(dxi, col, nq, cin, h, width, oy0, oy1);
                     } else {
-                        st = nvp_gemm_small(1, 0, kdim, nq, cout, w, kdim, dyi + q0, p, 1, dxi + q0, p);
+                        st = nvp_gemm_small(1, 0, kdim, nq, cout, w, kdim, dyi + q0, p, accumulate_dx, dxi + q0, p);
                     }
                 }
                 if (st != NVP_OK) {
@@ -584,31 +587,36 @@ nvp_status nvp_conv2d_forward_avx2(float *y, const float *x, const float *w, con
     return forward_batched(y, x, w, b, n, cin, cout, h, width, k, accumulate);
 }
 
-// dy: (N,Cout,H,W); dx += (N,Cin,H,W), dw += (Cout,Cin,k,k), db += (Cout); each may be NULL.
+// dy: (N,Cout,H,W); dx (+)= (N,Cin,H,W), dw += (Cout,Cin,k,k), db += (Cout); each may be NULL.
 nvp_status nvp_conv2d_backward_avx2(float *dx, float *dw, float *db, const float *dy, const float *x,
                                     const float *w, int64_t n, int64_t cin, int64_t cout, int64_t h,
-                                    int64_t width, int64_t k) {
+                                    int64_t width, int64_t k, int accumulate_dx) {
     static const char fn[] = "nvp_conv2d_backward";
     nvp_status st = nvp_conv2d_check_args(fn, 1, dy, x, w, dw != NULL, dx != NULL, n, cin, cout, h, width, k);
     if (st != NVP_OK) return st;
     int64_t p = h * width, kdim = cin * k * k;
+    if (dx != NULL && !accumulate_dx && (n * cout * p == 0 || kdim == 0)) {
+        memset(dx, 0, (size_t)(n * cin * p) * sizeof(float)); /* nothing flows back: a fresh dx is 0 */
+        dx = NULL;
+    }
     if (n * cout * p == 0) return NVP_OK;
     int tile_data = dx != NULL ? winograd_tile(1, n, cin, cout, h, width, k) : 0;
     int tile_filter = dw != NULL ? winograd_tile(2, n, cin, cout, h, width, k) : 0;
     if (tile_data > 0 && (tile_filter == tile_data || dw == NULL))
-        return nvp_winograd_backward(dx, dw, db, dy, x, w, n, cin, cout, h, width, tile_data);
+        return nvp_winograd_backward(dx, dw, db, dy, x, w, n, cin, cout, h, width, tile_data, accumulate_dx);
     if (tile_data > 0) { /* dx (and db) by Winograd, dw by the path below */
-        st = nvp_winograd_backward(dx, NULL, db, dy, x, w, n, cin, cout, h, width, tile_data);
+        st = nvp_winograd_backward(dx, NULL, db, dy, x, w, n, cin, cout, h, width, tile_data, accumulate_dx);
         if (st != NVP_OK) return st;
         dx = NULL, db = NULL;
     } else if (tile_filter > 0) {
-        st = nvp_winograd_backward(NULL, dw, db, dy, x, w, n, cin, cout, h, width, tile_filter);
+        st = nvp_winograd_backward(NULL, dw, db, dy, x, w, n, cin, cout, h, width, tile_filter, 1);
         if (st != NVP_OK || dx == NULL) return st;
         dw = NULL, db = NULL;
     }
     int team = use_images_path(n, n * cout * kdim * p);
-    if (team > 0) return backward_images(dx, dw, db, dy, x, w, n, cin, cout, h, width, k, team);
+    if (team > 0) return backward_images(dx, dw, db, dy, x, w, n, cin, cout, h, width, k, accumulate_dx, team);
     if (db != NULL) bias_grad(db, dy, n, cout, p, cout * p);
     if ((dx == NULL && dw == NULL) || kdim == 0) return NVP_OK;
+    if (dx != NULL && !accumulate_dx) memset(dx, 0, (size_t)(n * cin * p) * sizeof(float));
     return backward_batched(dx, dw, dy, x, w, n, cin, cout, h, width, k);
 }

@@ -412,13 +412,17 @@ nvp_status nvp_winograd_forward_with(const nvp_winograd_transforms *tf, const ch
 
 nvp_status nvp_winograd_backward_with(const nvp_winograd_transforms *tf, const char *fn, float *dx, float *dw,
                                       float *db, const float *dy, const float *x, const float *w, int64_t n,
-                                      int64_t cin, int64_t cout, int64_t h, int64_t width, int tile) {
+                                      int64_t cin, int64_t cout, int64_t h, int64_t width, int tile,
+                                      int accumulate_dx) {
     nvp_status st = check_tile(fn, tile);
     if (st == NVP_OK)
         st = nvp_conv2d_check_args(fn, 1, dy, x, w, dw != NULL, dx != NULL, n, cin, cout, h, width, 3);
     if (st != NVP_OK) return st;
     int64_t p = h * width;
-    if (n * cout * p == 0) return NVP_OK;
+    if (n * cout * p == 0) {
+        if (dx != NULL && !accumulate_dx) memset(dx, 0, (size_t)(n * cin * p) * sizeof(float));
+        return NVP_OK;
+    }
     if (cin == 0) {
         if (db != NULL) bias_grad(db, dy, n, cout, p, 0, cout);
         return NVP_OK;
@@ -435,8 +439,9 @@ nvp_status nvp_winograd_backward_with(const nvp_winograd_transforms *tf, const c
 #endif
         if (th == 0) team_size = nt;
         if (db != NULL) bias_grad(db, dy, n, cout, p, cout * th / nt, cout * (th + 1) / nt);
-        /* dx += the "full" correlation of dy with the rotated, transposed filters */
-        if (dx != NULL) forward_share(tf, dx, dy, w, NULL, n, cout, cin, h, width, tile, 1, 1, &failed, &gemm_st);
+        /* dx (+)= the "full" correlation of dy with the rotated, transposed filters */
+        if (dx != NULL)
+            forward_share(tf, dx, dy, w, NULL, n, cout, cin, h, width, tile, accumulate_dx, 1, &failed, &gemm_st);
         if (dw != NULL) {
             part[th] = filter_grad_share(tf, dy, x, n, cin, cout, h, width, tile, &failed, &gemm_st);
 #pragma omp barrier
@@ -457,11 +462,12 @@ nvp_status nvp_winograd_forward_ref(float *y, const float *x, const float *w, co
                                      tile, accumulate);
 }
 
-// dy: (N,Cout,H,W); dx += (N,Cin,H,W), dw += (Cout,Cin,3,3), db += (Cout); each may be NULL.
+// dy: (N,Cout,H,W); dx (+)= (N,Cin,H,W), dw += (Cout,Cin,3,3), db += (Cout); each may be NULL.
 nvp_status nvp_winograd_backward_ref(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
-                                     int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile) {
+                                     int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile,
+                                     int accumulate_dx) {
     return nvp_winograd_backward_with(&transforms_ref, "nvp_winograd_backward", dx, dw, db, dy, x, w, n, cin, cout,
-                                      h, width, tile);
+                                      h, width, tile, accumulate_dx);
 }
 
 /* ---- dispatchers ---- */
@@ -474,8 +480,10 @@ nvp_status nvp_winograd_forward(float *y, const float *x, const float *w, const 
 }
 
 nvp_status nvp_winograd_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
-                                 int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile) {
-    if (nvp_use_avx512) return nvp_winograd_backward_avx512(dx, dw, db, dy, x, w, n, cin, cout, h, width, tile);
-    return nvp_use_avx2 ? nvp_winograd_backward_avx2(dx, dw, db, dy, x, w, n, cin, cout, h, width, tile)
-                        : nvp_winograd_backward_ref(dx, dw, db, dy, x, w, n, cin, cout, h, width, tile);
+                                 int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile,
+                                 int accumulate_dx) {
+    if (nvp_use_avx512)
+        return nvp_winograd_backward_avx512(dx, dw, db, dy, x, w, n, cin, cout, h, width, tile, accumulate_dx);
+    return nvp_use_avx2 ? nvp_winograd_backward_avx2(dx, dw, db, dy, x, w, n, cin, cout, h, width, tile, accumulate_dx)
+                        : nvp_winograd_backward_ref(dx, dw, db, dy, x, w, n, cin, cout, h, width, tile, accumulate_dx);
 }

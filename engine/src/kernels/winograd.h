@@ -86,6 +86,7 @@ nvp_status nvp_winograd_forward_with(const nvp_winograd_transforms *tf, const ch
                                      int64_t h, int64_t width, int tile, int accumulate);
 nvp_status nvp_winograd_backward_with(const nvp_winograd_transforms *tf, const char *fn, float *dx, float *dw,
                                       float *db, const float *dy, const float *x, const float *w, int64_t n,
-                                      int64_t cin, int64_t cout, int64_t h, int64_t width, int tile);
+                                      int64_t cin, int64_t cout, int64_t h, int64_t width, int tile,
+                                      int accumulate_dx);
 
 #endif /* NVP_WINOGRAD_H */

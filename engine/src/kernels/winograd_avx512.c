@@ -441,12 +441,12 @@ nvp_status nvp_winograd_forward_avx512(float *y, const float *x, const float *w,
                                      tile, accumulate);
 }
 
-// dy: (N,Cout,H,W); dx += (N,Cin,H,W), dw += (Cout,Cin,3,3), db += (Cout); each may be NULL.
+// dy: (N,Cout,H,W); dx (+)= (N,Cin,H,W), dw += (Cout,Cin,3,3), db += (Cout); each may be NULL.
 nvp_status nvp_winograd_backward_avx512(float *dx, float *dw, float *db, const float *dy, const float *x,
                                         const float *w, int64_t n, int64_t cin, int64_t cout, int64_t h,
-                                        int64_t width, int tile) {
+                                        int64_t width, int tile, int accumulate_dx) {
     if (!nvp_cpu_has_avx512())
         return nvp_fail(NVP_STATUS_UNSUPPORTED, "nvp_winograd_backward_avx512: this CPU has no AVX-512 F/CD/BW/DQ/VL");
     return nvp_winograd_backward_with(&transforms_avx512, "nvp_winograd_backward", dx, dw, db, dy, x, w, n, cin,
-                                      cout, h, width, tile);
+                                      cout, h, width, tile, accumulate_dx);
 }

@@ -120,10 +120,10 @@ function M.measure(s, n, reps, now)
         function() check(C.nvp_conv2d_forward(y.data, x.data, wt.data, b.data, n, cin, cout, h, w, k, 0)) end,
         -- Y (M,N) = W (M,K) col (K,N)
         function() check(C.nvp_gemm(0, 0, mm, nn, kk, 1.0, wt.data, kk, col.data, nn, 0.0, ymat.data, nn)) end,
-        function() check(C.nvp_conv2d_backward(dx.data, nil, nil, dy.data, x.data, wt.data, n, cin, cout, h, w, k)) end,
+        function() check(C.nvp_conv2d_backward(dx.data, nil, nil, dy.data, x.data, wt.data, n, cin, cout, h, w, k, 0)) end,
         -- dcol (K,N) = W^T dY (M,N)
         function() check(C.nvp_gemm(1, 0, kk, nn, mm, 1.0, wt.data, kk, dy.data, nn, 0.0, dcol.data, nn)) end,
-        function() check(C.nvp_conv2d_backward(nil, dw.data, db.data, dy.data, x.data, wt.data, n, cin, cout, h, w, k)) end,
+        function() check(C.nvp_conv2d_backward(nil, dw.data, db.data, dy.data, x.data, wt.data, n, cin, cout, h, w, k, 1)) end,
         -- dW (M,K) = dY (M,N) col^T
         function() check(C.nvp_gemm(0, 1, mm, kk, nn, 1.0, dy.data, nn, col.data, nn, 0.0, dwmat.data, kk)) end,
     }, reps, now)

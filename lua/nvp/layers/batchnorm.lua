@@ -113,8 +113,9 @@ function BatchNorm:replay(x, out)
     return out
 end
 
---- Accumulate dgamma, dbeta; add dL/dx into dx. dlogdet: see nvp_batchnorm_backward (flow use).
-function BatchNorm:backward(x, dy, dx, dlogdet)
+--- Accumulate dgamma, dbeta; add dL/dx into dx, or write it there with accumulate = false (dx is then
+-- never read). dlogdet: see nvp_batchnorm_backward (flow use).
+function BatchNorm:backward(x, dy, dx, dlogdet, accumulate)
     local n, hw = dims(self, x)
     local p, g = self._params, self._grads
     if self.training and self.sync then
@@ -124,6 +125,7 @@ function BatchNorm:backward(x, dy, dx, dlogdet)
         check(C.nvp_batchnorm_backward_sums(sums, dy.data, x.data, p.gamma.data, p.beta.data, self.mean.data,
             self.invstd.data, n, c, hw, self.relu), 2)
         ffi.copy(sums + 2 * c, sums, 2 * c * 8)
+        if accumulate == false then dx:zero() end -- the split kernel only accumulates
         self.sync.sum_f64(sums + 2 * c, 2 * c)
         check(C.nvp_batchnorm_backward_apply(dx.data, g.gamma.data, g.beta.data, dy.data, x.data, p.gamma.data,
             p.beta.data, self.mean.data, self.invstd.data, sums, sums + 2 * c, self.m_total, n, c, hw, self.relu,
@@ -131,7 +133,8 @@ function BatchNorm:backward(x, dy, dx, dlogdet)
         return dx
     end
     check(C.nvp_batchnorm_backward(dx.data, g.gamma.data, g.beta.data, dy.data, x.data, p.gamma.data, p.beta.data,
-        self.mean.data, self.invstd.data, n, self.channels, hw, self.relu, dlogdet or 0, self.training and 1 or 0), 2)
+        self.mean.data, self.invstd.data, n, self.channels, hw, self.relu, dlogdet or 0, self.training and 1 or 0,
+        accumulate == false and 0 or 1), 2)
     return dx
 end
 

@@ -60,12 +60,12 @@ function FlowBatchNorm:recover(y)
 end
 
 function FlowBatchNorm:backward(x, dy, dlogdet)
-    local dx = self:zeroed("dx", x.shape)
+    local dx = self:buffer("dx", x.shape) -- written by the backward below (accumulate = false)
     -- Every sample's log-det is the same value L, so sum_i dlogdet_i * L = mean_i(dlogdet_i) * sum_i L:
     -- the kernel wants the coefficient of the batch's summed log-det.
     local total = 0
     for i = 0, x.shape[1] - 1 do total = total + dlogdet.data[i] end
-    self.bn:backward(x, dy, dx, total / x.shape[1])
+    self.bn:backward(x, dy, dx, total / x.shape[1], false)
     return dx
 end
 

@@ -87,30 +87,34 @@ function STNet:backward(dout)
     local fshape = {n, self.width, h, w}
     self.conv_in:forward(self.a, self.h0)    -- h0 again (a workspace tensor: another network's since)
     local act = ws.get("st.bnrelu", fshape)  -- the replayed batch norm + ReLU output of the moment
+    -- Gradients into a fresh buffer are written (accumulate = false: no zero fill first, no read of
+    -- it); only dh, the residual stream's gradient, accumulates its identity and branch parts.
     -- "st.dbranch" holds dL/d(a batch norm's output) and is dead once that batch norm's backward ran
-    local d_o = ws.zeroed("st.dbranch", fshape)
-    self.conv_out:backward(self.bn_out:replay(self.skip, act), dout, d_o)
-    local dskip = ws.zeroed("st.dskip", fshape)
-    self.bn_out:backward(self.skip, d_o, dskip)
-    local dh = ws.zeroed("st.dh", fshape)        -- dL/d(h after the last block)
+    local d_o = ws.get("st.dbranch", fshape)
+    self.conv_out:backward(self.bn_out:replay(self.skip, act), dout, d_o, false)
+    local dskip = ws.get("st.dskip", fshape)
+    self.bn_out:backward(self.skip, d_o, dskip, nil, false)
+    local dh = ws.get("st.dh", fshape)           -- dL/d(h after the last block)
+    local dh_written = false                     -- the first gradient into dh writes it
     for b = #self.blocks, 1, -1 do
         local blk = self.blocks[b]
-        blk.skip:backward(blk.h_out, dskip, dh)
-        local dv = ws.zeroed("st.dbranch", fshape)
-        blk.conv2:backward(blk.bn2:replay(blk.r, act), dh, dv)
-        local dr = ws.zeroed("st.dr", fshape)
-        blk.bn2:backward(blk.r, dv, dr)
-        local du = ws.zeroed("st.dbranch", fshape)
-        blk.conv1:backward(blk.bn1:replay(blk.h_in, act), dr, du)
+        blk.skip:backward(blk.h_out, dskip, dh, dh_written)
+        dh_written = true
+        local dv = ws.get("st.dbranch", fshape)
+        blk.conv2:backward(blk.bn2:replay(blk.r, act), dh, dv, false)
+        local dr = ws.get("st.dr", fshape)
+        blk.bn2:backward(blk.r, dv, dr, nil, false)
+        local du = ws.get("st.dbranch", fshape)
+        blk.conv1:backward(blk.bn1:replay(blk.h_in, act), dr, du, false)
         blk.bn1:backward(blk.h_in, du, dh)       -- dh becomes dL/d(h before the block): identity + branch
     end
-    self.skip_in:backward(self.h0, dskip, dh)
-    local da = ws.zeroed("st.da", {n, 2 * self.inputs, h, w})
-    self.conv_in:backward(self.a, dh, da)
-    local dhb = ws.zeroed("st.dhb", x.shape)
+    self.skip_in:backward(self.h0, dskip, dh, dh_written)
+    local da = ws.get("st.da", {n, 2 * self.inputs, h, w})
+    self.conv_in:backward(self.a, dh, da, false)
+    local dhb = ws.zeroed("st.dhb", x.shape)     -- nvp_crelu_backward accumulates (2n channels: small)
     check(C.nvp_crelu_backward(dhb.data, da.data, self.hb.data, self.scale, n, self.inputs, h * w), 2)
-    local dx = ws.zeroed("st.dx", x.shape)
-    self.bn_in:backward(x, dhb, dx)
+    local dx = ws.get("st.dx", x.shape)
+    self.bn_in:backward(x, dhb, dx, nil, false)
     return dx
 end
 

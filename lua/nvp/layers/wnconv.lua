@@ -55,15 +55,16 @@ function WNConv2d:forward(x, out, accumulate)
     return out
 end
 
---- Accumulate parameter gradients for dy = dL/dy at input x; add dL/dx into dx when given.
+--- Accumulate parameter gradients for dy = dL/dy at input x; add dL/dx into dx when given, or write it
+-- there with accumulate = false (dx's old contents are then never read: no zero fill needed).
 -- Uses the weights of the last forward.
-function WNConv2d:backward(x, dy, dx)
+function WNConv2d:backward(x, dy, dx, accumulate)
     local n, h, w = x.shape[1], x.shape[3], x.shape[4]
     local K = self.cin * self.k * self.k
     local dw = self:zeroed("dw", {self.cout, self.cin, self.k, self.k})
     local grads, p = self._grads, self._params
     check(C.nvp_conv2d_backward(dx and dx.data or nil, dw.data, self.has_bias and grads.b.data or nil, dy.data,
-        x.data, self.w.data, n, self.cin, self.cout, h, w, self.k), 2)
+        x.data, self.w.data, n, self.cin, self.cout, h, w, self.k, accumulate == false and 0 or 1), 2)
     check(C.nvp_weightnorm_backward(grads.v.data, grads.g.data, dw.data, p.v.data, p.g.data, self.norm.data,
         self.cout, K), 2)
     return dx
