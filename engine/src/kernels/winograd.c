@@ -9,13 +9,14 @@
  *
  * Layout (NCHW in and out; per thread, a chunk of nb of its images, ncols = nb*T tile columns):
  *   V (alpha^2, Cin, ncols)   transformed input tiles, column j*T + t = image j, tile t
- *   U (alpha^2, Cout, Cin)    transformed filters (each thread its own copy: no barrier)
+ *   U (alpha^2, Cout, Cin)    transformed filters (rows split over the team, then one barrier)
  *   M (alpha^2, Cout, ncols)  M[xi] = U[xi] * V[xi]: alpha^2 single-threaded products per chunk
  *                             (nvp_gemm_small: AVX-512 kernels without packing, or OpenBLAS)
  * then each output tile is A^T M_t A. The backward-filter pass keeps D (alpha^2, Cout, ncols) =
  * the dy tiles through A . A^T and a per-thread Mw[xi] (Cout, Cin) += D[xi] * V[xi]^T, summed over
  * the threads in thread order (same team => same bits), then dw += G^T Mw G.
- * Scratch (per thread): slot 0 = V, slot 1 = M or D (+ Mw) + the transforms' work rows, slot 2 = U.
+ * Scratch (per thread): slot 0 = V, slot 1 = M or D (+ Mw) + the transforms' work rows; U is the
+ * calling thread's slot 2, shared by the team.
  * Threads: the images are split over one OpenMP team as in conv2d_avx2.c, one parallel region per
  * call (the backward does dx, dw and db in it); with fewer images than threads the team is 1 and
  * OpenBLAS threads each GEMM instead.
@@ -271,16 +272,28 @@ static int64_t chunk_images(int64_t mine, int64_t per_image) {
 }
 
 /* The per-thread parts of a pass. Each records a failure in *failed / *gemm_st (shared) and returns;
- * none has a barrier, so the callers decide the sync points: the forward has only the end of its
- * parallel region, the backward one barrier more (before dw's reduction). Every sync point costs a
- * time slice when the host is oversubscribed, hence also the per-thread filter transforms. */
+ * none has a barrier but transform_filters, so the callers decide the sync points: the forward has
+ * the filters' barrier and the end of its parallel region, the backward one barrier more (before
+ * dw's reduction). Every sync point costs a time slice when the host is oversubscribed (so the
+ * filters were once transformed by every thread: no barrier, but the same work twice; on a host
+ * that is not oversubscribed the split won). */
 
 /* y (n, co, H, W) [+]= winograd conv of x (n, ci, H, W) + b for this thread's images: the forward
  * (flip = 0, w (co, ci, 3, 3)) or the backward-data pass (flip = 1, x = dy, y = dx, w (ci, co, 3, 3),
  * accumulate = 1). The thread transforms all filters itself (U in its own slot 2): 0.1-1 % of the
  * pass, and it saves a barrier. */
-static void forward_share(const nvp_winograd_transforms *tf, float *y, const float *x, const float *w, const float *b,
-                          int64_t n, int64_t ci, int64_t co, int64_t h, int64_t width, int m, int accumulate, int flip,
+/* U (alpha^2, co, ci) = the transformed filters, rows split over the team; every thread of the team
+ * must call it (its loop ends in a barrier, after which all of U is there). Each thread transformed
+ * all of U before: the same work twice, 2-3 % of a step (3 % of sampling). */
+static void transform_filters(const nvp_winograd_transforms *tf, float *u, const float *w, int64_t co, int64_t ci,
+                              int m, int flip) {
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < co; r++) tf->filter(u, w, r, co, ci, m, flip);
+}
+
+/* u: the transformed filters (transform_filters, shared by the team). */
+static void forward_share(const nvp_winograd_transforms *tf, float *y, const float *x, const float *u, const float *b,
+                          int64_t n, int64_t ci, int64_t co, int64_t h, int64_t width, int m, int accumulate,
                           int *failed, nvp_status *gemm_st) {
     int a = m + 2, a2 = a * a;
     int64_t p = h * width, t = ((h + m - 1) / m) * ((width + m - 1) / m);
@@ -288,15 +301,13 @@ static void forward_share(const nvp_winograd_transforms *tf, float *y, const flo
     my_images(n, &i0, &i1);
     if (i1 <= i0) return;
     int64_t nb = chunk_images(i1 - i0, a2 * (ci > co ? ci : co) * t);
-    float *u = nvp_scratch(2, (size_t)(a2 * co * ci));
     float *v = nvp_scratch(0, (size_t)(a2 * ci * (nb * t + VPAD)));
     float *mt = nvp_scratch(1, (size_t)(a2 * co * nb * t + nvp_winograd_work_floats(m, h, width)));
-    if (u == NULL || v == NULL || mt == NULL) {
+    if (v == NULL || mt == NULL) {
 #pragma omp atomic write
         *failed = 1;
         return;
     }
-    for (int64_t r = 0; r < co; r++) tf->filter(u, w, r, co, ci, m, flip);
     for (int64_t i = i0; i < i1; i += nb) {
         int64_t cnt = i1 - i < nb ? i1 - i : nb, ncols = cnt * t, ldv = ncols + VPAD;
         float *work = mt + a2 * co * ncols;
@@ -402,10 +413,15 @@ nvp_status nvp_winograd_forward_with(const nvp_winograd_transforms *tf, const ch
                 y[i * p + q] = (accumulate ? y[i * p + q] : 0.0f) + (b ? b[i % cout] : 0.0f);
         return NVP_OK;
     }
-    int team = team_for(n, n * cout * cin * 9 * p), failed = 0;
+    int team = team_for(n, n * cout * cin * 9 * p), failed = 0, a = tile + 2;
     nvp_status gemm_st = NVP_OK;
+    float *u = nvp_scratch(2, (size_t)(a * a * cout * cin)); /* the calling thread's slot, shared by the team */
+    if (u == NULL) return nvp_fail(NVP_STATUS_NO_MEMORY, "%s: no memory for the Winograd filters", fn);
 #pragma omp parallel num_threads(team) if (team > 1)
-    forward_share(tf, y, x, w, b, n, cin, cout, h, width, tile, accumulate, 0, &failed, &gemm_st);
+    {
+        transform_filters(tf, u, w, cout, cin, tile, 0);
+        forward_share(tf, y, x, u, b, n, cin, cout, h, width, tile, accumulate, &failed, &gemm_st);
+    }
     if (failed) return nvp_fail(NVP_STATUS_NO_MEMORY, "%s: no memory for the Winograd tiles", fn);
     return gemm_st;
 }
@@ -427,9 +443,12 @@ nvp_status nvp_winograd_backward_with(const nvp_winograd_transforms *tf, const c
         if (db != NULL) bias_grad(db, dy, n, cout, p, 0, cout);
         return NVP_OK;
     }
-    int team = team_for(n, n * cout * cin * 9 * p), failed = 0, team_size = 1;
+    int team = team_for(n, n * cout * cin * 9 * p), failed = 0, team_size = 1, a = tile + 2;
     float *part[MAX_TEAM] = {NULL};
     nvp_status gemm_st = NVP_OK;
+    float *u = NULL; /* dx's transformed filters: the calling thread's slot, shared by the team */
+    if (dx != NULL && (u = nvp_scratch(2, (size_t)(a * a * cin * cout))) == NULL)
+        return nvp_fail(NVP_STATUS_NO_MEMORY, "%s: no memory for the Winograd filters", fn);
 #pragma omp parallel num_threads(team) if (team > 1)
     {
 #ifdef _OPENMP
@@ -440,8 +459,10 @@ nvp_status nvp_winograd_backward_with(const nvp_winograd_transforms *tf, const c
         if (th == 0) team_size = nt;
         if (db != NULL) bias_grad(db, dy, n, cout, p, cout * th / nt, cout * (th + 1) / nt);
         /* dx (+)= the "full" correlation of dy with the rotated, transposed filters */
-        if (dx != NULL)
-            forward_share(tf, dx, dy, w, NULL, n, cout, cin, h, width, tile, accumulate_dx, 1, &failed, &gemm_st);
+        if (dx != NULL) {
+            transform_filters(tf, u, w, cin, cout, tile, 1);
+            forward_share(tf, dx, dy, u, NULL, n, cout, cin, h, width, tile, accumulate_dx, &failed, &gemm_st);
+        }
         if (dw != NULL) {
             part[th] = filter_grad_share(tf, dy, x, n, cin, cout, h, width, tile, &failed, &gemm_st);
 #pragma omp barrier
