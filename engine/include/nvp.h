@@ -174,6 +174,14 @@ nvp_status nvp_conv2d_forward_ref(float *y, const float *x, const float *w, cons
                                   int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k, int accumulate);
 nvp_status nvp_conv2d_forward_avx2(float *y, const float *x, const float *w, const float *b, int64_t n,
                                    int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k, int accumulate);
+/* y = r + conv(x) + b, r (N,Cout,H,W) given: y itself or a tensor disjoint from it (a residual sum: the
+ * Winograd paths add r in their output transform; the others copy r into y, then accumulate). */
+nvp_status nvp_conv2d_forward_add(float *y, const float *r, const float *x, const float *w, const float *b, int64_t n,
+                                  int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k);
+nvp_status nvp_conv2d_forward_add_ref(float *y, const float *r, const float *x, const float *w, const float *b,
+                                      int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k);
+nvp_status nvp_conv2d_forward_add_avx2(float *y, const float *r, const float *x, const float *w, const float *b,
+                                       int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k);
 /* Given dy: (N,Cout,H,W): dx = (accumulate_dx ? dx : 0) + d/dx (N,Cin,H,W), dw += d/dw (Cout,Cin,k,k),
  * db += d/db (Cout). Any of dx, dw, db may be NULL (not wanted). accumulate_dx = 0 never reads dx
  * (a fresh gradient buffer needs no zero fill first). */
@@ -208,6 +216,16 @@ nvp_status nvp_winograd_forward_avx2(float *y, const float *x, const float *w, c
                                      int64_t cout, int64_t h, int64_t width, int tile, int accumulate);
 nvp_status nvp_winograd_forward_avx512(float *y, const float *x, const float *w, const float *b, int64_t n,
                                        int64_t cin, int64_t cout, int64_t h, int64_t width, int tile, int accumulate);
+/* y = r + conv3x3(x) + b (b may be NULL), r (N,Cout,H,W) given: y itself or a tensor disjoint from it.
+ * The residual sum of a ResNet block in one pass over y (no copy of r into y first). */
+nvp_status nvp_winograd_forward_add(float *y, const float *r, const float *x, const float *w, const float *b,
+                                    int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile);
+nvp_status nvp_winograd_forward_add_ref(float *y, const float *r, const float *x, const float *w, const float *b,
+                                        int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile);
+nvp_status nvp_winograd_forward_add_avx2(float *y, const float *r, const float *x, const float *w, const float *b,
+                                         int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile);
+nvp_status nvp_winograd_forward_add_avx512(float *y, const float *r, const float *x, const float *w, const float *b,
+                                           int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile);
 nvp_status nvp_winograd_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
                                  int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile,
                                  int accumulate_dx);

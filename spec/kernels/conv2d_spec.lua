@@ -102,6 +102,33 @@ describe("conv2d forward against a direct Lua conv (double)", function()
     end
 end)
 
+describe("conv2d forward_add (y = r + conv(x) + b) against a direct Lua conv (double)", function()
+    -- cin = 3 takes im2col (r copied, then accumulated), cin = 17 Winograd (r added in the output
+    -- transform) on the vector paths; r separate from y, and r = y
+    for _, suffix in ipairs(paths()) do
+        for _, case in ipairs{{3, 1}, {3, 3}, {17, 3}} do
+            local cin, k = case[1], case[2]
+            it(("nvp_conv2d_forward_add%s cin=%d k=%d"):format(suffix, cin, k), function()
+                local n, cout, h, wd = 2, 5, 9, 7
+                local x, w, b = randn({n, cin, h, wd}, 11), randn({cout, cin, k, k}, 12), randn({cout}, 13)
+                local r = randn({n, cout, h, wd}, 14)
+                local expect = lua_forward(x, w, b, r:clone(), n, cin, cout, h, wd, k)
+                local y = T.full({n, cout, h, wd}, NaN)
+                local f = NVP["nvp_conv2d_forward_add" .. suffix]
+                assert.are.equal(0, f(y.data, r.data, x.data, w.data, b.data, n, cin, cout, h, wd, k))
+                assert_close(y, expect, 1e-5, 1e-5, "y = r + conv")
+                local r0 = r:clone()
+                assert.are.equal(0, f(r.data, r.data, x.data, w.data, b.data, n, cin, cout, h, wd, k))
+                assert_close(r, expect, 1e-5, 1e-5, "r = r + conv")
+                assert.are.equal(1, f(y.data, nil, x.data, w.data, b.data, n, cin, cout, h, wd, k))
+                assert.are.equal(("nvp_conv2d_forward_add: r (%d,%d,%d,%d) is NULL"):format(n, cout, h, wd),
+                    nffi.last_error())
+                assert.is_true(r0:max_abs_diff(r) > 0)
+            end)
+        end
+    end
+end)
+
 describe("conv2d backward against a direct Lua backward (double)", function()
     local n, cin, cout, h, wd = 2, 3, 5, 5, 7
     for _, suffix in ipairs(paths()) do

@@ -91,6 +91,11 @@ describe("winograd vs the direct reference conv", function()
                     local yacc = p.y0:clone()
                     assert.are.equal(0, f(yacc.data, p.x.data, p.wt.data, nil, p.n, p.cin, p.cout, p.h, p.w, tile, 1))
                     assert_wino_close(yacc, ref.yacc, tile, "y accumulated")
+                    -- y = r + conv(x): r = y0 read from its own tensor, y's NaN garbage never read
+                    local yadd = T.full({p.n, p.cout, p.h, p.w}, 0 / 0)
+                    assert.are.equal(0, NVP["nvp_winograd_forward_add" .. suffix](yadd.data, p.y0.data, p.x.data,
+                        p.wt.data, nil, p.n, p.cin, p.cout, p.h, p.w, tile))
+                    assert_wino_close(yadd, ref.yacc, tile, "y = r + conv")
                 end)
                 it("backward-data, backward-filter and bias " .. name, function()
                     local f = NVP["nvp_winograd_backward" .. suffix]

@@ -173,7 +173,25 @@ nvp_status nvp_conv2d_backward_ref(float *dx, float *dw, float *db, const float 
     return NVP_OK;
 }
 
+/* y = r + conv(x) + b: r copied into y (unless it is y), then the accumulating forward. */
+nvp_status nvp_conv2d_forward_add_ref(float *y, const float *r, const float *x, const float *w, const float *b,
+                                      int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k) {
+    nvp_status st = nvp_conv2d_check_args("nvp_conv2d_forward_add", 0, y, x, w, 1, 1, n, cin, cout, h, width, k);
+    if (st != NVP_OK) return st;
+    if (r == NULL)
+        return nvp_fail(NVP_STATUS_BAD_ARG, "nvp_conv2d_forward_add: r (%lld,%lld,%lld,%lld) is NULL", (long long)n,
+                        (long long)cout, (long long)h, (long long)width);
+    if (r != y) memcpy(y, r, (size_t)(n * cout * h * width) * sizeof(float));
+    return nvp_conv2d_forward_ref(y, x, w, b, n, cin, cout, h, width, k, 1);
+}
+
 /* ---- dispatchers: the path was chosen once by nvp_init ---- */
+
+nvp_status nvp_conv2d_forward_add(float *y, const float *r, const float *x, const float *w, const float *b, int64_t n,
+                                  int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k) {
+    return nvp_use_avx2 ? nvp_conv2d_forward_add_avx2(y, r, x, w, b, n, cin, cout, h, width, k)
+                        : nvp_conv2d_forward_add_ref(y, r, x, w, b, n, cin, cout, h, width, k);
+}
 
 nvp_status nvp_conv2d_forward(float *y, const float *x, const float *w, const float *b, int64_t n,
                               int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k, int accumulate) {

@@ -587,6 +587,21 @@ nvp_status nvp_conv2d_forward_avx2(float *y, const float *x, const float *w, con
     return forward_batched(y, x, w, b, n, cin, cout, h, width, k, accumulate);
 }
 
+// y = r + conv(x) + b: the Winograd paths add r in their output transform, the others copy it first.
+nvp_status nvp_conv2d_forward_add_avx2(float *y, const float *r, const float *x, const float *w, const float *b,
+                                       int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k) {
+    static const char fn[] = "nvp_conv2d_forward_add";
+    nvp_status st = nvp_conv2d_check_args(fn, 0, y, x, w, 1, 1, n, cin, cout, h, width, k);
+    if (st != NVP_OK) return st;
+    if (r == NULL)
+        return nvp_fail(NVP_STATUS_BAD_ARG, "%s: r (%lld,%lld,%lld,%lld) is NULL", fn, (long long)n, (long long)cout,
+                        (long long)h, (long long)width);
+    int tile = winograd_tile(0, n, cin, cout, h, width, k);
+    if (tile > 0) return nvp_winograd_forward_add(y, r, x, w, b, n, cin, cout, h, width, tile);
+    if (r != y && (st = nvp_copy(y, r, n * cout * h * width)) != NVP_OK) return st;
+    return nvp_conv2d_forward_avx2(y, x, w, b, n, cin, cout, h, width, k, 1);
+}
+
 // dy: (N,Cout,H,W); dx (+)= (N,Cin,H,W), dw += (Cout,Cin,k,k), db += (Cout); each may be NULL.
 nvp_status nvp_conv2d_backward_avx2(float *dx, float *dw, float *db, const float *dy, const float *x,
                                     const float *w, int64_t n, int64_t cin, int64_t cout, int64_t h,

@@ -149,7 +149,7 @@ static void grad_ref(float *v, int64_t xs, const float *dy, int64_t h, int64_t w
 /* Per tile row: wv[k][c][tx] = sum_l AT[c][l] M[k*a + l] (A along x), then output row m*ty + r,
  * column m*tx + c = sum_k AT[r][k] wv[k][c][tx] (A^T along y), clipped to the plane. */
 static void output_ref(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, int m, float bias,
-                       int accumulate, float *work) {
+                       const float *add, float *work) {
     const float *at = nvp_winograd_at[m == 4];
     int a = m + 2;
     int64_t th = (h + m - 1) / m, tw = (width + m - 1) / m;
@@ -170,7 +170,7 @@ static void output_ref(float *y, const float *mt, int64_t xs, int64_t h, int64_t
                 int64_t tx = ox / m, c = ox % m;
                 float s = 0.0f;
                 for (int k = 0; k < a; k++) s += at[r * a + k] * wv[(k * m + c) * tw + tx];
-                yr[ox] = (accumulate ? yr[ox] : 0.0f) + bias + s;
+                yr[ox] = (add ? add[(m * ty + r) * width + ox] : 0.0f) + bias + s;
             }
         }
     }
@@ -292,9 +292,9 @@ static void transform_filters(const nvp_winograd_transforms *tf, float *u, const
 }
 
 /* u: the transformed filters (transform_filters, shared by the team). */
-static void forward_share(const nvp_winograd_transforms *tf, float *y, const float *x, const float *u, const float *b,
-                          int64_t n, int64_t ci, int64_t co, int64_t h, int64_t width, int m, int accumulate,
-                          int *failed, nvp_status *gemm_st) {
+static void forward_share(const nvp_winograd_transforms *tf, float *y, const float *r, const float *x,
+                          const float *u, const float *b, int64_t n, int64_t ci, int64_t co, int64_t h, int64_t width,
+                          int m, int *failed, nvp_status *gemm_st) {
     int a = m + 2, a2 = a * a;
     int64_t p = h * width, t = ((h + m - 1) / m) * ((width + m - 1) / m);
     int64_t i0, i1;
@@ -328,8 +328,8 @@ static void forward_share(const nvp_winograd_transforms *tf, float *y, const flo
             for (int64_t o = 0; o < co; o++) {
                 float *plane = y + ((i + j) * co + o) * p;
                 prefetch_plane(plane + p, p, 1);
-                tf->output(plane, mt + o * ncols + j * t, co * ncols, h, width, m, b ? b[o] : 0.0f, accumulate,
-                           work);
+                tf->output(plane, mt + o * ncols + j * t, co * ncols, h, width, m, b ? b[o] : 0.0f,
+                           r ? r + ((i + j) * co + o) * p : NULL, work);
             }
     }
 }
@@ -399,18 +399,18 @@ static nvp_status check_tile(const char *fn, int tile) {
     return NVP_OK;
 }
 
-nvp_status nvp_winograd_forward_with(const nvp_winograd_transforms *tf, const char *fn, float *y, const float *x,
-                                     const float *w, const float *b, int64_t n, int64_t cin, int64_t cout,
-                                     int64_t h, int64_t width, int tile, int accumulate) {
+nvp_status nvp_winograd_forward_with(const nvp_winograd_transforms *tf, const char *fn, float *y, const float *r,
+                                     const float *x, const float *w, const float *b, int64_t n, int64_t cin,
+                                     int64_t cout, int64_t h, int64_t width, int tile) {
     nvp_status st = check_tile(fn, tile);
     if (st == NVP_OK) st = nvp_conv2d_check_args(fn, 0, y, x, w, 1, 1, n, cin, cout, h, width, 3);
     if (st != NVP_OK) return st;
     int64_t p = h * width;
     if (n * cout * p == 0) return NVP_OK;
-    if (cin == 0) { /* no input channels: y = (accumulate ? y : 0) + bias */
+    if (cin == 0) { /* no input channels: y = (r ? r : 0) + bias */
         for (int64_t i = 0; i < n * cout; i++)
             for (int64_t q = 0; q < p; q++)
-                y[i * p + q] = (accumulate ? y[i * p + q] : 0.0f) + (b ? b[i % cout] : 0.0f);
+                y[i * p + q] = (r ? r[i * p + q] : 0.0f) + (b ? b[i % cout] : 0.0f);
         return NVP_OK;
     }
     int team = team_for(n, n * cout * cin * 9 * p), failed = 0, a = tile + 2;
@@ -420,7 +420,7 @@ nvp_status nvp_winograd_forward_with(const nvp_winograd_transforms *tf, const ch
 #pragma omp parallel num_threads(team) if (team > 1)
     {
         transform_filters(tf, u, w, cout, cin, tile, 0);
-        forward_share(tf, y, x, u, b, n, cin, cout, h, width, tile, accumulate, &failed, &gemm_st);
+        forward_share(tf, y, r, x, u, b, n, cin, cout, h, width, tile, &failed, &gemm_st);
     }
     if (failed) return nvp_fail(NVP_STATUS_NO_MEMORY, "%s: no memory for the Winograd tiles", fn);
     return gemm_st;
@@ -461,7 +461,8 @@ nvp_status nvp_winograd_backward_with(const nvp_winograd_transforms *tf, const c
         /* dx (+)= the "full" correlation of dy with the rotated, transposed filters */
         if (dx != NULL) {
             transform_filters(tf, u, w, cin, cout, tile, 1);
-            forward_share(tf, dx, dy, u, NULL, n, cout, cin, h, width, tile, accumulate_dx, &failed, &gemm_st);
+            forward_share(tf, dx, accumulate_dx ? dx : NULL, dy, u, NULL, n, cout, cin, h, width, tile, &failed,
+                          &gemm_st);
         }
         if (dw != NULL) {
             part[th] = filter_grad_share(tf, dy, x, n, cin, cout, h, width, tile, &failed, &gemm_st);
@@ -479,8 +480,18 @@ nvp_status nvp_winograd_backward_with(const nvp_winograd_transforms *tf, const c
 // y: (N,Cout,H,W) [+]= conv3x3(x: (N,Cin,H,W), w: (Cout,Cin,3,3)) + b: (Cout) (b may be NULL); tile = 2 or 4
 nvp_status nvp_winograd_forward_ref(float *y, const float *x, const float *w, const float *b, int64_t n, int64_t cin,
                                     int64_t cout, int64_t h, int64_t width, int tile, int accumulate) {
-    return nvp_winograd_forward_with(&transforms_ref, "nvp_winograd_forward", y, x, w, b, n, cin, cout, h, width,
-                                     tile, accumulate);
+    return nvp_winograd_forward_with(&transforms_ref, "nvp_winograd_forward", y, accumulate ? y : NULL, x, w, b, n,
+                                     cin, cout, h, width, tile);
+}
+
+// y = r + conv3x3(x) + b: r (N,Cout,H,W) is y itself or a tensor disjoint from it (a residual sum)
+nvp_status nvp_winograd_forward_add_ref(float *y, const float *r, const float *x, const float *w, const float *b,
+                                        int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile) {
+    if (r == NULL)
+        return nvp_fail(NVP_STATUS_BAD_ARG, "nvp_winograd_forward_add: r (%lld,%lld,%lld,%lld) is NULL", (long long)n,
+                        (long long)cout, (long long)h, (long long)width);
+    return nvp_winograd_forward_with(&transforms_ref, "nvp_winograd_forward_add", y, r, x, w, b, n, cin, cout, h,
+                                     width, tile);
 }
 
 // dy: (N,Cout,H,W); dx (+)= (N,Cin,H,W), dw += (Cout,Cin,3,3), db += (Cout); each may be NULL.
@@ -492,6 +503,13 @@ nvp_status nvp_winograd_backward_ref(float *dx, float *dw, float *db, const floa
 }
 
 /* ---- dispatchers ---- */
+
+nvp_status nvp_winograd_forward_add(float *y, const float *r, const float *x, const float *w, const float *b,
+                                    int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile) {
+    if (nvp_use_avx512) return nvp_winograd_forward_add_avx512(y, r, x, w, b, n, cin, cout, h, width, tile);
+    return nvp_use_avx2 ? nvp_winograd_forward_add_avx2(y, r, x, w, b, n, cin, cout, h, width, tile)
+                        : nvp_winograd_forward_add_ref(y, r, x, w, b, n, cin, cout, h, width, tile);
+}
 
 nvp_status nvp_winograd_forward(float *y, const float *x, const float *w, const float *b, int64_t n, int64_t cin,
                                 int64_t cout, int64_t h, int64_t width, int tile, int accumulate) {

@@ -24,9 +24,10 @@ typedef struct nvp_winograd_transforms {
     void (*input)(float *v, int64_t xs, const float *x, int64_t h, int64_t width, int m, float *work);
     /* v[xi*xs + t] = (A dy_t A^T)[xi], dy_t = the m x m block t of dy (H,W) (zeros past the edge). */
     void (*grad)(float *v, int64_t xs, const float *dy, int64_t h, int64_t width, int m, float *work);
-    /* y (H,W) = (accumulate ? y : 0) + bias + A^T M_t A for the tile rows inside the plane. */
+    /* y (H,W) = (add ? add : 0) + bias + A^T M_t A for the tile rows inside the plane; add (H,W) may
+     * be y itself (accumulate) or another plane (a residual sum). */
     void (*output)(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, int m, float bias,
-                   int accumulate, float *work);
+                   const float *add, float *work);
     /* U[xi][r][col] = (G g G^T)[xi] for every col < cols of row r, U (alpha^2, rows, cols); g = w[r][col]
      * (w (rows, cols, 3, 3)), or with flip = rot180(w[col][r]) (w (cols, rows, 3, 3)): backward-data. */
     void (*filter)(float *u, const float *w, int64_t r, int64_t rows, int64_t cols, int m, int flip);
@@ -81,9 +82,10 @@ static const float nvp_winograd_at[2][24] = {
 int64_t nvp_winograd_work_floats(int m, int64_t h, int64_t width);
 
 /* The drivers (winograd.c), run with the given transforms; argument checks included. */
-nvp_status nvp_winograd_forward_with(const nvp_winograd_transforms *tf, const char *fn, float *y, const float *x,
-                                     const float *w, const float *b, int64_t n, int64_t cin, int64_t cout,
-                                     int64_t h, int64_t width, int tile, int accumulate);
+/* r: NULL (y written), y (accumulate) or another (N,Cout,H,W) tensor: y = r + conv(x) + b. */
+nvp_status nvp_winograd_forward_with(const nvp_winograd_transforms *tf, const char *fn, float *y, const float *r,
+                                     const float *x, const float *w, const float *b, int64_t n, int64_t cin,
+                                     int64_t cout, int64_t h, int64_t width, int tile);
 nvp_status nvp_winograd_backward_with(const nvp_winograd_transforms *tf, const char *fn, float *dx, float *dw,
                                       float *db, const float *dy, const float *x, const float *w, int64_t n,
                                       int64_t cin, int64_t cout, int64_t h, int64_t width, int tile,

@@ -115,7 +115,7 @@ INLINE void grad_m(float *v, int64_t xs, const float *dy, int64_t h, int64_t wid
 }
 
 INLINE void output_m(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, const int m, float bias,
-                     int accumulate, float *work) {
+                     const float *add, float *work) {
     const float *at = nvp_winograd_at[m == 4];
     enum { A_MAX = 6 };
     const int a = m + 2;
@@ -157,10 +157,11 @@ INLINE void output_m(float *y, const float *mt, int64_t xs, int64_t h, int64_t w
             float *yr = y + (m * ty + r) * width;
             merge_phases(row, z + r * m * tw8, tw8, tw, m, e, o);
             int64_t ox = 0;
-            if (accumulate) {
+            if (add) {
+                const float *ar = add + (m * ty + r) * width;
                 for (; ox + 8 <= width; ox += 8)
-                    _mm256_storeu_ps(yr + ox, _mm256_add_ps(_mm256_loadu_ps(yr + ox), _mm256_loadu_ps(row + ox)));
-                for (; ox < width; ox++) yr[ox] += row[ox];
+                    _mm256_storeu_ps(yr + ox, _mm256_add_ps(_mm256_loadu_ps(ar + ox), _mm256_loadu_ps(row + ox)));
+                for (; ox < width; ox++) yr[ox] = ar[ox] + row[ox];
             } else {
                 copy_floats(yr, row, width);
             }
@@ -228,11 +229,11 @@ static void grad_avx2(float *v, int64_t xs, const float *dy, int64_t h, int64_t 
 }
 
 static void output_avx2(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, int m, float bias,
-                        int accumulate, float *work) {
+                        const float *add, float *work) {
     if (m == 2)
-        output_m(y, mt, xs, h, width, 2, bias, accumulate, work);
+        output_m(y, mt, xs, h, width, 2, bias, add, work);
     else
-        output_m(y, mt, xs, h, width, 4, bias, accumulate, work);
+        output_m(y, mt, xs, h, width, 4, bias, add, work);
 }
 
 static const nvp_winograd_transforms transforms_avx2 = {input_avx2, grad_avx2, output_avx2, nvp_winograd_filter_avx2};
@@ -240,8 +241,18 @@ static const nvp_winograd_transforms transforms_avx2 = {input_avx2, grad_avx2, o
 // y: (N,Cout,H,W) [+]= conv3x3(x: (N,Cin,H,W), w: (Cout,Cin,3,3)) + b: (Cout) (b may be NULL); tile = 2 or 4
 nvp_status nvp_winograd_forward_avx2(float *y, const float *x, const float *w, const float *b, int64_t n,
                                      int64_t cin, int64_t cout, int64_t h, int64_t width, int tile, int accumulate) {
-    return nvp_winograd_forward_with(&transforms_avx2, "nvp_winograd_forward", y, x, w, b, n, cin, cout, h, width,
-                                     tile, accumulate);
+    return nvp_winograd_forward_with(&transforms_avx2, "nvp_winograd_forward", y, accumulate ? y : NULL, x, w, b, n,
+                                     cin, cout, h, width, tile);
+}
+
+// y = r + conv3x3(x) + b: r (N,Cout,H,W) is y itself or a tensor disjoint from it (a residual sum)
+nvp_status nvp_winograd_forward_add_avx2(float *y, const float *r, const float *x, const float *w, const float *b,
+                                         int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile) {
+    if (r == NULL)
+        return nvp_fail(NVP_STATUS_BAD_ARG, "nvp_winograd_forward_add: r (%lld,%lld,%lld,%lld) is NULL", (long long)n,
+                        (long long)cout, (long long)h, (long long)width);
+    return nvp_winograd_forward_with(&transforms_avx2, "nvp_winograd_forward_add", y, r, x, w, b, n, cin, cout, h,
+                                     width, tile);
 }
 
 // dy: (N,Cout,H,W); dx (+)= (N,Cin,H,W), dw += (Cout,Cin,3,3), db += (Cout); each may be NULL.

@@ -154,7 +154,7 @@ INLINE void rows_transform_n(float *v, int64_t xs, const float *x, int64_t h, in
  * the group's tiles), and each output row of the group picked out of them by two-source permutes:
  * column j of group row r is lane r*TW + j/m of z[j % m]. One or two zmm per output row. */
 INLINE void rows_output(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, const int m, float bias,
-                        int accumulate) {
+                        const float *add) {
     const int a = m + 2;
     const float *at = nvp_winograd_at[m == 4];
     int64_t th = (h + m - 1) / m, tw = (width + m - 1) / m;
@@ -205,7 +205,7 @@ INLINE void rows_output(float *y, const float *mt, int64_t xs, int64_t h, int64_
                     __m512 piece = _mm512_permutex2var_ps(z[0], idx, z[1]);
                     if (m == 4) piece = _mm512_mask_mov_ps(piece, upper, _mm512_permutex2var_ps(z[2], idx, z[3]));
                     __mmask16 mk = g == 0 ? cols_lo : cols_hi;
-                    if (accumulate) piece = _mm512_add_ps(piece, _mm512_maskz_loadu_ps(mk, yr + 16 * g));
+                    if (add) piece = _mm512_add_ps(piece, _mm512_maskz_loadu_ps(mk, add + oy * width + 16 * g));
                     _mm512_mask_storeu_ps(yr + 16 * g, mk, piece);
                 }
             }
@@ -339,7 +339,7 @@ INLINE __m512 merge_piece(const __m512 *z, int64_t first_tile, const int m) {
 }
 
 INLINE void output_m(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, const int m, float bias,
-                     int accumulate, float *work) {
+                     const float *add, float *work) {
     const float *at = nvp_winograd_at[m == 4];
     const int a = m + 2;
     int64_t th = (h + m - 1) / m, tw = (width + m - 1) / m;
@@ -381,11 +381,12 @@ INLINE void output_m(float *y, const float *mt, int64_t xs, int64_t h, int64_t w
                     int64_t oy = m * (ty0 + ri) + r;
                     if (oy >= h) break;
                     float *yr = y + oy * width + m * tx0;
+                    const float *ar = add ? add + oy * width + m * tx0 : NULL;
                     int64_t cols = m * c < width - m * tx0 ? m * c : width - m * tx0;
                     for (int64_t g = 0; g * 16 < cols; g++) {
                         __m512 piece = merge_piece(z, ri * c + g * (16 / m), m);
                         __mmask16 mk = lanes(0, cols - g * 16);
-                        if (accumulate) piece = _mm512_add_ps(piece, _mm512_maskz_loadu_ps(mk, yr + g * 16));
+                        if (ar) piece = _mm512_add_ps(piece, _mm512_maskz_loadu_ps(mk, ar + g * 16));
                         _mm512_mask_storeu_ps(yr + g * 16, mk, piece);
                     }
                 }
@@ -417,15 +418,15 @@ static void grad_avx512(float *v, int64_t xs, const float *dy, int64_t h, int64_
 }
 
 static void output_avx512(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, int m, float bias,
-                          int accumulate, float *work) {
+                          const float *add, float *work) {
     if (rows_fit(width, m) && m == 2)
-        rows_output(y, mt, xs, h, width, 2, bias, accumulate);
+        rows_output(y, mt, xs, h, width, 2, bias, add);
     else if (rows_fit(width, m))
-        rows_output(y, mt, xs, h, width, 4, bias, accumulate);
+        rows_output(y, mt, xs, h, width, 4, bias, add);
     else if (m == 2)
-        output_m(y, mt, xs, h, width, 2, bias, accumulate, work);
+        output_m(y, mt, xs, h, width, 2, bias, add, work);
     else
-        output_m(y, mt, xs, h, width, 4, bias, accumulate, work);
+        output_m(y, mt, xs, h, width, 4, bias, add, work);
 }
 
 static const nvp_winograd_transforms transforms_avx512 = {input_avx512, grad_avx512, output_avx512,
@@ -437,8 +438,20 @@ nvp_status nvp_winograd_forward_avx512(float *y, const float *x, const float *w,
                                        int accumulate) {
     if (!nvp_cpu_has_avx512())
         return nvp_fail(NVP_STATUS_UNSUPPORTED, "nvp_winograd_forward_avx512: this CPU has no AVX-512 F/CD/BW/DQ/VL");
-    return nvp_winograd_forward_with(&transforms_avx512, "nvp_winograd_forward", y, x, w, b, n, cin, cout, h, width,
-                                     tile, accumulate);
+    return nvp_winograd_forward_with(&transforms_avx512, "nvp_winograd_forward", y, accumulate ? y : NULL, x, w, b, n,
+                                     cin, cout, h, width, tile);
+}
+
+// y = r + conv3x3(x) + b: r (N,Cout,H,W) is y itself or a tensor disjoint from it (a residual sum)
+nvp_status nvp_winograd_forward_add_avx512(float *y, const float *r, const float *x, const float *w, const float *b,
+                                           int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile) {
+    if (!nvp_cpu_has_avx512())
+        return nvp_fail(NVP_STATUS_UNSUPPORTED, "nvp_winograd_forward_add_avx512: this CPU has no AVX-512 F/CD/BW/DQ/VL");
+    if (r == NULL)
+        return nvp_fail(NVP_STATUS_BAD_ARG, "nvp_winograd_forward_add: r (%lld,%lld,%lld,%lld) is NULL", (long long)n,
+                        (long long)cout, (long long)h, (long long)width);
+    return nvp_winograd_forward_with(&transforms_avx512, "nvp_winograd_forward_add", y, r, x, w, b, n, cin, cout, h,
+                                     width, tile);
 }
 
 // dy: (N,Cout,H,W); dx (+)= (N,Cin,H,W), dw += (Cout,Cin,3,3), db += (Cout); each may be NULL.

@@ -70,8 +70,8 @@ function STNet:forward(x, keep_running)
     for b, blk in ipairs(self.blocks) do
         blk.h_in = hcur
         blk.r = blk.conv1:forward(blk.bn1:forward(hcur, act, keep_running))
-        local hnext = self:buffer("h" .. b, {n, f, h, w}):copy(hcur)
-        blk.conv2:forward(blk.bn2:forward(blk.r, act, keep_running), hnext, true)
+        local hnext = blk.conv2:forward_add(blk.bn2:forward(blk.r, act, keep_running), hcur,
+            self:buffer("h" .. b, {n, f, h, w}))                  -- h + conv2(...): the residual sum
         blk.skip:forward(hnext, self.skip, true)
         blk.h_out = hnext
         hcur = hnext

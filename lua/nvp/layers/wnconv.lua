@@ -55,6 +55,24 @@ function WNConv2d:forward(x, out, accumulate)
     return out
 end
 
+--- out = r + conv(x) (r: a tensor of out's shape, or out itself): a ResNet block's residual sum in one
+-- pass over out (the Winograd convolutions add r in their output transform) instead of a copy of r
+-- into out and an accumulating conv.
+function WNConv2d:forward_add(x, r, out)
+    local n, cin, h, w = x.shape[1], x.shape[2], x.shape[3], x.shape[4]
+    if cin ~= self.cin or #x.shape ~= 4 then
+        error(("wnconv: input %s, expected (N,%d,H,W)"):format(T.shape_string(x.shape), self.cin), 2)
+    end
+    if not r:same_shape(out) or out.shape[1] ~= n or out.shape[2] ~= self.cout then
+        error(("wnconv: residual %s and output %s, expected (%d,%d,%d,%d)"):format(T.shape_string(r.shape),
+            T.shape_string(out.shape), n, self.cout, h, w), 2)
+    end
+    local weight = self:weight()
+    local b = self.has_bias and self._params.b.data or nil
+    check(C.nvp_conv2d_forward_add(out.data, r.data, x.data, weight.data, b, n, cin, self.cout, h, w, self.k), 2)
+    return out
+end
+
 --- Accumulate parameter gradients for dy = dL/dy at input x; add dL/dx into dx when given, or write it
 -- there with accumulate = false (dx's old contents are then never read: no zero fill needed).
 -- Uses the weights of the last forward.
