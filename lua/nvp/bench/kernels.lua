@@ -38,7 +38,7 @@ function M.conv_shapes(config)
         if getmetatable(mod) ~= WNConv2d then return end
         local role = name:match("st%.(.*)$") or name
         role = role:gsub("block%d+%.", "block.")
-        mod.forward = function(self, x, ...)
+        local function record(self, x)
             local key = table.concat({self.cin, self.cout, x.shape[3], x.shape[4], self.k}, "x")
             local s = by_key[key]
             if s == nil then
@@ -52,7 +52,14 @@ function M.conv_shapes(config)
                 s.role_seen[role] = true
                 s.roles[#s.roles + 1] = role
             end
+        end
+        mod.forward = function(self, x, ...)
+            record(self, x)
             return WNConv2d.forward(self, x, ...)
+        end
+        mod.forward_add = function(self, x, ...) -- the blocks' conv2 (residual sum)
+            record(self, x)
+            return WNConv2d.forward_add(self, x, ...)
         end
     end, "")
     local x = T.empty{1, cfg.channels, cfg.size, cfg.size}
