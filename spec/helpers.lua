@@ -1,5 +1,5 @@
 -- spec/helpers.lua: loaded by busted before every spec file (see .busted).
--- Globals for specs: assert_close, numgrad, NVP (the FFI namespace), spec_rng.
+-- Globals for specs: assert_close, numgrad, NVP (the FFI namespace), spec_rng, spec_pixels.
 local ffi = require "ffi"
 local nffi = require "nvp.ffi"
 
@@ -85,6 +85,13 @@ function spec_rng(seed)
 end
 
 --- Run `fn` and return the error message it raised (fails if it did not raise).
+--- `count` deterministic uint8 "pixels" (i * stride + offset) % 256, i = 0 .. count - 1 (an FFI array).
+function spec_pixels(count, stride, offset)
+    local px = ffi.new("uint8_t[?]", count)
+    for i = 0, count - 1 do px[i] = (i * stride + offset) % 256 end
+    return px
+end
+
 function error_of(fn, ...)
     local ok, err = pcall(fn, ...)
     assert(not ok, "expected an error, got none")

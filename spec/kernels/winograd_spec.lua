@@ -239,6 +239,11 @@ describe("winograd argument errors", function()
             assert.are.equal("nvp_winograd_forward: cin = -3 is negative", nffi.last_error())
             assert.are.equal(1, f(y.data, nil, w.data, nil, 2, 3, 5, 5, 7, 4, 0))
             assert.are.equal("nvp_winograd_forward: x (2,3,5,7) is NULL", nffi.last_error())
+            local fadd = NVP["nvp_winograd_forward_add" .. suffix]
+            assert.are.equal(1, fadd(y.data, nil, x.data, w.data, nil, 2, 3, 5, 5, 7, 2))
+            assert.are.equal("nvp_winograd_forward_add: r (2,5,5,7) is NULL", nffi.last_error())
+            assert.are.equal(6, fadd(y.data, y.data, x.data, w.data, nil, 2, 3, 5, 5, 7, 3))
+            assert.matches("nvp_winograd_forward_add: tile = 3 is not supported", nffi.last_error())
         end)
         it("nvp_winograd_backward" .. suffix .. " names a bad tile and a missing input", function()
             local f = NVP["nvp_winograd_backward" .. suffix]

@@ -1,18 +1,13 @@
 -- No allocation in a warm training step: after the first step every tensor, workspace entry and
 -- kernel scratch buffer is reused, so the engine's allocation counter (nvp_alloc_stats) stands still
 -- and resident memory is flat from step 2 on.
-local ffi = require "ffi"
 local T = require "nvp.tensor"
 local Rng = require "nvp.rng"
 local flow = require "nvp.flow"
 local optim = require "nvp.optim"
 local ws = require "nvp.workspace"
 
-local function pixels_of(n, d)
-    local px = ffi.new("uint8_t[?]", n * d)
-    for i = 0, n * d - 1 do px[i] = (i * 53 + 7) % 256 end
-    return px
-end
+local function pixels_of(n, d) return spec_pixels(n * d, 53, 7) end
 
 -- What bench and the trainer do per step: loss, zero_grad, backward, Adam.
 local function trainer(cfg, n)

@@ -1,7 +1,6 @@
 -- Recompute-by-inverse (model.recompute): backward from z alone, each layer's input rebuilt by its
 -- inverse, must give the stored-activation path's loss and gradients to float32 rounding, leave the
 -- batch-norm running averages where one forward put them, and hold one coupling's activations.
-local ffi = require "ffi"
 local T = require "nvp.tensor"
 local Rng = require "nvp.rng"
 local flow = require "nvp.flow"
@@ -9,11 +8,7 @@ local ws = require "nvp.workspace"
 
 local N = 4
 
-local function pixels_of(n, d)
-    local px = ffi.new("uint8_t[?]", n * d)
-    for i = 0, n * d - 1 do px[i] = (i * 37 + 11) % 256 end
-    return px
-end
+local function pixels_of(n, d) return spec_pixels(n * d, 37, 11) end
 
 -- One loss + backward; returns the loss, dL/dx, and copies of every gradient and state buffer.
 local function step(cfg, recompute, evaluate)

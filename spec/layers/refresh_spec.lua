@@ -2,7 +2,6 @@
 -- (they share the last same-shaped coupling's) and re-run that network in backward. The arithmetic
 -- is the stored path's, so loss, gradients and batch-norm running averages must agree bit for bit;
 -- the memory must go down; the choice must be the largest networks first.
-local ffi = require "ffi"
 local T = require "nvp.tensor"
 local Rng = require "nvp.rng"
 local flow = require "nvp.flow"
@@ -10,11 +9,7 @@ local ws = require "nvp.workspace"
 
 local N = 3
 
-local function pixels_of(n, d)
-    local px = ffi.new("uint8_t[?]", n * d)
-    for i = 0, n * d - 1 do px[i] = (i * 53 + 7) % 256 end
-    return px
-end
+local function pixels_of(n, d) return spec_pixels(n * d, 53, 7) end
 
 -- Two loss + backward steps (the second sees the running averages the first moved); returns the last
 -- loss, dL/dx and copies of every gradient and state buffer.

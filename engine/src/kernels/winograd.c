@@ -477,6 +477,15 @@ nvp_status nvp_winograd_backward_with(const nvp_winograd_transforms *tf, const c
     return gemm_st;
 }
 
+nvp_status nvp_winograd_forward_add_with(const nvp_winograd_transforms *tf, float *y, const float *r, const float *x,
+                                         const float *w, const float *b, int64_t n, int64_t cin, int64_t cout,
+                                         int64_t h, int64_t width, int tile) {
+    if (r == NULL)
+        return nvp_fail(NVP_STATUS_BAD_ARG, "nvp_winograd_forward_add: r (%lld,%lld,%lld,%lld) is NULL", (long long)n,
+                        (long long)cout, (long long)h, (long long)width);
+    return nvp_winograd_forward_with(tf, "nvp_winograd_forward_add", y, r, x, w, b, n, cin, cout, h, width, tile);
+}
+
 // y: (N,Cout,H,W) [+]= conv3x3(x: (N,Cin,H,W), w: (Cout,Cin,3,3)) + b: (Cout) (b may be NULL); tile = 2 or 4
 nvp_status nvp_winograd_forward_ref(float *y, const float *x, const float *w, const float *b, int64_t n, int64_t cin,
                                     int64_t cout, int64_t h, int64_t width, int tile, int accumulate) {
@@ -487,11 +496,7 @@ nvp_status nvp_winograd_forward_ref(float *y, const float *x, const float *w, co
 // y = r + conv3x3(x) + b: r (N,Cout,H,W) is y itself or a tensor disjoint from it (a residual sum)
 nvp_status nvp_winograd_forward_add_ref(float *y, const float *r, const float *x, const float *w, const float *b,
                                         int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile) {
-    if (r == NULL)
-        return nvp_fail(NVP_STATUS_BAD_ARG, "nvp_winograd_forward_add: r (%lld,%lld,%lld,%lld) is NULL", (long long)n,
-                        (long long)cout, (long long)h, (long long)width);
-    return nvp_winograd_forward_with(&transforms_ref, "nvp_winograd_forward_add", y, r, x, w, b, n, cin, cout, h,
-                                     width, tile);
+    return nvp_winograd_forward_add_with(&transforms_ref, y, r, x, w, b, n, cin, cout, h, width, tile);
 }
 
 // dy: (N,Cout,H,W); dx (+)= (N,Cin,H,W), dw += (Cout,Cin,3,3), db += (Cout); each may be NULL.

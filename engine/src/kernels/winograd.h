@@ -82,7 +82,11 @@ static const float nvp_winograd_at[2][24] = {
 int64_t nvp_winograd_work_floats(int m, int64_t h, int64_t width);
 
 /* The drivers (winograd.c), run with the given transforms; argument checks included. */
-/* r: NULL (y written), y (accumulate) or another (N,Cout,H,W) tensor: y = r + conv(x) + b. */
+/* r: NULL (y written), y (accumulate) or another (N,Cout,H,W) tensor: y = r + conv(x) + b. The _add
+ * one refuses a NULL r by name (the public nvp_winograd_forward_add*). */
+nvp_status nvp_winograd_forward_add_with(const nvp_winograd_transforms *tf, float *y, const float *r, const float *x,
+                                         const float *w, const float *b, int64_t n, int64_t cin, int64_t cout,
+                                         int64_t h, int64_t width, int tile);
 nvp_status nvp_winograd_forward_with(const nvp_winograd_transforms *tf, const char *fn, float *y, const float *r,
                                      const float *x, const float *w, const float *b, int64_t n, int64_t cin,
                                      int64_t cout, int64_t h, int64_t width, int tile);

@@ -248,11 +248,7 @@ nvp_status nvp_winograd_forward_avx2(float *y, const float *x, const float *w, c
 // y = r + conv3x3(x) + b: r (N,Cout,H,W) is y itself or a tensor disjoint from it (a residual sum)
 nvp_status nvp_winograd_forward_add_avx2(float *y, const float *r, const float *x, const float *w, const float *b,
                                          int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile) {
-    if (r == NULL)
-        return nvp_fail(NVP_STATUS_BAD_ARG, "nvp_winograd_forward_add: r (%lld,%lld,%lld,%lld) is NULL", (long long)n,
-                        (long long)cout, (long long)h, (long long)width);
-    return nvp_winograd_forward_with(&transforms_avx2, "nvp_winograd_forward_add", y, r, x, w, b, n, cin, cout, h,
-                                     width, tile);
+    return nvp_winograd_forward_add_with(&transforms_avx2, y, r, x, w, b, n, cin, cout, h, width, tile);
 }
 
 // dy: (N,Cout,H,W); dx (+)= (N,Cin,H,W), dw += (Cout,Cin,3,3), db += (Cout); each may be NULL.

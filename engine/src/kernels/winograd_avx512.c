@@ -447,11 +447,7 @@ nvp_status nvp_winograd_forward_add_avx512(float *y, const float *r, const float
                                            int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile) {
     if (!nvp_cpu_has_avx512())
         return nvp_fail(NVP_STATUS_UNSUPPORTED, "nvp_winograd_forward_add_avx512: this CPU has no AVX-512 F/CD/BW/DQ/VL");
-    if (r == NULL)
-        return nvp_fail(NVP_STATUS_BAD_ARG, "nvp_winograd_forward_add: r (%lld,%lld,%lld,%lld) is NULL", (long long)n,
-                        (long long)cout, (long long)h, (long long)width);
-    return nvp_winograd_forward_with(&transforms_avx512, "nvp_winograd_forward_add", y, r, x, w, b, n, cin, cout, h,
-                                     width, tile);
+    return nvp_winograd_forward_add_with(&transforms_avx512, y, r, x, w, b, n, cin, cout, h, width, tile);
 }
 
 // dy: (N,Cout,H,W); dx (+)= (N,Cin,H,W), dw += (Cout,Cin,3,3), db += (Cout); each may be NULL.
