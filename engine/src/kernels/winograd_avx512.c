@@ -231,27 +231,38 @@ INLINE void rows_transform(float *v, int64_t xs, const float *x, int64_t h, int6
         rows_transform_n(v, xs, x, h, width, m, grad, 0, 2);
 }
 
-INLINE void input_m(float *v, int64_t xs, const float *x, int64_t h, int64_t width, const int m, float *work) {
-    const float *bt = nvp_winograd_bt[m == 4];
-    const int a = m + 2;
-    int64_t th = (h + m - 1) / m, tw = (width + m - 1) / m, sw = tw + 1, rw = ceil16(m * sw), hp = m * th + 2;
-    float *pad = work, *q = pad + hp * rw, *u = q + hp * rw, *e = u + th * a * rw, *o = e + rw + 16;
-    input_rows(q, pad, x, h, width, m, sw, rw, hp, e, o);
-    for (int64_t ty = 0; ty < th; ty++) { /* u[ty][k] = sum_i BT[k][i] q[m*ty + i]: B^T along y */
+/* The transforms of any plane (the register-row ones above take most): the input (grad = 0, B^T d B
+ * of the zero-padded plane) or gradient (grad = 1, A dy_t A^T of dy's m x m blocks) transform as in
+ * winograd_avx2.c: the plane copied into zero-padded rows split by phase (input_rows / grad_rows), the
+ * y stage over whole rows, then the x stage a tile group per vector. Tap i of a tile's row sits at
+ * phase i % m, index tx + i / m (input: rows of m phases of TW + 1) or phase i, index tx (gradient). */
+INLINE void generic_transform(float *v, int64_t xs, const float *x, int64_t h, int64_t width, const int m,
+                              const int grad, float *work) {
+    const float *bt = nvp_winograd_bt[m == 4], *at = nvp_winograd_at[m == 4]; /* A[k][i] = at[i*a + k] */
+    const int a = m + 2, taps = grad ? m : a;
+    int64_t th = (h + m - 1) / m, tw = (width + m - 1) / m, sw = grad ? tw : tw + 1;
+    int64_t rw = ceil16(m * sw), rows = grad ? m * th : m * th + 2;
+    float *pad = work, *q = pad + rows * rw, *u = q + rows * rw, *e = u + th * a * rw, *o = e + rw + 16;
+    if (grad)
+        grad_rows(q, pad, x, h, width, m, tw, rw, rows, e, o);
+    else
+        input_rows(q, pad, x, h, width, m, sw, rw, rows, e, o);
+    for (int64_t ty = 0; ty < th; ty++) { /* u[ty][k] = sum_i C[k][i] q[m*ty + i], C = B^T or A */
         const float *q0 = q + m * ty * rw;
 #pragma GCC unroll 6
         for (int k = 0; k < a; k++) {
             for (int64_t c = 0; c < rw; c += 16) {
                 __m512 s = _mm512_setzero_ps();
 #pragma GCC unroll 6
-                for (int i = 0; i < a; i++)
-                    if (bt[k * a + i] != 0.0f)
-                        s = _mm512_fmadd_ps(_mm512_set1_ps(bt[k * a + i]), _mm512_loadu_ps(q0 + i * rw + c), s);
+                for (int i = 0; i < taps; i++) {
+                    float cy = grad ? at[i * a + k] : bt[k * a + i];
+                    if (cy != 0.0f) s = _mm512_fmadd_ps(_mm512_set1_ps(cy), _mm512_loadu_ps(q0 + i * rw + c), s);
+                }
                 _mm512_storeu_ps(u + (ty * a + k) * rw + c, s);
             }
         }
     }
-    /* v[k*a + l][tile] = sum_i BT[l][i] u[ty][k][phase i % m, tx + i/m]: B along x, a group per vector */
+    /* v[k*a + l][tile] = sum_i C[l][i] u[ty][k][tap i of the tile]: along x, a group per vector */
     tile_groups gr = groups_for(tw);
     for (int64_t ty0 = 0; ty0 < th; ty0 += gr.rows_per_group) {
         int nr = (int)(th - ty0 < gr.rows_per_group ? th - ty0 : gr.rows_per_group);
@@ -262,57 +273,16 @@ INLINE void input_m(float *v, int64_t xs, const float *x, int64_t h, int64_t wid
                 const float *uk = u + (ty0 * a + k) * rw + tx0;
                 __m512 d[A_MAX];
 #pragma GCC unroll 6
-                for (int i = 0; i < a; i++) d[i] = gather_rows(uk + (i % m) * sw + i / m, a * rw, nr, c);
+                for (int i = 0; i < taps; i++)
+                    d[i] = gather_rows(uk + (grad ? i * sw : (i % m) * sw + i / m), a * rw, nr, c);
 #pragma GCC unroll 6
                 for (int l = 0; l < a; l++) {
                     __m512 s = _mm512_setzero_ps();
 #pragma GCC unroll 6
-                    for (int i = 0; i < a; i++)
-                        if (bt[l * a + i] != 0.0f) s = _mm512_fmadd_ps(_mm512_set1_ps(bt[l * a + i]), d[i], s);
-                    _mm512_mask_storeu_ps(v + (k * a + l) * xs + ty0 * tw + tx0, out, s);
-                }
-            }
-        }
-    }
-}
-
-INLINE void grad_m(float *v, int64_t xs, const float *dy, int64_t h, int64_t width, const int m, float *work) {
-    const float *at = nvp_winograd_at[m == 4]; /* A[k][i] = at[i*a + k] */
-    const int a = m + 2;
-    int64_t th = (h + m - 1) / m, tw = (width + m - 1) / m, rw = ceil16(m * tw);
-    float *pad = work, *q = pad + m * th * rw, *u = q + m * th * rw, *e = u + th * a * rw, *o = e + rw + 16;
-    grad_rows(q, pad, dy, h, width, m, tw, rw, m * th, e, o);
-    for (int64_t ty = 0; ty < th; ty++) { /* u[ty][k] = sum_i A[k][i] dy row m*ty + i */
-        const float *q0 = q + m * ty * rw;
-#pragma GCC unroll 6
-        for (int k = 0; k < a; k++) {
-            for (int64_t c = 0; c < rw; c += 16) {
-                __m512 s = _mm512_setzero_ps();
-#pragma GCC unroll 4
-                for (int i = 0; i < m; i++)
-                    if (at[i * a + k] != 0.0f)
-                        s = _mm512_fmadd_ps(_mm512_set1_ps(at[i * a + k]), _mm512_loadu_ps(q0 + i * rw + c), s);
-                _mm512_storeu_ps(u + (ty * a + k) * rw + c, s);
-            }
-        }
-    }
-    tile_groups gr = groups_for(tw); /* v[k*a + l] = sum_i A[l][i] u[ty][k][phase i, tx] */
-    for (int64_t ty0 = 0; ty0 < th; ty0 += gr.rows_per_group) {
-        int nr = (int)(th - ty0 < gr.rows_per_group ? th - ty0 : gr.rows_per_group);
-        for (int64_t tx0 = 0; tx0 < tw; tx0 += gr.chunk) {
-            int64_t c = tw - tx0 < gr.chunk ? tw - tx0 : gr.chunk;
-            __mmask16 out = lanes(0, nr * c);
-            for (int k = 0; k < a; k++) {
-                const float *uk = u + (ty0 * a + k) * rw + tx0;
-                __m512 d[4];
-#pragma GCC unroll 4
-                for (int i = 0; i < m; i++) d[i] = gather_rows(uk + i * tw, a * rw, nr, c);
-#pragma GCC unroll 6
-                for (int l = 0; l < a; l++) {
-                    __m512 s = _mm512_setzero_ps();
-#pragma GCC unroll 4
-                    for (int i = 0; i < m; i++)
-                        if (at[i * a + l] != 0.0f) s = _mm512_fmadd_ps(_mm512_set1_ps(at[i * a + l]), d[i], s);
+                    for (int i = 0; i < taps; i++) {
+                        float cx = grad ? at[i * a + l] : bt[l * a + i];
+                        if (cx != 0.0f) s = _mm512_fmadd_ps(_mm512_set1_ps(cx), d[i], s);
+                    }
                     _mm512_mask_storeu_ps(v + (k * a + l) * xs + ty0 * tw + tx0, out, s);
                 }
             }
@@ -401,9 +371,9 @@ static void input_avx512(float *v, int64_t xs, const float *x, int64_t h, int64_
     else if (rows_fit(width, m))
         rows_transform(v, xs, x, h, width, 4, 0);
     else if (m == 2)
-        input_m(v, xs, x, h, width, 2, work);
+        generic_transform(v, xs, x, h, width, 2, 0, work);
     else
-        input_m(v, xs, x, h, width, 4, work);
+        generic_transform(v, xs, x, h, width, 4, 0, work);
 }
 
 static void grad_avx512(float *v, int64_t xs, const float *dy, int64_t h, int64_t width, int m, float *work) {
@@ -412,9 +382,9 @@ static void grad_avx512(float *v, int64_t xs, const float *dy, int64_t h, int64_
     else if (rows_fit(width, m))
         rows_transform(v, xs, dy, h, width, 4, 1);
     else if (m == 2)
-        grad_m(v, xs, dy, h, width, 2, work);
+        generic_transform(v, xs, dy, h, width, 2, 1, work);
     else
-        grad_m(v, xs, dy, h, width, 4, work);
+        generic_transform(v, xs, dy, h, width, 4, 1, work);
 }
 
 static void output_avx512(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, int m, float bias,
