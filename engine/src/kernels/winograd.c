@@ -32,12 +32,18 @@ nvp_status nvp_conv2d_check_args(const char *fn, int backward, const float *y_or
                                  const float *w, int need_x, int need_w, int64_t n, int64_t cin,
                                  int64_t cout, int64_t h, int64_t width, int64_t k);
 
-/* Per-thread budget of the transformed input V of one chunk, in floats (1 MB; M is as large): one
- * image per chunk (N = 256 tile columns) for cifar 64->64 @32x32 under F(2x2), 3 for 128->128
- * @16x16 under F(4x4), 4 for 32->32 @28x28 under F(4x4). Measured (1 thread, CPU time, batch 64):
- * 128K-256K floats were best on 64->64 @32x32 (1.2x faster than 1M-4M, V and M then spill from
- * L2), 32->32 @28x28 alike; 128->128 @16x16 F(4x4) was flat from 64K to 4M within the noise. */
-#define CHUNK_FLOATS ((int64_t)1 << 18)
+/* Per-thread budget of the transformed input V of one chunk, in floats (512 KB; M is as large, so
+ * V and M together fit the 1 MB L2), but at least MIN_COLS tile columns per product (16x16 planes
+ * under F(4x4) have 16 tiles: one 128-channel image would give 128 x 16 x 128 products).
+ * Measured with the register-row transforms (2 threads, batch 64, the budgets alternated in one
+ * process, median of 7; ms per pass fwd / data / filter):
+ *   64->64 @14x14    256K 1.66 / 1.70 / 2.09   128K 1.51 / 1.49 / 1.93   64K 1.58 / 1.57 / 2.02
+ *   32->32 @28x28    256K 1.67 / 1.76 / 2.59   128K 1.56 / 1.63 / 2.33   64K 1.48 / 1.54 / 2.16
+ *   128->128 @16x16  256K 6.75 / 6.59 / 8.06   128K 6.98 / 7.06 / 8.78   (1 image: 16 columns)
+ *   64->64 @32x32    flat within 1 % from 32K to 256K (one image a chunk at all of them).
+ * Before those transforms (1 thread, CPU time) 128K-256K had been alike, 1M-4M 1.2x slower. */
+#define CHUNK_FLOATS ((int64_t)1 << 17)
+#define MIN_COLS 48
 /* V and D rows (one channel, the chunk's tiles) have VPAD floats of padding: the AVX2 transforms
  * store whole vectors of 8 tiles, up to 7 past a tile row's end, into the next tile row, the next
  * image (both written later: images are the inner loop) or this padding. */
@@ -261,9 +267,11 @@ static int team_for(int64_t n, int64_t macs) {
     return (macs >= PAR_MIN_MACS && n >= team) ? team : 1;
 }
 
-/* Images per chunk of a thread holding `mine` images: the CHUNK_FLOATS budget, evened out. */
-static int64_t chunk_images(int64_t mine, int64_t per_image) {
+/* Images per chunk of a thread holding `mine` images (`tiles` a plane): the CHUNK_FLOATS budget or
+ * MIN_COLS columns, whichever is more, evened out over the chunks. */
+static int64_t chunk_images(int64_t mine, int64_t per_image, int64_t tiles) {
     int64_t nb = CHUNK_FLOATS / (per_image > 0 ? per_image : 1);
+    if (nb * tiles < MIN_COLS) nb = (MIN_COLS + tiles - 1) / (tiles > 0 ? tiles : 1);
     if (nb < 1) nb = 1;
     if (nb > mine) nb = mine;
     if (nb < 1) return 1;
@@ -300,7 +308,7 @@ static void forward_share(const nvp_winograd_transforms *tf, float *y, const flo
     int64_t i0, i1;
     my_images(n, &i0, &i1);
     if (i1 <= i0) return;
-    int64_t nb = chunk_images(i1 - i0, a2 * (ci > co ? ci : co) * t);
+    int64_t nb = chunk_images(i1 - i0, a2 * (ci > co ? ci : co) * t, t);
     float *v = nvp_scratch(0, (size_t)(a2 * ci * (nb * t + VPAD)));
     float *mt = nvp_scratch(1, (size_t)(a2 * co * nb * t + nvp_winograd_work_floats(m, h, width)));
     if (v == NULL || mt == NULL) {
@@ -358,7 +366,7 @@ static float *filter_grad_share(const nvp_winograd_transforms *tf, const float *
     int64_t i0, i1;
     my_images(n, &i0, &i1);
     if (i1 <= i0) return NULL;
-    int64_t nb = chunk_images(i1 - i0, a2 * (cin > cout ? cin : cout) * t);
+    int64_t nb = chunk_images(i1 - i0, a2 * (cin > cout ? cin : cout) * t, t);
     float *v = nvp_scratch(0, (size_t)(a2 * cin * (nb * t + VPAD)));
     float *d = nvp_scratch(1, (size_t)(nw + a2 * cout * (nb * t + VPAD) + nvp_winograd_work_floats(m, h, width)));
     if (v == NULL || d == NULL) {
