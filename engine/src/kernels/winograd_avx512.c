@@ -149,14 +149,48 @@ INLINE void rows_transform_n(float *v, int64_t xs, const float *x, int64_t h, in
     }
 }
 
+/* The A stages of the output transform for one group of tiles (the vector's lanes), in registers:
+ * wv[k][cc] = sum_l AT[cc][l] M[k*a + l] (A along x; M's rows xs floats apart from mt, `in` the
+ * group's lanes), then per output row phase rr: z[cc] = bias + sum_k AT[rr][k] wv[k][cc] (A^T along
+ * y), the outputs of column phase cc. */
+INLINE void group_along_x(__m512 wv[A_MAX][4], const float *mt, int64_t xs, __mmask16 in, const int m) {
+    const float *at = nvp_winograd_at[m == 4];
+    const int a = m + 2;
+#pragma GCC unroll 6
+    for (int k = 0; k < a; k++) {
+        __m512 d[A_MAX];
+#pragma GCC unroll 6
+        for (int l = 0; l < a; l++) d[l] = _mm512_maskz_loadu_ps(in, mt + (k * a + l) * xs);
+#pragma GCC unroll 4
+        for (int cc = 0; cc < m; cc++) {
+            __m512 s = _mm512_setzero_ps();
+#pragma GCC unroll 6
+            for (int l = 0; l < a; l++)
+                if (at[cc * a + l] != 0.0f) s = _mm512_fmadd_ps(_mm512_set1_ps(at[cc * a + l]), d[l], s);
+            wv[k][cc] = s;
+        }
+    }
+}
+
+INLINE void group_row_phase(__m512 z[4], __m512 wv[A_MAX][4], float bias, int rr, const int m) {
+    const float *at = nvp_winograd_at[m == 4];
+    const int a = m + 2;
+#pragma GCC unroll 4
+    for (int cc = 0; cc < m; cc++) {
+        __m512 s = _mm512_set1_ps(bias);
+#pragma GCC unroll 6
+        for (int k = 0; k < a; k++)
+            if (at[rr * a + k] != 0.0f) s = _mm512_fmadd_ps(_mm512_set1_ps(at[rr * a + k]), wv[k][cc], s);
+        z[cc] = s;
+    }
+}
+
 /* The output transform of a plane rows_fit takes: per group, A along x of every k into registers
  * (wv[k][cc], a*m <= 24 zmm), then for each output row phase rr the m phase vectors z[cc] (lanes =
  * the group's tiles), and each output row of the group picked out of them by two-source permutes:
  * column j of group row r is lane r*TW + j/m of z[j % m]. One or two zmm per output row. */
 INLINE void rows_output(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, const int m, float bias,
                         const float *add) {
-    const int a = m + 2;
-    const float *at = nvp_winograd_at[m == 4];
     int64_t th = (h + m - 1) / m, tw = (width + m - 1) / m;
     int rpg = (int)(16 / tw);
     const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
@@ -171,31 +205,11 @@ INLINE void rows_output(float *y, const float *mt, int64_t xs, int64_t h, int64_
         int nr = (int)(th - ty0 < rpg ? th - ty0 : rpg);
         __mmask16 rows_in = lanes(0, nr * tw);
         __m512 wv[A_MAX][4];
-#pragma GCC unroll 6
-        for (int k = 0; k < a; k++) { /* wv[k][cc] = sum_l AT[cc][l] M[k*a + l]: A along x */
-            __m512 d[A_MAX];
-#pragma GCC unroll 6
-            for (int l = 0; l < a; l++) d[l] = _mm512_maskz_loadu_ps(rows_in, mt + (k * a + l) * xs + ty0 * tw);
+        group_along_x(wv, mt + ty0 * tw, xs, rows_in, m);
 #pragma GCC unroll 4
-            for (int cc = 0; cc < m; cc++) {
-                __m512 s = _mm512_setzero_ps();
-#pragma GCC unroll 6
-                for (int l = 0; l < a; l++)
-                    if (at[cc * a + l] != 0.0f) s = _mm512_fmadd_ps(_mm512_set1_ps(at[cc * a + l]), d[l], s);
-                wv[k][cc] = s;
-            }
-        }
-#pragma GCC unroll 4
-        for (int rr = 0; rr < m; rr++) { /* z[cc] = bias + sum_k AT[rr][k] wv[k][cc]: A^T along y */
+        for (int rr = 0; rr < m; rr++) {
             __m512 z[4];
-#pragma GCC unroll 4
-            for (int cc = 0; cc < m; cc++) {
-                __m512 s = _mm512_set1_ps(bias);
-#pragma GCC unroll 6
-                for (int k = 0; k < a; k++)
-                    if (at[rr * a + k] != 0.0f) s = _mm512_fmadd_ps(_mm512_set1_ps(at[rr * a + k]), wv[k][cc], s);
-                z[cc] = s;
-            }
+            group_row_phase(z, wv, bias, rr, m);
             for (int r = 0; r < nr; r++) {
                 int64_t oy = m * (ty0 + r) + rr;
                 if (oy >= h) break;
@@ -309,43 +323,19 @@ INLINE __m512 merge_piece(const __m512 *z, int64_t first_tile, const int m) {
 }
 
 INLINE void output_m(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, const int m, float bias,
-                     const float *add, float *work) {
-    const float *at = nvp_winograd_at[m == 4];
-    const int a = m + 2;
+                     const float *add) {
     int64_t th = (h + m - 1) / m, tw = (width + m - 1) / m;
-    float *wv = work; /* wv[k*m + c]: 16 floats each */
     tile_groups gr = groups_for(tw);
     for (int64_t ty0 = 0; ty0 < th; ty0 += gr.rows_per_group) {
         int nr = (int)(th - ty0 < gr.rows_per_group ? th - ty0 : gr.rows_per_group);
         for (int64_t tx0 = 0; tx0 < tw; tx0 += gr.chunk) {
             int64_t c = tw - tx0 < gr.chunk ? tw - tx0 : gr.chunk;
-            __mmask16 in = lanes(0, nr * c);
-            for (int k = 0; k < a; k++) { /* wv[k][cc] = sum_l AT[cc][l] M[k*a + l]: A along x */
-                const float *mk = mt + k * a * xs + ty0 * tw + tx0;
-                __m512 d[A_MAX];
-#pragma GCC unroll 6
-                for (int l = 0; l < a; l++) d[l] = _mm512_maskz_loadu_ps(in, mk + l * xs);
+            __m512 wv[A_MAX][4];
+            group_along_x(wv, mt + ty0 * tw + tx0, xs, lanes(0, nr * c), m);
 #pragma GCC unroll 4
-                for (int cc = 0; cc < m; cc++) {
-                    __m512 s = _mm512_setzero_ps();
-#pragma GCC unroll 6
-                    for (int l = 0; l < a; l++)
-                        if (at[cc * a + l] != 0.0f) s = _mm512_fmadd_ps(_mm512_set1_ps(at[cc * a + l]), d[l], s);
-                    _mm512_storeu_ps(wv + (k * m + cc) * 16, s);
-                }
-            }
-#pragma GCC unroll 4
-            for (int r = 0; r < m; r++) { /* z[cc] = bias + sum_k AT[r][k] wv[k][cc]: A^T along y */
+            for (int r = 0; r < m; r++) {
                 __m512 z[4];
-#pragma GCC unroll 4
-                for (int cc = 0; cc < m; cc++) {
-                    __m512 s = _mm512_set1_ps(bias);
-#pragma GCC unroll 6
-                    for (int k = 0; k < a; k++)
-                        if (at[r * a + k] != 0.0f)
-                            s = _mm512_fmadd_ps(_mm512_set1_ps(at[r * a + k]), _mm512_loadu_ps(wv + (k * m + cc) * 16), s);
-                    z[cc] = s;
-                }
+                group_row_phase(z, wv, bias, r, m);
                 /* output row m*(ty0 + ri) + r, columns m*tx0 .. m*(tx0 + c): the phases interleaved */
                 for (int ri = 0; ri < nr; ri++) {
                     int64_t oy = m * (ty0 + ri) + r;
@@ -389,14 +379,15 @@ static void grad_avx512(float *v, int64_t xs, const float *dy, int64_t h, int64_
 
 static void output_avx512(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, int m, float bias,
                           const float *add, float *work) {
+    (void)work; /* both keep the A stages in registers */
     if (rows_fit(width, m) && m == 2)
         rows_output(y, mt, xs, h, width, 2, bias, add);
     else if (rows_fit(width, m))
         rows_output(y, mt, xs, h, width, 4, bias, add);
     else if (m == 2)
-        output_m(y, mt, xs, h, width, 2, bias, add, work);
+        output_m(y, mt, xs, h, width, 2, bias, add);
     else
-        output_m(y, mt, xs, h, width, 4, bias, add, work);
+        output_m(y, mt, xs, h, width, 4, bias, add);
 }
 
 static const nvp_winograd_transforms transforms_avx512 = {input_avx512, grad_avx512, output_avx512,
