@@ -195,6 +195,38 @@ nvp_status nvp_conv2d_backward_avx2(float *dx, float *dw, float *db, const float
                                     const float *w, int64_t n, int64_t cin, int64_t cout, int64_t h,
                                     int64_t width, int64_t k, int accumulate_dx);
 
+/* A batch norm + ReLU applied to a conv's input as the conv reads it (the s/t networks' BN -> ReLU ->
+ * conv, with the statistics of nvp_batchnorm_forward_train or the running ones): the conv sees
+ * x'[c] = max(0, (x[c] - mean[c]) * (gamma[c] * invstd[c]) + beta[c]) per input channel c, the arithmetic
+ * of nvp_batchnorm_forward_eval with relu = 1; its zero padding stays 0. All four arrays are (Cin). */
+typedef struct nvp_bn_relu {
+    const float *mean, *invstd, *gamma, *beta;
+} nvp_bn_relu;
+
+/* y = (r ? r : 0) + conv(x') + b, x' = act(x) (act NULL: x itself); r NULL (y written), y (accumulate)
+ * or a tensor disjoint from y. The 3x3 Winograd paths apply act to each input plane in L1 as they
+ * transform it, so x' is never written out; the others apply it into a scratch copy of x first. */
+nvp_status nvp_conv2d_forward_act(float *y, const float *r, const float *x, const nvp_bn_relu *act, const float *w,
+                                  const float *b, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width,
+                                  int64_t k);
+nvp_status nvp_conv2d_forward_act_ref(float *y, const float *r, const float *x, const nvp_bn_relu *act,
+                                      const float *w, const float *b, int64_t n, int64_t cin, int64_t cout, int64_t h,
+                                      int64_t width, int64_t k);
+nvp_status nvp_conv2d_forward_act_avx2(float *y, const float *r, const float *x, const nvp_bn_relu *act,
+                                       const float *w, const float *b, int64_t n, int64_t cin, int64_t cout,
+                                       int64_t h, int64_t width, int64_t k);
+/* nvp_conv2d_backward of y = conv(act(x)): dw and db as there with x' = act(x) (recomputed, never
+ * stored), dx = dL/dx' (the batch norm's backward takes it from there). */
+nvp_status nvp_conv2d_backward_act(float *dx, float *dw, float *db, const float *dy, const float *x,
+                                   const nvp_bn_relu *act, const float *w, int64_t n, int64_t cin, int64_t cout,
+                                   int64_t h, int64_t width, int64_t k, int accumulate_dx);
+nvp_status nvp_conv2d_backward_act_ref(float *dx, float *dw, float *db, const float *dy, const float *x,
+                                       const nvp_bn_relu *act, const float *w, int64_t n, int64_t cin, int64_t cout,
+                                       int64_t h, int64_t width, int64_t k, int accumulate_dx);
+nvp_status nvp_conv2d_backward_act_avx2(float *dx, float *dw, float *db, const float *dy, const float *x,
+                                        const nvp_bn_relu *act, const float *w, int64_t n, int64_t cin, int64_t cout,
+                                        int64_t h, int64_t width, int64_t k, int accumulate_dx);
+
 /* The algorithm a conv pass (0 forward, 1 backward-data, 2 backward-filter) of this shape runs on the
  * current CPU path and NVP_CONV_PATH: "winograd F(4x4,3x3)", "im2col per image", "direct (scalar
  * reference)", ... (a static string; for benchmarks and logs). */
@@ -239,6 +271,34 @@ nvp_status nvp_winograd_backward_avx512(float *dx, float *dw, float *db, const f
                                         const float *w, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width,
                                         int tile, int accumulate_dx);
 
+/* The same with an input batch norm + ReLU (nvp_bn_relu; NULL = none): forward y = (r ? r : 0) +
+ * conv3x3(act(x)) + b; backward dw, db of that, dx = dL/d act(x). Each input plane goes through act in
+ * L1 on its way into the input transform (forward and backward-filter). */
+nvp_status nvp_winograd_forward_act(float *y, const float *r, const float *x, const nvp_bn_relu *act, const float *w,
+                                    const float *b, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width,
+                                    int tile);
+nvp_status nvp_winograd_forward_act_ref(float *y, const float *r, const float *x, const nvp_bn_relu *act,
+                                        const float *w, const float *b, int64_t n, int64_t cin, int64_t cout,
+                                        int64_t h, int64_t width, int tile);
+nvp_status nvp_winograd_forward_act_avx2(float *y, const float *r, const float *x, const nvp_bn_relu *act,
+                                         const float *w, const float *b, int64_t n, int64_t cin, int64_t cout,
+                                         int64_t h, int64_t width, int tile);
+nvp_status nvp_winograd_forward_act_avx512(float *y, const float *r, const float *x, const nvp_bn_relu *act,
+                                           const float *w, const float *b, int64_t n, int64_t cin, int64_t cout,
+                                           int64_t h, int64_t width, int tile);
+nvp_status nvp_winograd_backward_act(float *dx, float *dw, float *db, const float *dy, const float *x,
+                                     const nvp_bn_relu *act, const float *w, int64_t n, int64_t cin, int64_t cout,
+                                     int64_t h, int64_t width, int tile, int accumulate_dx);
+nvp_status nvp_winograd_backward_act_ref(float *dx, float *dw, float *db, const float *dy, const float *x,
+                                         const nvp_bn_relu *act, const float *w, int64_t n, int64_t cin,
+                                         int64_t cout, int64_t h, int64_t width, int tile, int accumulate_dx);
+nvp_status nvp_winograd_backward_act_avx2(float *dx, float *dw, float *db, const float *dy, const float *x,
+                                          const nvp_bn_relu *act, const float *w, int64_t n, int64_t cin,
+                                          int64_t cout, int64_t h, int64_t width, int tile, int accumulate_dx);
+nvp_status nvp_winograd_backward_act_avx512(float *dx, float *dw, float *db, const float *dy, const float *x,
+                                            const nvp_bn_relu *act, const float *w, int64_t n, int64_t cin,
+                                            int64_t cout, int64_t h, int64_t width, int tile, int accumulate_dx);
+
 /* ---- weight normalisation (Salimans & Kingma 2016), per output row ---------------------------- */
 
 /* w: (Cout,K) = g: (Cout) * v: (Cout,K) / ||v_o||; [OUT] norm: (Cout) = ||v_o|| for the backward. */
@@ -257,7 +317,8 @@ nvp_status nvp_weightnorm_backward_avx2(float *dv, float *dg, const float *dw, c
 /* x, y: (N,C,HW). gamma, beta, mean, invstd, running_mean, running_var: (C).
  * Training: batch mean and biased variance; [OUT] mean and invstd = 1/sqrt(var + eps) are saved for
  * the backward; running_mean/var (if not NULL) become (1-momentum)*running + momentum*batch, with the
- * unbiased variance. relu = 1 applies max(0, .) to the output. */
+ * unbiased variance. relu = 1 applies max(0, .) to the output. y = NULL computes the statistics only
+ * (the s/t networks hand them to the conv that reads the output: nvp_bn_relu). */
 nvp_status nvp_batchnorm_forward_train(float *y, float *mean, float *invstd, float *running_mean,
                                        float *running_var, const float *x, const float *gamma,
                                        const float *beta, int64_t n, int64_t c, int64_t hw, float eps,

@@ -32,8 +32,8 @@ M.KINDS = {"conv", "batchnorm", "coupling", "elementwise", "squeeze", "loss", "o
 -- class -> {kind, methods to wrap}; a method the instance does not have is skipped.
 local FLOW_METHODS = {"forward", "inverse", "backward"}
 local CLASSES = {
-    {WNConv2d, "conv", {"forward", "forward_add", "backward"}},
-    {BatchNorm, "batchnorm", {"forward", "replay", "backward"}},
+    {WNConv2d, "conv", {"forward", "forward_act", "backward"}},
+    {BatchNorm, "batchnorm", {"forward", "statistics", "backward"}},
     {FlowBatchNorm, "batchnorm", FLOW_METHODS},
     {Coupling, "coupling", FLOW_METHODS},
     {STNet, "elementwise", {"forward", "backward"}},

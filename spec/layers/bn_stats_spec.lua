@@ -45,10 +45,14 @@ describe("bn_stats.recalibrate", function()
             end
         end
         for _, bn in ipairs(layers) do
-            local forward = bn.forward
-            bn.forward = function(self, x, out)
-                self.last_hw = x.shape[3] * x.shape[4]
-                return forward(self, x, out)
+            for _, method in ipairs{"forward", "statistics"} do -- statistics: the s/t networks' fused ones
+                local original = bn[method]
+                if original then
+                    bn[method] = function(self, x, ...)
+                        self.last_hw = x.shape[3] * x.shape[4]
+                        return original(self, x, ...)
+                    end
+                end
             end
         end
         local params_before = {}

@@ -52,8 +52,7 @@ __attribute__((visibility("hidden"))) nvp_status nvp_batchnorm_forward_train_che
         return nvp_fail(NVP_STATUS_BAD_SHAPE,
                         "%s: x (%lld,%lld,%lld) has %lld value(s) per channel; batch statistics need at least 2",
                         fn, (long long)n, (long long)c, (long long)hw, (long long)(n * hw));
-    NVP_CHECK_PTR(fn, y);
-    NVP_CHECK_PTR(fn, mean);
+    NVP_CHECK_PTR(fn, mean); /* y may be NULL: the statistics only (a conv applies them, nvp_bn_relu) */
     NVP_CHECK_PTR(fn, invstd);
     NVP_CHECK_PTR(fn, x);
     NVP_CHECK_PTR(fn, gamma);
@@ -172,7 +171,7 @@ nvp_status nvp_batchnorm_forward_train_ref(float *y, float *mean, float *invstd,
         if (running_var)
             running_var[ch] = (float)((1.0 - momentum) * running_var[ch] + momentum * (q / (double)(m - 1)));
         float scale = gamma[ch] * is, b = beta[ch];
-        for (int64_t i = 0; i < n; i++) {
+        for (int64_t i = 0; y != NULL && i < n; i++) {
             const float *xr = x + (i * c + ch) * hw;
             float *yr = y + (i * c + ch) * hw;
             for (int64_t j = 0; j < hw; j++) {

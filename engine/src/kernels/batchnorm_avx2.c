@@ -118,7 +118,7 @@ nvp_status nvp_batchnorm_forward_train_avx2(float *y, float *mean, float *invstd
         if (running_var)
             running_var[ch] = (float)((1.0 - momentum) * running_var[ch] + momentum * (q / (double)(m - 1)));
         float scale = gamma[ch] * is;
-        for (int64_t i = 0; i < n; i++)
+        for (int64_t i = 0; y != NULL && i < n; i++)
             affine_row(y + (i * c + ch) * hw, x + (i * c + ch) * hw, hw, mf, scale, beta[ch], relu);
     }
     return NVP_OK;

@@ -34,18 +34,13 @@
  *   If a later issue moves to NHWC or a blocked layout (oneDNN's nChw8c), only this file pair and
  *   this comment change.
  */
-#include "internal.h"
+#include "conv2d_internal.h"
 
 #include <string.h>
 
 #define OMP_MIN_MACS 65536 /* below this many multiply-adds per call a parallel region costs more */
 
-/* The argument checks of every conv entry point (also used by conv2d_avx2.c); `fn` is the
- * dispatcher's name so the message is the same whichever path runs. */
-nvp_status nvp_conv2d_check_args(const char *fn, int backward, const float *y_or_dy, const float *x,
-                                 const float *w, int need_x, int need_w, int64_t n, int64_t cin,
-                                 int64_t cout, int64_t h, int64_t width, int64_t k);
-
+/* (conv2d_internal.h) */
 nvp_status nvp_conv2d_check_args(const char *fn, int backward, const float *y_or_dy, const float *x,
                                  const float *w, int need_x, int need_w, int64_t n, int64_t cin,
                                  int64_t cout, int64_t h, int64_t width, int64_t k) {
@@ -185,7 +180,78 @@ nvp_status nvp_conv2d_forward_add_ref(float *y, const float *r, const float *x, 
     return nvp_conv2d_forward_ref(y, x, w, b, n, cin, cout, h, width, k, 1);
 }
 
+/* (conv2d_internal.h) */
+nvp_status nvp_conv2d_check_act(const char *fn, const nvp_bn_relu *act, int64_t n, int64_t cin, int64_t p) {
+    if (act == NULL || n * cin * p == 0) return NVP_OK;
+    const float *arrays[4] = {act->mean, act->invstd, act->gamma, act->beta};
+    static const char *names[4] = {"mean", "invstd", "gamma", "beta"};
+    for (int i = 0; i < 4; i++)
+        if (arrays[i] == NULL)
+            return nvp_fail(NVP_STATUS_BAD_ARG, "%s: act->%s (%lld) is NULL", fn, names[i], (long long)cin);
+    return NVP_OK;
+}
+
+/* *xa = act(x) (N,Cin,H,W) in the calling thread's scratch slot 4, by the batch norm of the same path
+ * (`eval`: nvp_batchnorm_forward_eval_ref or _avx2). For the paths that cannot apply act on the fly
+ * (the direct loops, im2col, 1x1 GEMMs). */
+nvp_status nvp_conv2d_activated_input(const char *fn, const float **xa, const float *x, const nvp_bn_relu *act,
+                                      int64_t n, int64_t cin, int64_t p,
+                                      nvp_status (*eval)(float *, const float *, const float *, const float *,
+                                                         const float *, const float *, int64_t, int64_t, int64_t,
+                                                         int)) {
+    float *buf = nvp_scratch(4, (size_t)(n * cin * p > 0 ? n * cin * p : 1));
+    if (buf == NULL)
+        return nvp_fail(NVP_STATUS_NO_MEMORY, "%s: no memory for act(x) (%lld,%lld,%lld)", fn, (long long)n,
+                        (long long)cin, (long long)p);
+    *xa = buf;
+    nvp_status st = nvp_conv2d_check_act(fn, act, n, cin, p);
+    if (st != NVP_OK || n * cin * p == 0) return st;
+    return eval(buf, x, act->gamma, act->beta, act->mean, act->invstd, n, cin, p, 1);
+}
+
+// y = (r ? r : 0) + conv(act(x)) + b: act(x) into scratch, then the direct loops
+nvp_status nvp_conv2d_forward_act_ref(float *y, const float *r, const float *x, const nvp_bn_relu *act,
+                                      const float *w, const float *b, int64_t n, int64_t cin, int64_t cout, int64_t h,
+                                      int64_t width, int64_t k) {
+    static const char fn[] = "nvp_conv2d_forward_act";
+    nvp_status st = nvp_conv2d_check_args(fn, 0, y, x, w, 1, 1, n, cin, cout, h, width, k);
+    if (st != NVP_OK) return st;
+    if (act != NULL &&
+        (st = nvp_conv2d_activated_input(fn, &x, x, act, n, cin, h * width, nvp_batchnorm_forward_eval_ref)) != NVP_OK)
+        return st;
+    if (r != NULL && r != y) memcpy(y, r, (size_t)(n * cout * h * width) * sizeof(float));
+    return nvp_conv2d_forward_ref(y, x, w, b, n, cin, cout, h, width, k, r != NULL);
+}
+
+// dx = dL/d act(x), dw and db with act(x) as the input
+nvp_status nvp_conv2d_backward_act_ref(float *dx, float *dw, float *db, const float *dy, const float *x,
+                                       const nvp_bn_relu *act, const float *w, int64_t n, int64_t cin, int64_t cout,
+                                       int64_t h, int64_t width, int64_t k, int accumulate_dx) {
+    static const char fn[] = "nvp_conv2d_backward_act";
+    nvp_status st = nvp_conv2d_check_args(fn, 1, dy, x, w, dw != NULL, dx != NULL, n, cin, cout, h, width, k);
+    if (st != NVP_OK) return st;
+    if (act != NULL && dw != NULL &&
+        (st = nvp_conv2d_activated_input(fn, &x, x, act, n, cin, h * width, nvp_batchnorm_forward_eval_ref)) != NVP_OK)
+        return st;
+    return nvp_conv2d_backward_ref(dx, dw, db, dy, x, w, n, cin, cout, h, width, k, accumulate_dx);
+}
+
 /* ---- dispatchers: the path was chosen once by nvp_init ---- */
+
+nvp_status nvp_conv2d_forward_act(float *y, const float *r, const float *x, const nvp_bn_relu *act, const float *w,
+                                  const float *b, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width,
+                                  int64_t k) {
+    return nvp_use_avx2 ? nvp_conv2d_forward_act_avx2(y, r, x, act, w, b, n, cin, cout, h, width, k)
+                        : nvp_conv2d_forward_act_ref(y, r, x, act, w, b, n, cin, cout, h, width, k);
+}
+
+nvp_status nvp_conv2d_backward_act(float *dx, float *dw, float *db, const float *dy, const float *x,
+                                   const nvp_bn_relu *act, const float *w, int64_t n, int64_t cin, int64_t cout,
+                                   int64_t h, int64_t width, int64_t k, int accumulate_dx) {
+    return nvp_use_avx2
+               ? nvp_conv2d_backward_act_avx2(dx, dw, db, dy, x, act, w, n, cin, cout, h, width, k, accumulate_dx)
+               : nvp_conv2d_backward_act_ref(dx, dw, db, dy, x, act, w, n, cin, cout, h, width, k, accumulate_dx);
+}
 
 nvp_status nvp_conv2d_forward_add(float *y, const float *r, const float *x, const float *w, const float *b, int64_t n,
                                   int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k) {

@@ -18,7 +18,7 @@
  * (winograd.c; the rule is in winograd_tile); NVP_CONV_PATH=im2col|winograd|winograd2|winograd4
  * forces one.
  */
-#include "internal.h"
+#include "conv2d_internal.h"
 
 #include <immintrin.h>
 #include <stdlib.h>
@@ -27,9 +27,6 @@
 #include <omp.h>
 #endif
 
-nvp_status nvp_conv2d_check_args(const char *fn, int backward, const float *y_or_dy, const float *x,
-                                 const float *w, int need_x, int need_w, int64_t n, int64_t cin,
-                                 int64_t cout, int64_t h, int64_t width, int64_t k);
 
 /* The column matrix of one chunk holds at most this many floats (unless one image needs more):
  * 1M floats = 4 MB, so im2col's output is still in cache when sgemm reads it. At batch 64 this
@@ -600,6 +597,48 @@ nvp_status nvp_conv2d_forward_add_avx2(float *y, const float *r, const float *x,
     if (tile > 0) return nvp_winograd_forward_add(y, r, x, w, b, n, cin, cout, h, width, tile);
     if (r != y && (st = nvp_copy(y, r, n * cout * h * width)) != NVP_OK) return st;
     return nvp_conv2d_forward_avx2(y, x, w, b, n, cin, cout, h, width, k, 1);
+}
+
+// y = (r ? r : 0) + conv(act(x)) + b: the Winograd paths apply act per plane in their input transform,
+// the others read act(x) from a scratch copy (by the batch norm dispatcher, as the Winograd one is:
+// the same arithmetic whichever path nvp_init chose).
+nvp_status nvp_conv2d_forward_act_avx2(float *y, const float *r, const float *x, const nvp_bn_relu *act,
+                                       const float *w, const float *b, int64_t n, int64_t cin, int64_t cout,
+                                       int64_t h, int64_t width, int64_t k) {
+    static const char fn[] = "nvp_conv2d_forward_act";
+    nvp_status st = nvp_conv2d_check_args(fn, 0, y, x, w, 1, 1, n, cin, cout, h, width, k);
+    if (st == NVP_OK) st = nvp_conv2d_check_act(fn, act, n, cin, h * width);
+    if (st != NVP_OK) return st;
+    int tile = winograd_tile(0, n, cin, cout, h, width, k);
+    if (tile > 0) return nvp_winograd_forward_act(y, r, x, act, w, b, n, cin, cout, h, width, tile);
+    if (act != NULL &&
+        (st = nvp_conv2d_activated_input(fn, &x, x, act, n, cin, h * width, nvp_batchnorm_forward_eval)) != NVP_OK)
+        return st;
+    if (r == NULL) return nvp_conv2d_forward_avx2(y, x, w, b, n, cin, cout, h, width, k, 0);
+    return nvp_conv2d_forward_add_avx2(y, r, x, w, b, n, cin, cout, h, width, k);
+}
+
+// dx = dL/d act(x), dw and db with act(x) as the input (Winograd: act applied per plane again)
+nvp_status nvp_conv2d_backward_act_avx2(float *dx, float *dw, float *db, const float *dy, const float *x,
+                                        const nvp_bn_relu *act, const float *w, int64_t n, int64_t cin, int64_t cout,
+                                        int64_t h, int64_t width, int64_t k, int accumulate_dx) {
+    static const char fn[] = "nvp_conv2d_backward_act";
+    nvp_status st = nvp_conv2d_check_args(fn, 1, dy, x, w, dw != NULL, dx != NULL, n, cin, cout, h, width, k);
+    if (st == NVP_OK && dw != NULL) st = nvp_conv2d_check_act(fn, act, n, cin, h * width);
+    if (st != NVP_OK || act == NULL || dw == NULL)
+        return st != NVP_OK ? st : nvp_conv2d_backward_avx2(dx, dw, db, dy, x, w, n, cin, cout, h, width, k, accumulate_dx);
+    int tile_filter = winograd_tile(2, n, cin, cout, h, width, k);
+    int tile_data = dx != NULL ? winograd_tile(1, n, cin, cout, h, width, k) : 0;
+    if (tile_filter > 0 && (dx == NULL || tile_data == tile_filter)) /* dx, dw, db in one parallel region */
+        return nvp_winograd_backward_act(dx, dw, db, dy, x, act, w, n, cin, cout, h, width, tile_filter, accumulate_dx);
+    if (tile_filter > 0) { /* dw (and db) with act on the fly, then dx (no x needed) by the usual rule */
+        st = nvp_winograd_backward_act(NULL, dw, db, dy, x, act, w, n, cin, cout, h, width, tile_filter, 1);
+        if (st != NVP_OK || dx == NULL) return st;
+        return nvp_conv2d_backward_avx2(dx, NULL, NULL, dy, x, w, n, cin, cout, h, width, k, accumulate_dx);
+    }
+    if ((st = nvp_conv2d_activated_input(fn, &x, x, act, n, cin, h * width, nvp_batchnorm_forward_eval)) != NVP_OK)
+        return st;
+    return nvp_conv2d_backward_avx2(dx, dw, db, dy, x, w, n, cin, cout, h, width, k, accumulate_dx);
 }
 
 // dy: (N,Cout,H,W); dx (+)= (N,Cin,H,W), dw += (Cout,Cin,k,k), db += (Cout); each may be NULL.

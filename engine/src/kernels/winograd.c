@@ -22,15 +22,13 @@
  * OpenBLAS threads each GEMM instead.
  */
 #include "winograd.h"
+#include "conv2d_internal.h"
 
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
-nvp_status nvp_conv2d_check_args(const char *fn, int backward, const float *y_or_dy, const float *x,
-                                 const float *w, int need_x, int need_w, int64_t n, int64_t cin,
-                                 int64_t cout, int64_t h, int64_t width, int64_t k);
 
 /* Per-thread budget of the transformed input V of one chunk, in floats (512 KB; M is as large, so
  * V and M together fit the 1 MB L2), but at least MIN_COLS tile columns per product (16x16 planes
@@ -246,7 +244,15 @@ static void filter_ref(float *u, const float *w, int64_t r, int64_t rows, int64_
     nvp_winograd_filter_row_ref(u, w, r, rows, cols, 0, m, flip);
 }
 
-static const nvp_winograd_transforms transforms_ref = {input_ref, grad_ref, output_ref, filter_ref};
+/* As nvp_batchnorm_forward_eval_ref computes it (no FMA contraction in this file's flags). */
+static void activate_ref(float *dst, const float *x, int64_t p, float mean, float scale, float beta) {
+    for (int64_t q = 0; q < p; q++) {
+        float v = (x[q] - mean) * scale + beta;
+        dst[q] = v > 0.0f ? v : 0.0f;
+    }
+}
+
+static const nvp_winograd_transforms transforms_ref = {input_ref, grad_ref, output_ref, filter_ref, activate_ref};
 
 /* ---- the drivers ---- */
 
@@ -299,10 +305,19 @@ static void transform_filters(const nvp_winograd_transforms *tf, float *u, const
     for (int64_t r = 0; r < co; r++) tf->filter(u, w, r, co, ci, m, flip);
 }
 
+/* The plane of input channel c the input transform reads: x's own, or act(x) in the thread's buffer xa
+ * (p floats, L1-sized: written here, read back at once by the transform). */
+static inline const float *input_plane(const nvp_winograd_transforms *tf, float *xa, const float *x, int64_t p,
+                                       const nvp_bn_relu *act, int64_t c) {
+    if (act == NULL) return x;
+    tf->activate(xa, x, p, act->mean[c], act->gamma[c] * act->invstd[c], act->beta[c]);
+    return xa;
+}
+
 /* u: the transformed filters (transform_filters, shared by the team). */
 static void forward_share(const nvp_winograd_transforms *tf, float *y, const float *r, const float *x,
-                          const float *u, const float *b, int64_t n, int64_t ci, int64_t co, int64_t h, int64_t width,
-                          int m, int *failed, nvp_status *gemm_st) {
+                          const nvp_bn_relu *act, const float *u, const float *b, int64_t n, int64_t ci, int64_t co,
+                          int64_t h, int64_t width, int m, int *failed, nvp_status *gemm_st) {
     int a = m + 2, a2 = a * a;
     int64_t p = h * width, t = ((h + m - 1) / m) * ((width + m - 1) / m);
     int64_t i0, i1;
@@ -310,7 +325,7 @@ static void forward_share(const nvp_winograd_transforms *tf, float *y, const flo
     if (i1 <= i0) return;
     int64_t nb = chunk_images(i1 - i0, a2 * (ci > co ? ci : co) * t, t);
     float *v = nvp_scratch(0, (size_t)(a2 * ci * (nb * t + VPAD)));
-    float *mt = nvp_scratch(1, (size_t)(a2 * co * nb * t + nvp_winograd_work_floats(m, h, width)));
+    float *mt = nvp_scratch(1, (size_t)(a2 * co * nb * t + nvp_winograd_work_floats(m, h, width) + p + 16));
     if (v == NULL || mt == NULL) {
 #pragma omp atomic write
         *failed = 1;
@@ -318,11 +333,12 @@ static void forward_share(const nvp_winograd_transforms *tf, float *y, const flo
     }
     for (int64_t i = i0; i < i1; i += nb) {
         int64_t cnt = i1 - i < nb ? i1 - i : nb, ncols = cnt * t, ldv = ncols + VPAD;
-        float *work = mt + a2 * co * ncols;
+        float *work = mt + a2 * co * ncols, *xa = work + nvp_winograd_work_floats(m, h, width);
         for (int64_t c = 0; c < ci; c++) /* in this order: see VPAD */
             for (int64_t j = 0; j < cnt; j++) {
                 prefetch_plane(x + (j + 1 < cnt ? (i + j + 1) * ci + c : i * ci + c + 1) * p, p, 0);
-                tf->input(v + c * ldv + j * t, ci * ldv, x + ((i + j) * ci + c) * p, h, width, m, work);
+                tf->input(v + c * ldv + j * t, ci * ldv, input_plane(tf, xa, x + ((i + j) * ci + c) * p, p, act, c), h,
+                          width, m, work);
             }
         for (int xi = 0; xi < a2; xi++) {
             nvp_status st = nvp_gemm_small(0, 0, co, ncols, ci, u + xi * co * ci, ci, v + xi * ci * ldv, ldv, 0,
@@ -358,9 +374,9 @@ static void bias_grad(float *db, const float *dy, int64_t n, int64_t cout, int64
 
 /* This thread's partial Mw (a^2, cout, cin) of the backward-filter pass over its images (see
  * winograd.h), or NULL if it has no images or no memory. */
-static float *filter_grad_share(const nvp_winograd_transforms *tf, const float *dy, const float *x, int64_t n,
-                                int64_t cin, int64_t cout, int64_t h, int64_t width, int m, int *failed,
-                                nvp_status *gemm_st) {
+static float *filter_grad_share(const nvp_winograd_transforms *tf, const float *dy, const float *x,
+                                const nvp_bn_relu *act, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width,
+                                int m, int *failed, nvp_status *gemm_st) {
     int a = m + 2, a2 = a * a;
     int64_t p = h * width, t = ((h + m - 1) / m) * ((width + m - 1) / m), nw = a2 * cout * cin;
     int64_t i0, i1;
@@ -368,7 +384,8 @@ static float *filter_grad_share(const nvp_winograd_transforms *tf, const float *
     if (i1 <= i0) return NULL;
     int64_t nb = chunk_images(i1 - i0, a2 * (cin > cout ? cin : cout) * t, t);
     float *v = nvp_scratch(0, (size_t)(a2 * cin * (nb * t + VPAD)));
-    float *d = nvp_scratch(1, (size_t)(nw + a2 * cout * (nb * t + VPAD) + nvp_winograd_work_floats(m, h, width)));
+    float *d = nvp_scratch(1, (size_t)(nw + a2 * cout * (nb * t + VPAD) + nvp_winograd_work_floats(m, h, width) + p +
+                                      16));
     if (v == NULL || d == NULL) {
 #pragma omp atomic write
         *failed = 1;
@@ -377,11 +394,12 @@ static float *filter_grad_share(const nvp_winograd_transforms *tf, const float *
     memset(d, 0, (size_t)nw * sizeof(float));
     for (int64_t i = i0; i < i1; i += nb) {
         int64_t cnt = i1 - i < nb ? i1 - i : nb, ncols = cnt * t, ldv = ncols + VPAD;
-        float *dt = d + nw, *work = dt + a2 * cout * ldv;
+        float *dt = d + nw, *work = dt + a2 * cout * ldv, *xa = work + nvp_winograd_work_floats(m, h, width);
         for (int64_t c = 0; c < cin; c++) /* in this order: see VPAD */
             for (int64_t j = 0; j < cnt; j++) {
                 prefetch_plane(x + (j + 1 < cnt ? (i + j + 1) * cin + c : i * cin + c + 1) * p, p, 0);
-                tf->input(v + c * ldv + j * t, cin * ldv, x + ((i + j) * cin + c) * p, h, width, m, work);
+                tf->input(v + c * ldv + j * t, cin * ldv, input_plane(tf, xa, x + ((i + j) * cin + c) * p, p, act, c),
+                          h, width, m, work);
             }
         for (int64_t o = 0; o < cout; o++)
             for (int64_t j = 0; j < cnt; j++) {
@@ -408,10 +426,11 @@ static nvp_status check_tile(const char *fn, int tile) {
 }
 
 nvp_status nvp_winograd_forward_with(const nvp_winograd_transforms *tf, const char *fn, float *y, const float *r,
-                                     const float *x, const float *w, const float *b, int64_t n, int64_t cin,
-                                     int64_t cout, int64_t h, int64_t width, int tile) {
+                                     const float *x, const nvp_bn_relu *act, const float *w, const float *b,
+                                     int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile) {
     nvp_status st = check_tile(fn, tile);
     if (st == NVP_OK) st = nvp_conv2d_check_args(fn, 0, y, x, w, 1, 1, n, cin, cout, h, width, 3);
+    if (st == NVP_OK) st = nvp_conv2d_check_act(fn, act, n, cin, h * width);
     if (st != NVP_OK) return st;
     int64_t p = h * width;
     if (n * cout * p == 0) return NVP_OK;
@@ -428,19 +447,20 @@ nvp_status nvp_winograd_forward_with(const nvp_winograd_transforms *tf, const ch
 #pragma omp parallel num_threads(team) if (team > 1)
     {
         transform_filters(tf, u, w, cout, cin, tile, 0);
-        forward_share(tf, y, r, x, u, b, n, cin, cout, h, width, tile, &failed, &gemm_st);
+        forward_share(tf, y, r, x, act, u, b, n, cin, cout, h, width, tile, &failed, &gemm_st);
     }
     if (failed) return nvp_fail(NVP_STATUS_NO_MEMORY, "%s: no memory for the Winograd tiles", fn);
     return gemm_st;
 }
 
 nvp_status nvp_winograd_backward_with(const nvp_winograd_transforms *tf, const char *fn, float *dx, float *dw,
-                                      float *db, const float *dy, const float *x, const float *w, int64_t n,
-                                      int64_t cin, int64_t cout, int64_t h, int64_t width, int tile,
-                                      int accumulate_dx) {
+                                      float *db, const float *dy, const float *x, const nvp_bn_relu *act,
+                                      const float *w, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width,
+                                      int tile, int accumulate_dx) {
     nvp_status st = check_tile(fn, tile);
     if (st == NVP_OK)
         st = nvp_conv2d_check_args(fn, 1, dy, x, w, dw != NULL, dx != NULL, n, cin, cout, h, width, 3);
+    if (st == NVP_OK && dw != NULL) st = nvp_conv2d_check_act(fn, act, n, cin, h * width);
     if (st != NVP_OK) return st;
     int64_t p = h * width;
     if (n * cout * p == 0) {
@@ -469,11 +489,11 @@ nvp_status nvp_winograd_backward_with(const nvp_winograd_transforms *tf, const c
         /* dx (+)= the "full" correlation of dy with the rotated, transposed filters */
         if (dx != NULL) {
             transform_filters(tf, u, w, cin, cout, tile, 1);
-            forward_share(tf, dx, accumulate_dx ? dx : NULL, dy, u, NULL, n, cout, cin, h, width, tile, &failed,
+            forward_share(tf, dx, accumulate_dx ? dx : NULL, dy, NULL, u, NULL, n, cout, cin, h, width, tile, &failed,
                           &gemm_st);
         }
         if (dw != NULL) {
-            part[th] = filter_grad_share(tf, dy, x, n, cin, cout, h, width, tile, &failed, &gemm_st);
+            part[th] = filter_grad_share(tf, dy, x, act, n, cin, cout, h, width, tile, &failed, &gemm_st);
 #pragma omp barrier
             if (!failed) { /* dw += G^T (sum of the partials, in thread order) G; the region's end syncs */
 #pragma omp for schedule(static) nowait
@@ -491,14 +511,15 @@ nvp_status nvp_winograd_forward_add_with(const nvp_winograd_transforms *tf, floa
     if (r == NULL)
         return nvp_fail(NVP_STATUS_BAD_ARG, "nvp_winograd_forward_add: r (%lld,%lld,%lld,%lld) is NULL", (long long)n,
                         (long long)cout, (long long)h, (long long)width);
-    return nvp_winograd_forward_with(tf, "nvp_winograd_forward_add", y, r, x, w, b, n, cin, cout, h, width, tile);
+    return nvp_winograd_forward_with(tf, "nvp_winograd_forward_add", y, r, x, NULL, w, b, n, cin, cout, h, width,
+                                     tile);
 }
 
 // y: (N,Cout,H,W) [+]= conv3x3(x: (N,Cin,H,W), w: (Cout,Cin,3,3)) + b: (Cout) (b may be NULL); tile = 2 or 4
 nvp_status nvp_winograd_forward_ref(float *y, const float *x, const float *w, const float *b, int64_t n, int64_t cin,
                                     int64_t cout, int64_t h, int64_t width, int tile, int accumulate) {
-    return nvp_winograd_forward_with(&transforms_ref, "nvp_winograd_forward", y, accumulate ? y : NULL, x, w, b, n,
-                                     cin, cout, h, width, tile);
+    return nvp_winograd_forward_with(&transforms_ref, "nvp_winograd_forward", y, accumulate ? y : NULL, x, NULL, w, b,
+                                     n, cin, cout, h, width, tile);
 }
 
 // y = r + conv3x3(x) + b: r (N,Cout,H,W) is y itself or a tensor disjoint from it (a residual sum)
@@ -511,8 +532,24 @@ nvp_status nvp_winograd_forward_add_ref(float *y, const float *r, const float *x
 nvp_status nvp_winograd_backward_ref(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
                                      int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile,
                                      int accumulate_dx) {
-    return nvp_winograd_backward_with(&transforms_ref, "nvp_winograd_backward", dx, dw, db, dy, x, w, n, cin, cout,
-                                      h, width, tile, accumulate_dx);
+    return nvp_winograd_backward_with(&transforms_ref, "nvp_winograd_backward", dx, dw, db, dy, x, NULL, w, n, cin,
+                                      cout, h, width, tile, accumulate_dx);
+}
+
+// y = (r ? r : 0) + conv3x3(act(x)) + b (nvp_bn_relu act, NULL = none)
+nvp_status nvp_winograd_forward_act_ref(float *y, const float *r, const float *x, const nvp_bn_relu *act,
+                                        const float *w, const float *b, int64_t n, int64_t cin, int64_t cout,
+                                        int64_t h, int64_t width, int tile) {
+    return nvp_winograd_forward_with(&transforms_ref, "nvp_winograd_forward_act", y, r, x, act, w, b, n, cin, cout, h,
+                                     width, tile);
+}
+
+// the backward of conv3x3(act(x)): dx = dL/d act(x), dw and db with act(x) as the input
+nvp_status nvp_winograd_backward_act_ref(float *dx, float *dw, float *db, const float *dy, const float *x,
+                                         const nvp_bn_relu *act, const float *w, int64_t n, int64_t cin,
+                                         int64_t cout, int64_t h, int64_t width, int tile, int accumulate_dx) {
+    return nvp_winograd_backward_with(&transforms_ref, "nvp_winograd_backward_act", dx, dw, db, dy, x, act, w, n, cin,
+                                      cout, h, width, tile, accumulate_dx);
 }
 
 /* ---- dispatchers ---- */
@@ -529,6 +566,25 @@ nvp_status nvp_winograd_forward(float *y, const float *x, const float *w, const 
     if (nvp_use_avx512) return nvp_winograd_forward_avx512(y, x, w, b, n, cin, cout, h, width, tile, accumulate);
     return nvp_use_avx2 ? nvp_winograd_forward_avx2(y, x, w, b, n, cin, cout, h, width, tile, accumulate)
                         : nvp_winograd_forward_ref(y, x, w, b, n, cin, cout, h, width, tile, accumulate);
+}
+
+nvp_status nvp_winograd_forward_act(float *y, const float *r, const float *x, const nvp_bn_relu *act, const float *w,
+                                    const float *b, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width,
+                                    int tile) {
+    if (nvp_use_avx512) return nvp_winograd_forward_act_avx512(y, r, x, act, w, b, n, cin, cout, h, width, tile);
+    return nvp_use_avx2 ? nvp_winograd_forward_act_avx2(y, r, x, act, w, b, n, cin, cout, h, width, tile)
+                        : nvp_winograd_forward_act_ref(y, r, x, act, w, b, n, cin, cout, h, width, tile);
+}
+
+nvp_status nvp_winograd_backward_act(float *dx, float *dw, float *db, const float *dy, const float *x,
+                                     const nvp_bn_relu *act, const float *w, int64_t n, int64_t cin, int64_t cout,
+                                     int64_t h, int64_t width, int tile, int accumulate_dx) {
+    if (nvp_use_avx512)
+        return nvp_winograd_backward_act_avx512(dx, dw, db, dy, x, act, w, n, cin, cout, h, width, tile,
+                                                accumulate_dx);
+    return nvp_use_avx2
+               ? nvp_winograd_backward_act_avx2(dx, dw, db, dy, x, act, w, n, cin, cout, h, width, tile, accumulate_dx)
+               : nvp_winograd_backward_act_ref(dx, dw, db, dy, x, act, w, n, cin, cout, h, width, tile, accumulate_dx);
 }
 
 nvp_status nvp_winograd_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,

@@ -31,6 +31,9 @@ typedef struct nvp_winograd_transforms {
     /* U[xi][r][col] = (G g G^T)[xi] for every col < cols of row r, U (alpha^2, rows, cols); g = w[r][col]
      * (w (rows, cols, 3, 3)), or with flip = rot180(w[col][r]) (w (cols, rows, 3, 3)): backward-data. */
     void (*filter)(float *u, const float *w, int64_t r, int64_t rows, int64_t cols, int m, int flip);
+    /* dst[0..p) = max(0, (x - mean) * scale + beta): one input plane through a batch norm + ReLU
+     * (nvp_bn_relu), as nvp_batchnorm_forward_eval computes it on the same path. */
+    void (*activate)(float *dst, const float *x, int64_t p, float mean, float scale, float beta);
 } nvp_winograd_transforms;
 
 /* The scalar filter transform of columns [col0, cols) of row r (the AVX2 one's tail). */
@@ -87,12 +90,13 @@ int64_t nvp_winograd_work_floats(int m, int64_t h, int64_t width);
 nvp_status nvp_winograd_forward_add_with(const nvp_winograd_transforms *tf, float *y, const float *r, const float *x,
                                          const float *w, const float *b, int64_t n, int64_t cin, int64_t cout,
                                          int64_t h, int64_t width, int tile);
+/* act: NULL, or the batch norm + ReLU every input plane goes through (forward; backward-filter). */
 nvp_status nvp_winograd_forward_with(const nvp_winograd_transforms *tf, const char *fn, float *y, const float *r,
-                                     const float *x, const float *w, const float *b, int64_t n, int64_t cin,
-                                     int64_t cout, int64_t h, int64_t width, int tile);
+                                     const float *x, const nvp_bn_relu *act, const float *w, const float *b,
+                                     int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile);
 nvp_status nvp_winograd_backward_with(const nvp_winograd_transforms *tf, const char *fn, float *dx, float *dw,
-                                      float *db, const float *dy, const float *x, const float *w, int64_t n,
-                                      int64_t cin, int64_t cout, int64_t h, int64_t width, int tile,
-                                      int accumulate_dx);
+                                      float *db, const float *dy, const float *x, const nvp_bn_relu *act,
+                                      const float *w, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width,
+                                      int tile, int accumulate_dx);
 
 #endif /* NVP_WINOGRAD_H */

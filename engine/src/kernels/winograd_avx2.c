@@ -10,6 +10,8 @@
  * Compiled with -mavx2 -mfma (this file only).
  */
 #include "winograd.h"
+
+#include <math.h>
 #include "winograd_rows_avx2.h"
 
 #include <immintrin.h>
@@ -236,13 +238,27 @@ static void output_avx2(float *y, const float *mt, int64_t xs, int64_t h, int64_
         output_m(y, mt, xs, h, width, 4, bias, add, work);
 }
 
-static const nvp_winograd_transforms transforms_avx2 = {input_avx2, grad_avx2, output_avx2, nvp_winograd_filter_avx2};
+/* As batchnorm_avx2.c's affine_row with relu (FMA, then max). */
+static void activate_avx2(float *dst, const float *x, int64_t p, float mean, float scale, float beta) {
+    const __m256 vm = _mm256_set1_ps(mean), vs = _mm256_set1_ps(scale), vb = _mm256_set1_ps(beta);
+    int64_t q = 0;
+    for (; q + 8 <= p; q += 8)
+        _mm256_storeu_ps(dst + q, _mm256_max_ps(_mm256_fmadd_ps(_mm256_sub_ps(_mm256_loadu_ps(x + q), vm), vs, vb),
+                                                _mm256_setzero_ps()));
+    for (; q < p; q++) {
+        float v = fmaf(x[q] - mean, scale, beta);
+        dst[q] = v > 0.0f ? v : 0.0f;
+    }
+}
+
+static const nvp_winograd_transforms transforms_avx2 = {input_avx2, grad_avx2, output_avx2, nvp_winograd_filter_avx2,
+                                                        activate_avx2};
 
 // y: (N,Cout,H,W) [+]= conv3x3(x: (N,Cin,H,W), w: (Cout,Cin,3,3)) + b: (Cout) (b may be NULL); tile = 2 or 4
 nvp_status nvp_winograd_forward_avx2(float *y, const float *x, const float *w, const float *b, int64_t n,
                                      int64_t cin, int64_t cout, int64_t h, int64_t width, int tile, int accumulate) {
-    return nvp_winograd_forward_with(&transforms_avx2, "nvp_winograd_forward", y, accumulate ? y : NULL, x, w, b, n,
-                                     cin, cout, h, width, tile);
+    return nvp_winograd_forward_with(&transforms_avx2, "nvp_winograd_forward", y, accumulate ? y : NULL, x, NULL, w, b,
+                                     n, cin, cout, h, width, tile);
 }
 
 // y = r + conv3x3(x) + b: r (N,Cout,H,W) is y itself or a tensor disjoint from it (a residual sum)
@@ -255,6 +271,22 @@ nvp_status nvp_winograd_forward_add_avx2(float *y, const float *r, const float *
 nvp_status nvp_winograd_backward_avx2(float *dx, float *dw, float *db, const float *dy, const float *x,
                                       const float *w, int64_t n, int64_t cin, int64_t cout, int64_t h,
                                       int64_t width, int tile, int accumulate_dx) {
-    return nvp_winograd_backward_with(&transforms_avx2, "nvp_winograd_backward", dx, dw, db, dy, x, w, n, cin, cout,
-                                      h, width, tile, accumulate_dx);
+    return nvp_winograd_backward_with(&transforms_avx2, "nvp_winograd_backward", dx, dw, db, dy, x, NULL, w, n, cin,
+                                      cout, h, width, tile, accumulate_dx);
+}
+
+// y = (r ? r : 0) + conv3x3(act(x)) + b (nvp_bn_relu act, NULL = none)
+nvp_status nvp_winograd_forward_act_avx2(float *y, const float *r, const float *x, const nvp_bn_relu *act,
+                                         const float *w, const float *b, int64_t n, int64_t cin, int64_t cout,
+                                         int64_t h, int64_t width, int tile) {
+    return nvp_winograd_forward_with(&transforms_avx2, "nvp_winograd_forward_act", y, r, x, act, w, b, n, cin, cout,
+                                     h, width, tile);
+}
+
+// the backward of conv3x3(act(x)): dx = dL/d act(x), dw and db with act(x) as the input
+nvp_status nvp_winograd_backward_act_avx2(float *dx, float *dw, float *db, const float *dy, const float *x,
+                                          const nvp_bn_relu *act, const float *w, int64_t n, int64_t cin,
+                                          int64_t cout, int64_t h, int64_t width, int tile, int accumulate_dx) {
+    return nvp_winograd_backward_with(&transforms_avx2, "nvp_winograd_backward_act", dx, dw, db, dy, x, act, w, n,
+                                      cin, cout, h, width, tile, accumulate_dx);
 }

@@ -390,8 +390,18 @@ static void output_avx512(float *y, const float *mt, int64_t xs, int64_t h, int6
         output_m(y, mt, xs, h, width, 4, bias, add);
 }
 
+/* As batchnorm_avx2.c's affine_row with relu (FMA, then max; the masked tail is the same fmaf). */
+static void activate_avx512(float *dst, const float *x, int64_t p, float mean, float scale, float beta) {
+    const __m512 vm = _mm512_set1_ps(mean), vs = _mm512_set1_ps(scale), vb = _mm512_set1_ps(beta);
+    for (int64_t q = 0; q < p; q += 16) {
+        __mmask16 mk = lanes(0, p - q);
+        __m512 v = _mm512_fmadd_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(mk, x + q), vm), vs, vb);
+        _mm512_mask_storeu_ps(dst + q, mk, _mm512_max_ps(v, _mm512_setzero_ps()));
+    }
+}
+
 static const nvp_winograd_transforms transforms_avx512 = {input_avx512, grad_avx512, output_avx512,
-                                                          nvp_winograd_filter_avx2};
+                                                          nvp_winograd_filter_avx2, activate_avx512};
 
 // y: (N,Cout,H,W) [+]= conv3x3(x: (N,Cin,H,W), w: (Cout,Cin,3,3)) + b: (Cout) (b may be NULL); tile = 2 or 4
 nvp_status nvp_winograd_forward_avx512(float *y, const float *x, const float *w, const float *b, int64_t n,
@@ -399,8 +409,8 @@ nvp_status nvp_winograd_forward_avx512(float *y, const float *x, const float *w,
                                        int accumulate) {
     if (!nvp_cpu_has_avx512())
         return nvp_fail(NVP_STATUS_UNSUPPORTED, "nvp_winograd_forward_avx512: this CPU has no AVX-512 F/CD/BW/DQ/VL");
-    return nvp_winograd_forward_with(&transforms_avx512, "nvp_winograd_forward", y, accumulate ? y : NULL, x, w, b, n,
-                                     cin, cout, h, width, tile);
+    return nvp_winograd_forward_with(&transforms_avx512, "nvp_winograd_forward", y, accumulate ? y : NULL, x, NULL, w,
+                                     b, n, cin, cout, h, width, tile);
 }
 
 // y = r + conv3x3(x) + b: r (N,Cout,H,W) is y itself or a tensor disjoint from it (a residual sum)
@@ -417,6 +427,26 @@ nvp_status nvp_winograd_backward_avx512(float *dx, float *dw, float *db, const f
                                         int64_t width, int tile, int accumulate_dx) {
     if (!nvp_cpu_has_avx512())
         return nvp_fail(NVP_STATUS_UNSUPPORTED, "nvp_winograd_backward_avx512: this CPU has no AVX-512 F/CD/BW/DQ/VL");
-    return nvp_winograd_backward_with(&transforms_avx512, "nvp_winograd_backward", dx, dw, db, dy, x, w, n, cin,
+    return nvp_winograd_backward_with(&transforms_avx512, "nvp_winograd_backward", dx, dw, db, dy, x, NULL, w, n, cin,
                                       cout, h, width, tile, accumulate_dx);
+}
+
+// y = (r ? r : 0) + conv3x3(act(x)) + b (nvp_bn_relu act, NULL = none)
+nvp_status nvp_winograd_forward_act_avx512(float *y, const float *r, const float *x, const nvp_bn_relu *act,
+                                           const float *w, const float *b, int64_t n, int64_t cin, int64_t cout,
+                                           int64_t h, int64_t width, int tile) {
+    if (!nvp_cpu_has_avx512())
+        return nvp_fail(NVP_STATUS_UNSUPPORTED, "nvp_winograd_forward_act_avx512: this CPU has no AVX-512 F/CD/BW/DQ/VL");
+    return nvp_winograd_forward_with(&transforms_avx512, "nvp_winograd_forward_act", y, r, x, act, w, b, n, cin, cout,
+                                     h, width, tile);
+}
+
+// the backward of conv3x3(act(x)): dx = dL/d act(x), dw and db with act(x) as the input
+nvp_status nvp_winograd_backward_act_avx512(float *dx, float *dw, float *db, const float *dy, const float *x,
+                                            const nvp_bn_relu *act, const float *w, int64_t n, int64_t cin,
+                                            int64_t cout, int64_t h, int64_t width, int tile, int accumulate_dx) {
+    if (!nvp_cpu_has_avx512())
+        return nvp_fail(NVP_STATUS_UNSUPPORTED, "nvp_winograd_backward_act_avx512: this CPU has no AVX-512 F/CD/BW/DQ/VL");
+    return nvp_winograd_backward_with(&transforms_avx512, "nvp_winograd_backward_act", dx, dw, db, dy, x, act, w, n,
+                                      cin, cout, h, width, tile, accumulate_dx);
 }

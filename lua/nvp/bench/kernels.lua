@@ -57,9 +57,9 @@ function M.conv_shapes(config)
             record(self, x)
             return WNConv2d.forward(self, x, ...)
         end
-        mod.forward_add = function(self, x, ...) -- the blocks' conv2 (residual sum)
+        mod.forward_act = function(self, x, ...) -- the convs after a batch norm + ReLU
             record(self, x)
-            return WNConv2d.forward_add(self, x, ...)
+            return WNConv2d.forward_act(self, x, ...)
         end
     end, "")
     local x = T.empty{1, cfg.channels, cfg.size, cfg.size}

@@ -76,6 +76,7 @@ function BatchNorm:forward_synced(x, out, n, hw, keep_running)
     check(C.nvp_batchnorm_finish_stats(self.mean.data, self.invstd.data, not keep_running and b.running_mean.data
         or nil, not keep_running and b.running_var.data or nil, stats, sumsq, m, c, self.eps, self.momentum), 3)
     self.m_total = m
+    if out == nil then return nil end -- the statistics only
     check(C.nvp_batchnorm_forward_eval(out.data, x.data, p.gamma.data, p.beta.data, self.mean.data,
         self.invstd.data, n, c, hw, self.relu), 3)
     return out
@@ -102,15 +103,35 @@ function BatchNorm:forward(x, out, keep_running)
     return out
 end
 
---- The output of the last forward again, into `out`, from its input x and the statistics it used
--- (batch or running; kept per channel): callers that would otherwise keep every output alive until
--- backward (the s/t networks) recompute it there, one elementwise pass instead of a stored tensor.
-function BatchNorm:replay(x, out)
+--- The statistics a forward would use (batch ones in training, moving the running averages unless
+-- keep_running; the running ones in evaluation), without writing the output: for a convolution that
+-- applies this batch norm + ReLU to its input as it reads it (nvp_bn_relu; WNConv2d:forward_act).
+-- Returns act(), valid until the next call.
+function BatchNorm:statistics(x, keep_running)
     local n, hw = dims(self, x)
-    local p = self._params
-    check(C.nvp_batchnorm_forward_eval(out.data, x.data, p.gamma.data, p.beta.data, self.mean.data,
-        self.invstd.data, n, self.channels, hw, self.relu), 2)
-    return out
+    local p, b = self._params, self._buffers
+    if self.training and self.sync then
+        self:forward_synced(x, nil, n, hw, keep_running)
+    elseif self.training then
+        local rmean, rvar = b.running_mean.data, b.running_var.data
+        if keep_running then rmean, rvar = nil, nil end
+        check(C.nvp_batchnorm_forward_train(nil, self.mean.data, self.invstd.data, rmean, rvar, x.data,
+            p.gamma.data, p.beta.data, n, self.channels, hw, self.eps, self.momentum, self.relu), 2)
+    else
+        self:use_running_stats()
+    end
+    return self:act()
+end
+
+--- This batch norm + ReLU as an nvp_bn_relu for a convolution's input (the statistics of the last
+-- forward or statistics call).
+function BatchNorm:act()
+    if self.relu ~= 1 then error("batchnorm: act() needs a batch norm fused with ReLU", 2) end
+    local a = self._act or ffi.new("nvp_bn_relu")
+    self._act = a
+    a.mean, a.invstd, a.gamma, a.beta = self.mean.data, self.invstd.data, self._params.gamma.data,
+        self._params.beta.data
+    return a
 end
 
 --- Accumulate dgamma, dbeta; add dL/dx into dx, or write it there with accumulate = false (dx is then

@@ -11,10 +11,12 @@
 --
 --   x: (N, n, H, W) -> out: (N, 2n, H, W)
 --
--- Memory: the outputs of the batch norm + ReLU pairs feeding the convolutions (two per block and
--- one at the end) are not kept: they live in one shared workspace tensor just long enough for the
--- convolution that reads them, and backward replays them from their inputs and the statistics
--- (BatchNorm:replay, one elementwise pass each). Nor is h0: backward recomputes it from the 2n-channel
+-- The batch norm + ReLU pairs feeding the convolutions (two per block and one at the end) are never
+-- written out: each batch norm computes its statistics (BatchNorm:statistics) and the convolution
+-- applies them to its input as it reads it (WNConv2d:forward_act; the 3x3 Winograd paths per input
+-- plane in L1, before the input transform), in forward and again in backward's filter gradient.
+-- That saves a write and a read of a (N, f, H, W) map per pair in forward and the same in backward,
+-- and the memory of one such map. Nor is h0: backward recomputes it from the 2n-channel
 -- input of conv_in (2-12 input channels: ~1 % of one block conv's work). What stays per network is
 -- h1..hB, the B conv1 outputs and the skip sum: 2B + 1 maps of (N, f, H, W) instead of 4B + 3.
 local T = require "nvp.tensor"
@@ -66,17 +68,16 @@ function STNet:forward(x, keep_running)
     self.h0 = hcur
     self.skip = self:buffer("skip", {n, f, h, w})
     self.skip_in:forward(hcur, self.skip, false)
-    local act = ws.get("st.bnrelu", {n, f, h, w})  -- each batch norm + ReLU output, until its conv read it
     for b, blk in ipairs(self.blocks) do
         blk.h_in = hcur
-        blk.r = blk.conv1:forward(blk.bn1:forward(hcur, act, keep_running))
-        local hnext = blk.conv2:forward_add(blk.bn2:forward(blk.r, act, keep_running), hcur,
-            self:buffer("h" .. b, {n, f, h, w}))                  -- h + conv2(...): the residual sum
+        blk.r = blk.conv1:forward_act(hcur, blk.bn1:statistics(hcur, keep_running))
+        local hnext = blk.conv2:forward_act(blk.r, blk.bn2:statistics(blk.r, keep_running),
+            self:buffer("h" .. b, {n, f, h, w}), hcur)             -- h + conv2(...): the residual sum
         blk.skip:forward(hnext, self.skip, true)
         blk.h_out = hnext
         hcur = hnext
     end
-    return self.conv_out:forward(self.bn_out:forward(self.skip, act, keep_running))
+    return self.conv_out:forward_act(self.skip, self.bn_out:statistics(self.skip, keep_running))
 end
 
 --- dout: (N, 2n, H, W). Accumulates parameter gradients; returns dL/dx in a shared workspace tensor
@@ -86,12 +87,11 @@ function STNet:backward(dout)
     local n, h, w = x.shape[1], x.shape[3], x.shape[4]
     local fshape = {n, self.width, h, w}
     self.conv_in:forward(self.a, self.h0)    -- h0 again (a workspace tensor: another network's since)
-    local act = ws.get("st.bnrelu", fshape)  -- the replayed batch norm + ReLU output of the moment
     -- Gradients into a fresh buffer are written (accumulate = false: no zero fill first, no read of
     -- it); only dh, the residual stream's gradient, accumulates its identity and branch parts.
     -- "st.dbranch" holds dL/d(a batch norm's output) and is dead once that batch norm's backward ran
     local d_o = ws.get("st.dbranch", fshape)
-    self.conv_out:backward(self.bn_out:replay(self.skip, act), dout, d_o, false)
+    self.conv_out:backward(self.skip, dout, d_o, false, self.bn_out:act())
     local dskip = ws.get("st.dskip", fshape)
     self.bn_out:backward(self.skip, d_o, dskip, nil, false)
     local dh = ws.get("st.dh", fshape)           -- dL/d(h after the last block)
@@ -101,11 +101,11 @@ function STNet:backward(dout)
         blk.skip:backward(blk.h_out, dskip, dh, dh_written)
         dh_written = true
         local dv = ws.get("st.dbranch", fshape)
-        blk.conv2:backward(blk.bn2:replay(blk.r, act), dh, dv, false)
+        blk.conv2:backward(blk.r, dh, dv, false, blk.bn2:act())
         local dr = ws.get("st.dr", fshape)
         blk.bn2:backward(blk.r, dv, dr, nil, false)
         local du = ws.get("st.dbranch", fshape)
-        blk.conv1:backward(blk.bn1:replay(blk.h_in, act), dr, du, false)
+        blk.conv1:backward(blk.h_in, dr, du, false, blk.bn1:act())
         blk.bn1:backward(blk.h_in, du, dh)       -- dh becomes dL/d(h before the block): identity + branch
     end
     self.skip_in:backward(self.h0, dskip, dh, dh_written)

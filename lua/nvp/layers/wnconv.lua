@@ -55,34 +55,37 @@ function WNConv2d:forward(x, out, accumulate)
     return out
 end
 
---- out = r + conv(x) (r: a tensor of out's shape, or out itself): a ResNet block's residual sum in one
--- pass over out (the Winograd convolutions add r in their output transform) instead of a copy of r
--- into out and an accumulating conv.
-function WNConv2d:forward_add(x, r, out)
+--- out = (r or 0) + conv(act(x)), act an nvp_bn_relu (BatchNorm:statistics): a batch norm + ReLU
+-- applied as the convolution reads x, so its output is never written out (the 3x3 Winograd paths do
+-- it per input plane in L1). r: nil (out written), out itself or another tensor of out's shape.
+function WNConv2d:forward_act(x, act, out, r)
     local n, cin, h, w = x.shape[1], x.shape[2], x.shape[3], x.shape[4]
     if cin ~= self.cin or #x.shape ~= 4 then
         error(("wnconv: input %s, expected (N,%d,H,W)"):format(T.shape_string(x.shape), self.cin), 2)
     end
-    if not r:same_shape(out) or out.shape[1] ~= n or out.shape[2] ~= self.cout then
-        error(("wnconv: residual %s and output %s, expected (%d,%d,%d,%d)"):format(T.shape_string(r.shape),
-            T.shape_string(out.shape), n, self.cout, h, w), 2)
+    out = out or self:buffer("y", {n, self.cout, h, w})
+    if out.shape[1] ~= n or out.shape[2] ~= self.cout or (r and not r:same_shape(out)) then
+        error(("wnconv: output %s%s, expected (%d,%d,%d,%d)"):format(T.shape_string(out.shape),
+            r and (" and residual " .. T.shape_string(r.shape)) or "", n, self.cout, h, w), 2)
     end
     local weight = self:weight()
     local b = self.has_bias and self._params.b.data or nil
-    check(C.nvp_conv2d_forward_add(out.data, r.data, x.data, weight.data, b, n, cin, self.cout, h, w, self.k), 2)
+    check(C.nvp_conv2d_forward_act(out.data, r and r.data or nil, x.data, act, weight.data, b, n, cin, self.cout, h,
+        w, self.k), 2)
     return out
 end
 
 --- Accumulate parameter gradients for dy = dL/dy at input x; add dL/dx into dx when given, or write it
 -- there with accumulate = false (dx's old contents are then never read: no zero fill needed).
--- Uses the weights of the last forward.
-function WNConv2d:backward(x, dy, dx, accumulate)
+-- Uses the weights of the last forward. act: the nvp_bn_relu of a forward_act (x its input; dx is then
+-- dL/d act(x)).
+function WNConv2d:backward(x, dy, dx, accumulate, act)
     local n, h, w = x.shape[1], x.shape[3], x.shape[4]
     local K = self.cin * self.k * self.k
     local dw = self:zeroed("dw", {self.cout, self.cin, self.k, self.k})
     local grads, p = self._grads, self._params
-    check(C.nvp_conv2d_backward(dx and dx.data or nil, dw.data, self.has_bias and grads.b.data or nil, dy.data,
-        x.data, self.w.data, n, self.cin, self.cout, h, w, self.k, accumulate == false and 0 or 1), 2)
+    check(C.nvp_conv2d_backward_act(dx and dx.data or nil, dw.data, self.has_bias and grads.b.data or nil, dy.data,
+        x.data, act, self.w.data, n, self.cin, self.cout, h, w, self.k, accumulate == false and 0 or 1), 2)
     check(C.nvp_weightnorm_backward(grads.v.data, grads.g.data, dw.data, p.v.data, p.g.data, self.norm.data,
         self.cout, K), 2)
     return dx
