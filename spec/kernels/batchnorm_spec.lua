@@ -156,6 +156,22 @@ describe("batch norm: reference", function()
         end)
     end
 
+    it("y = NULL computes the statistics and running averages alone, on every path", function()
+        local n, c, hw = 3, 5, 29
+        local x, gamma, beta = inputs(n, c, hw, 17)
+        for _, fn in ipairs{"nvp_batchnorm_forward_train_ref", "nvp_batchnorm_forward_train"} do
+            local rm1, rv1 = T.zeros{c}, T.full({c}, 1)
+            local rm2, rv2 = rm1:clone(), rv1:clone()
+            local _, m1, s1 = train(fn, x, gamma, beta, n, c, hw, 1, rm1, rv1)
+            local m2, s2 = T.empty{c}, T.empty{c}
+            assert.are.equal(0, NVP[fn](nil, m2.data, s2.data, rm2.data, rv2.data, x.data, gamma.data, beta.data, n,
+                c, hw, EPS, MOM, 1))
+            for _, pair in ipairs{{m1, m2}, {s1, s2}, {rm1, rm2}, {rv1, rv2}} do
+                assert.are.equal(0, pair[1]:max_abs_diff(pair[2]))
+            end
+        end
+    end)
+
     it("running statistics are optional", function()
         local x, gamma, beta = inputs(3, 5, 7, 1)
         local y1 = train("nvp_batchnorm_forward_train", x, gamma, beta, 3, 5, 7, 0)
@@ -220,6 +236,21 @@ describe("batch norm: avx2 == ref", function()
         pending("this CPU has no AVX2")
         return
     end
+    -- the AVX2 statistics are one pass of sums shifted by the channel's first value: a mean far from 0
+    -- against a small spread, and a first value far from the mean, must not cost the variance digits
+    it("statistics of offset and skewed channels", function()
+        local n, c, hw = 4, 3, 37
+        local x = spec_rng(5):normal(T.empty{n, c, hw}, 0, 2e-4) -- a few float ulps of 1000
+        for i = 0, n * c * hw - 1 do x.data[i] = x.data[i] + 1000 end
+        x.data[hw] = 1000.01 -- channel 1's first value 50 standard deviations out
+        local gamma, beta = T.full({c}, 1), T.zeros{c}
+        local rm1, rv1, rm2, rv2 = T.zeros{c}, T.full({c}, 1), T.zeros{c}, T.full({c}, 1)
+        local _, m1, s1 = train("nvp_batchnorm_forward_train_ref", x, gamma, beta, n, c, hw, 0, rm1, rv1)
+        local _, m2, s2 = train("nvp_batchnorm_forward_train_avx2", x, gamma, beta, n, c, hw, 0, rm2, rv2)
+        assert_close(m2, m1, 1e-7, 0, "mean")
+        assert_close(s2, s1, 1e-5, 0, "invstd")
+        assert_close(rv2, rv1, 1e-5, 0, "running_var")
+    end)
     for _, sz in ipairs{{3, 5, 7}, {2, 3, 8}, {2, 3, 29}, {4, 2, 69}, {1, 3, 2}, {5, 4, 196}} do
         local n, c, hw = sz[1], sz[2], sz[3]
         for relu = 0, 1 do

@@ -80,36 +80,37 @@ nvp_status nvp_batchnorm_forward_train_avx2(float *y, float *mean, float *invstd
     const int64_t m = n * hw, nv = hw & ~(int64_t)7;
 #pragma omp parallel for schedule(static) if (n * c * hw > OMP_MIN)
     for (int64_t ch = 0; ch < c; ch++) {
+        /* One pass: sums of d = x - shift and d^2 in double (the reference's second, centred pass read
+         * x again). q - s^2/m cancels about log2((mean/std)^2) of double's 53 bits; float data keeps
+         * that below ~47, and shift = the channel's first value (a few standard deviations from the
+         * mean) makes it a handful. */
+        const double shift = x[ch * hw];
+        const __m256d vshift = _mm256_set1_pd(shift);
         __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
-        double s = 0.0;
+        __m256d q0 = _mm256_setzero_pd(), q1 = _mm256_setzero_pd();
+        double s = 0.0, q = 0.0;
         for (int64_t i = 0; i < n; i++) {
             const float *xr = x + (i * c + ch) * hw;
             prefetch_row(x, i, n, c, ch, hw);
             for (int64_t j = 0; j < nv; j += 8) {
                 __m256 v = _mm256_loadu_ps(xr + j);
-                s0 = _mm256_add_pd(s0, lo_pd(v));
-                s1 = _mm256_add_pd(s1, hi_pd(v));
-            }
-            for (int64_t j = nv; j < hw; j++) s += xr[j];
-        }
-        double mu = (s + hsum_pd(_mm256_add_pd(s0, s1))) / (double)m;
-        const __m256d vmu = _mm256_set1_pd(mu);
-        __m256d q0 = _mm256_setzero_pd(), q1 = _mm256_setzero_pd();
-        double q = 0.0;
-        for (int64_t i = 0; i < n; i++) {
-            const float *xr = x + (i * c + ch) * hw;
-            for (int64_t j = 0; j < nv; j += 8) {
-                __m256 v = _mm256_loadu_ps(xr + j);
-                __m256d d0 = _mm256_sub_pd(lo_pd(v), vmu), d1 = _mm256_sub_pd(hi_pd(v), vmu);
+                __m256d d0 = _mm256_sub_pd(lo_pd(v), vshift), d1 = _mm256_sub_pd(hi_pd(v), vshift);
+                s0 = _mm256_add_pd(s0, d0);
+                s1 = _mm256_add_pd(s1, d1);
                 q0 = _mm256_fmadd_pd(d0, d0, q0);
                 q1 = _mm256_fmadd_pd(d1, d1, q1);
             }
             for (int64_t j = nv; j < hw; j++) {
-                double d = xr[j] - mu;
+                double d = xr[j] - shift;
+                s += d;
                 q += d * d;
             }
         }
+        s += hsum_pd(_mm256_add_pd(s0, s1));
         q += hsum_pd(_mm256_add_pd(q0, q1));
+        double ds = s / (double)m, mu = shift + ds;
+        q -= s * ds; /* the sum of squared deviations from the mean */
+        if (q < 0.0) q = 0.0;
         double var = q / (double)m;
         float mf = (float)mu, is = (float)(1.0 / sqrt(var + (double)eps));
         mean[ch] = mf;
