@@ -102,6 +102,35 @@ describe("conv2d forward against a direct Lua conv (double)", function()
     end
 end)
 
+describe("conv2d forward of few input channels (the direct AVX-512 loops on that path) against the reference", function()
+    -- {n, cin, cout, h, w}: the s/t networks' first convs; planes wider than 16 (two column segments, the
+    -- second ragged), narrower, one pixel; cout below, at and past a block of 16 (the one-channel tail)
+    local shapes = {{2, 2, 32, 28, 28}, {1, 4, 64, 14, 14}, {3, 3, 17, 5, 37}, {2, 12, 33, 9, 16},
+                    {1, 1, 5, 1, 1}, {2, 7, 16, 3, 17}, {1, 6, 3, 2, 33}}
+    for _, suffix in ipairs{"", "_avx2"} do
+        for _, sh in ipairs(shapes) do
+            local n, cin, cout, h, wd = unpack(sh)
+            it(("nvp_conv2d_forward%s (%s), bias and accumulate"):format(suffix, table.concat(sh, ",")), function()
+                if suffix == "_avx2" and NVP.nvp_cpu_has_avx2() == 0 then return end
+                local x, w, b = randn({n, cin, h, wd}, 11), randn({cout, cin, 3, 3}, 12), randn({cout}, 13)
+                local y0 = randn({n, cout, h, wd}, 14)
+                for _, acc in ipairs{0, 1} do
+                    for _, bias in ipairs{b, false} do
+                        local want = acc == 1 and y0:clone() or T.empty(y0.shape)
+                        local got = acc == 1 and y0:clone() or T.full(y0.shape, NaN)
+                        local bp = bias and bias.data or nil
+                        assert.are.equal(0, NVP.nvp_conv2d_forward_ref(want.data, x.data, w.data, bp, n, cin, cout, h,
+                            wd, 3, acc))
+                        assert.are.equal(0, NVP["nvp_conv2d_forward" .. suffix](got.data, x.data, w.data, bp, n, cin,
+                            cout, h, wd, 3, acc))
+                        assert_close(got, want, 1e-5, 1e-5, ("y (accumulate %d, bias %s)"):format(acc, tostring(bias ~= false)))
+                    end
+                end
+            end)
+        end
+    end
+end)
+
 describe("conv2d forward_add (y = r + conv(x) + b) against a direct Lua conv (double)", function()
     -- cin = 3 takes im2col (r copied, then accumulated), cin = 17 Winograd (r added in the output
     -- transform) on the vector paths; r separate from y, and r = y
@@ -369,7 +398,11 @@ describe("conv2d argument errors", function()
             assert.are.equal(avx512 and "winograd F(4x4,3x3)" or "winograd F(2x2,3x3)", name(pass, 64, 128, 128, 16, 16, 3))
             assert.are.equal(avx512 and "winograd F(4x4,3x3)" or "winograd F(2x2,3x3)", name(pass, 64, 64, 64, 14, 14, 3))
             assert.are.equal("winograd F(2x2,3x3)", name(pass, 64, 64, 64, 13, 16, 3))
-            assert.are.equal("im2col per image", name(pass, 64, 3, 64, 32, 32, 3))
+            -- few input channels: the forward in direct AVX-512 loops, the backward passes im2col
+            local few = (avx512 and pass == 0) and "direct AVX-512 (few input channels)" or "im2col per image"
+            assert.are.equal(few, name(pass, 64, 3, 64, 32, 32, 3))
+            assert.are.equal(few, name(pass, 64, 12, 64, 16, 16, 3))
+            assert.are.equal("im2col per image", name(pass, 64, 13, 64, 16, 16, 3))
             assert.are.equal("im2col per image", name(pass, 64, 64, 64, 32, 32, 1))
         end
     end)

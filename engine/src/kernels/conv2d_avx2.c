@@ -556,11 +556,20 @@ static int use_images_path(int64_t n, int64_t macs) {
 
 /* The algorithm the rules above pick for one pass, as nvp_conv2d_forward/backward_avx2 would run it
  * (backward-data and backward-filter are chosen separately; dx and dw both wanted). */
+/* Whether a forward 3x3 conv of this many input channels runs conv2d_direct_avx512.c's loops (under the
+ * default rules, on the AVX-512 path): the shapes Winograd leaves (Cin < 16) up to DIRECT_MAX_CIN. */
+#define DIRECT_MAX_CIN 12
+static int use_direct(int64_t cin, int64_t k) {
+    if (nvp_conv2d_path < 0) read_conv_path();
+    return nvp_use_avx512 && nvp_conv2d_path == 0 && k == 3 && cin <= DIRECT_MAX_CIN;
+}
+
 const char *nvp_conv2d_path_name_avx2(int pass, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width,
                                       int64_t k) {
     int tile = winograd_tile(pass, n, cin, cout, h, width, k);
     if (tile == 4) return "winograd F(4x4,3x3)";
     if (tile == 2) return "winograd F(2x2,3x3)";
+    if (pass == 0 && use_direct(cin, k)) return "direct AVX-512 (few input channels)";
     return use_images_path(n, n * cout * cin * k * k * h * width) > 0 ? "im2col per image" : "im2col batched";
 }
 
@@ -580,6 +589,8 @@ nvp_status nvp_conv2d_forward_avx2(float *y, const float *x, const float *w, con
     int tile = winograd_tile(0, n, cin, cout, h, width, k);
     if (tile > 0) return nvp_winograd_forward(y, x, w, b, n, cin, cout, h, width, tile, accumulate);
     int team = use_images_path(n, n * cout * kdim * p);
+    if (use_direct(cin, k))
+        return nvp_conv3x3_direct_avx512(y, x, w, b, n, cin, cout, h, width, accumulate, team > 0 ? team : 1);
     if (team > 0) return forward_images(y, x, w, b, n, cin, cout, h, width, k, accumulate, team);
     return forward_batched(y, x, w, b, n, cin, cout, h, width, k, accumulate);
 }

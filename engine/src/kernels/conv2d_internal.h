@@ -22,4 +22,9 @@ nvp_status nvp_conv2d_activated_input(const char *fn, const float **xa, const fl
                                                          const float *, const float *, int64_t, int64_t, int64_t,
                                                          int));
 
+/* conv2d_direct_avx512.c: the forward 3x3 conv of few input channels, direct, on a team of `team`
+ * threads over the images; y = (accumulate ? y : 0) + conv(x) + b. Arguments already checked. */
+nvp_status nvp_conv3x3_direct_avx512(float *y, const float *x, const float *w, const float *b, int64_t n, int64_t cin,
+                                     int64_t cout, int64_t h, int64_t width, int accumulate, int team);
+
 #endif /* NVP_CONV2D_INTERNAL_H */
