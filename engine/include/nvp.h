@@ -228,8 +228,8 @@ nvp_status nvp_conv2d_backward_act_avx2(float *dx, float *dw, float *db, const f
                                         int64_t h, int64_t width, int64_t k, int accumulate_dx);
 
 /* The algorithm a conv pass (0 forward, 1 backward-data, 2 backward-filter) of this shape runs on the
- * current CPU path and NVP_CONV_PATH: "winograd F(4x4,3x3)", "im2col per image", "direct (scalar
- * reference)", ... (a static string; for benchmarks and logs). */
+ * current CPU path and NVP_CONV_PATH: "winograd F(4x4,3x3)", "direct AVX-512 (few input channels)",
+ * "im2col per image", "direct (scalar reference)", ... (a static string; for benchmarks and logs). */
 const char *nvp_conv2d_path_name(int pass, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k);
 const char *nvp_conv2d_path_name_avx2(int pass, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width,
                                       int64_t k);
