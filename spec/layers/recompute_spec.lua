@@ -76,11 +76,12 @@ describe("recompute-by-inverse", function()
     end)
 
     it("holds one coupling's activations, not one per coupling", function()
-        -- one scale: 4 checkerboard couplings whose s/t networks dwarf everything else
+        -- one scale: 4 checkerboard couplings whose s/t networks dwarf everything else (16x16 images: the
+        -- activations, not the shared weight workspaces every configuration allocates alike)
         local function bytes_of_first_step(recompute)
             ws.clear()
             collectgarbage()
-            local model = flow.RealNVP.new{channels = 1, size = 8, scales = 1, width = 16, blocks = 2,
+            local model = flow.RealNVP.new{channels = 1, size = 16, scales = 1, width = 16, blocks = 4,
                                            recompute = recompute}
             local _, before = T.alloc_stats()
             model:loss(pixels_of(N, model.dims), N, Rng.new(5))

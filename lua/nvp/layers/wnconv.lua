@@ -4,6 +4,7 @@
 --
 --   x: (N, Cin, H, W) -> y: (N, Cout, H, W)
 local T = require "nvp.tensor"
+local ws = require "nvp.workspace"
 local nffi = require "nvp.ffi"
 local Module = require "nvp.layers.module"
 local C, check = nffi.C, nffi.check
@@ -29,16 +30,20 @@ function WNConv2d.new(cfg)
     if self.has_bias then
         cfg.rng:uniform(self:param("b", T.empty{cfg.cout}), -bound, bound)
     end
-    self.w = T.empty{cfg.cout, cfg.cin, cfg.k, cfg.k}
+    self.wshape = {cfg.cout, cfg.cin, cfg.k, cfg.k}
     self.norm = T.empty{cfg.cout}
     return self
 end
 
+--- w = g v / ||v||, in a workspace tensor shared by the convolutions of its shape (valid until another
+-- one's weight() call: forward and backward each compute it again, a pass over the parameters, so the
+-- model keeps no second copy of its conv weights; nor of their gradients, see backward).
 function WNConv2d:weight()
     local p = self._params
-    check(C.nvp_weightnorm_forward(self.w.data, self.norm.data, p.v.data, p.g.data, self.cout,
+    local w = ws.get("wnconv.w", self.wshape)
+    check(C.nvp_weightnorm_forward(w.data, self.norm.data, p.v.data, p.g.data, self.cout,
         self.cin * self.k * self.k), 3)
-    return self.w
+    return w
 end
 
 --- y = conv(x). `out` (optional) receives the result; accumulate = true adds into it.
@@ -77,15 +82,17 @@ end
 
 --- Accumulate parameter gradients for dy = dL/dy at input x; add dL/dx into dx when given, or write it
 -- there with accumulate = false (dx's old contents are then never read: no zero fill needed).
--- Uses the weights of the last forward. act: the nvp_bn_relu of a forward_act (x its input; dx is then
--- dL/d act(x)).
+-- The weights are the current parameters' (those of the forward). act: the nvp_bn_relu of a forward_act
+-- (x its input; dx is then dL/d act(x)). dL/dw lives in a workspace tensor until weight norm's backward
+-- turns it into the gradients of v and g.
 function WNConv2d:backward(x, dy, dx, accumulate, act)
     local n, h, w = x.shape[1], x.shape[3], x.shape[4]
     local K = self.cin * self.k * self.k
-    local dw = self:zeroed("dw", {self.cout, self.cin, self.k, self.k})
+    local weight = self:weight()
+    local dw = ws.zeroed("wnconv.dw", self.wshape)
     local grads, p = self._grads, self._params
     check(C.nvp_conv2d_backward_act(dx and dx.data or nil, dw.data, self.has_bias and grads.b.data or nil, dy.data,
-        x.data, act, self.w.data, n, self.cin, self.cout, h, w, self.k, accumulate == false and 0 or 1), 2)
+        x.data, act, weight.data, n, self.cin, self.cout, h, w, self.k, accumulate == false and 0 or 1), 2)
     check(C.nvp_weightnorm_backward(grads.v.data, grads.g.data, dw.data, p.v.data, p.g.data, self.norm.data,
         self.cout, K), 2)
     return dx
