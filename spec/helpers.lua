@@ -1,5 +1,5 @@
 -- spec/helpers.lua: loaded by busted before every spec file (see .busted).
--- Globals for specs: assert_close, numgrad, NVP (the FFI namespace), spec_rng, spec_pixels.
+-- Globals for specs: assert_close, numgrad, NVP (the FFI namespace), spec_rng, spec_pixels, kernel_suffixes.
 local ffi = require "ffi"
 local nffi = require "nvp.ffi"
 
@@ -84,7 +84,6 @@ function spec_rng(seed)
     return require("nvp.rng").new(seed or 1234)
 end
 
---- Run `fn` and return the error message it raised (fails if it did not raise).
 --- `count` deterministic uint8 "pixels" (i * stride + offset) % 256, i = 0 .. count - 1 (an FFI array).
 function spec_pixels(count, stride, offset)
     local px = ffi.new("uint8_t[?]", count)
@@ -92,6 +91,16 @@ function spec_pixels(count, stride, offset)
     return px
 end
 
+--- The suffixes of a kernel family's entry points this CPU runs: "_ref", then "_avx2" and "_avx512"
+-- where the CPU has them (the Winograd and conv-with-act kernels have all three).
+function kernel_suffixes()
+    local list = {"_ref"}
+    if NVP.nvp_cpu_has_avx2() ~= 0 then list[#list + 1] = "_avx2" end
+    if NVP.nvp_cpu_has_avx512() ~= 0 then list[#list + 1] = "_avx512" end
+    return list
+end
+
+--- Run `fn` and return the error message it raised (fails if it did not raise).
 function error_of(fn, ...)
     local ok, err = pcall(fn, ...)
     assert(not ok, "expected an error, got none")

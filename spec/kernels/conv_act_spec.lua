@@ -12,13 +12,6 @@ local ffi = require "ffi"
 
 local function randn(shape, seed) return spec_rng(seed):normal(T.empty(shape)) end
 
-local function winograd_suffixes()
-    local list = {"_ref"}
-    if NVP.nvp_cpu_has_avx2() ~= 0 then list[#list + 1] = "_avx2" end
-    if NVP.nvp_cpu_has_avx512() ~= 0 then list[#list + 1] = "_avx512" end
-    return list
-end
-
 -- The batch norm a conv path pairs with: the scalar one for _ref, the AVX2 one for the vector Winograd
 -- transforms, the dispatcher for nvp_conv2d_*_act and _act_avx2 (they dispatch the Winograd calls too:
 -- under NVP_FORCE_SCALAR=1 both are the scalar ones).
@@ -69,7 +62,7 @@ describe("winograd with an input batch norm + ReLU (nvp_bn_relu)", function()
     for _, s in ipairs(shapes) do
         if s[6] == 3 then
             local p = problem(s)
-            for _, suffix in ipairs(winograd_suffixes()) do
+            for _, suffix in ipairs(kernel_suffixes()) do
                 local xa = activated(p, suffix, true)
                 for _, tile in ipairs{2, 4} do
                     local name = ("F(%dx%d) %s (n,cin,cout,h,w) = (%s)"):format(tile, tile, suffix,

@@ -35,13 +35,6 @@ local function assert_wino_close(got, ref, tile, what)
     assert_close(got, ref, TOL[tile], TOL[tile] * scale, what)
 end
 
-local function suffixes()
-    local list = {"_ref"}
-    if NVP.nvp_cpu_has_avx2() ~= 0 then list[#list + 1] = "_avx2" end
-    if NVP.nvp_cpu_has_avx512() ~= 0 then list[#list + 1] = "_avx512" end
-    return list
-end
-
 -- {n, cin, cout, h, w}: H, W odd and not multiples of 2 or 4; C not multiples of 8; batch 1 and 3;
 -- planes smaller than one tile; one wide, flat plane; realistic channel counts; planes 37 and 67 wide.
 -- The AVX-512 register-row transforms (W <= 32, >= 4 tiles a row) group 1-4 tile rows per vector:
@@ -80,7 +73,7 @@ describe("winograd vs the direct reference conv", function()
         ref.dx, ref.dw, ref.db = p.dx0:clone(), p.dw0:clone(), p.db0:clone()
         assert(NVP.nvp_conv2d_backward_ref(ref.dx.data, ref.dw.data, ref.db.data, p.dy.data, p.x.data, p.wt.data,
             p.n, p.cin, p.cout, p.h, p.w, 3, 1) == 0)
-        for _, suffix in ipairs(suffixes()) do
+        for _, suffix in ipairs(kernel_suffixes()) do
             for _, tile in ipairs{2, 4} do
                 local name = ("F(%dx%d) %s (n,cin,cout,h,w) = (%s)"):format(tile, tile, suffix, table.concat(s, ","))
                 it("forward " .. name, function()
@@ -140,7 +133,7 @@ describe("winograd: thread count", function()
         return {y, dx, dw, db}
     end
     pcall(ffi.cdef, "int memcmp(const void *a, const void *b, size_t n);")
-    for _, suffix in ipairs(suffixes()) do
+    for _, suffix in ipairs(kernel_suffixes()) do
         for _, tile in ipairs{2, 4} do
             it(("F(%dx%d) %s: 1, 2 and 3 threads agree; the same team gives the same bits"):format(tile, tile, suffix), function()
                 local one = run(suffix, tile, 1)
@@ -229,7 +222,7 @@ end)
 
 describe("winograd argument errors", function()
     local x, w, y = T.zeros{2 * 3 * 5 * 7}, T.zeros{5 * 3 * 9}, T.zeros{2 * 5 * 5 * 7}
-    for _, suffix in ipairs(suffixes()) do
+    for _, suffix in ipairs(kernel_suffixes()) do
         it("nvp_winograd_forward" .. suffix .. " names a bad tile, a negative size and a NULL operand", function()
             local f = NVP["nvp_winograd_forward" .. suffix]
             assert.are.equal(6, f(y.data, x.data, w.data, nil, 2, 3, 5, 5, 7, 3, 0))
@@ -257,7 +250,7 @@ describe("winograd argument errors", function()
     end
     it("empty batches and zero input channels are fine (y = bias)", function()
         local b = T.from_table{1, 2}
-        for _, suffix in ipairs(suffixes()) do
+        for _, suffix in ipairs(kernel_suffixes()) do
             local yy = T.full({1, 2, 2, 2}, 0 / 0)
             assert.are.equal(0, NVP["nvp_winograd_forward" .. suffix](nil, nil, nil, nil, 0, 3, 5, 5, 7, 2, 0))
             assert.are.equal(0, NVP["nvp_winograd_forward" .. suffix](yy.data, nil, nil, b.data, 1, 0, 2, 2, 2, 4, 0))
