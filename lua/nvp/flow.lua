@@ -1,24 +1,27 @@
--- nvp.flow: the Real NVP model (Dinh et al. 2017) built from a recipe's knobs, with its loss.
+-- nvp.flow: a normalizing flow on images built from an nvp.nn description, with its loss.
 --
 --   local flow = require "nvp.flow"
---   local model = flow.RealNVP.new{channels = 1, size = 28, scales = 2, width = 32, blocks = 4, seed = 0}
---   local nll, bpd = model:loss(images_u8_batch, rng)    -- forward with the preprocessing
---   model:backward()                                     -- gradients of the mean NLL (nats)
---   local x = model:sample(64, rng, 1.0)                 -- uint8 images
+--   local nn = require "nvp.nn"
+--   local model = flow.new(nn.Sequence{nn.Coupling{}, nn.Coupling{parity = 1}}, {channels = 1, height = 28,
+--                          width = 28}, {seed = 0})
+--   local model = flow.RealNVP.new{channels = 1, size = 28, scales = 2, width = 32, blocks = 4}  -- the paper's
+--   local nll, bpd = model:loss(images_u8_batch, n, rng)    -- forward with the preprocessing
+--   model:backward()                                        -- gradients of the mean NLL (nats)
+--   local x = model:sample(64, rng, 1.0)                    -- uint8 images
 --
--- Architecture (REFERENCE.md 2.2; paper Sec. 3.6): scale k of S works on C 2^k channels with s/t
--- width F 2^k; scales before the last have 3 checkerboard couplings (parities 0,1,0), squeeze A,
--- 3 channel-wise couplings (width 2 F 2^k), unsqueeze A, then factor out half (squeeze B); the last
--- scale has 4 checkerboard couplings (0,1,0,1). Optional flow batch norm after every coupling
--- (paper Sec. 3.7). Loss (REFERENCE.md 2.5, ARCHITECTURE.md):
+-- A model is its preprocessing (nn.Dequantize, nn.Logit: the description's first layers, or these with
+-- the default alpha), the flow (the rest), and a standard normal prior on z, which has the input's
+-- shape. Loss (docs/REFERENCE.md 2.5; preprocess.md in lua/nvp/layers):
 --   NLL = -(log N(z; 0, I) + logdet_pre + sum logdet) + D ln 256 nats;  bits/dim = NLL / (D ln 2)
+-- model:architecture() is the whole description as data, with the image dims: what a checkpoint
+-- stores and flow.from_architecture rebuilds.
 --
 -- recompute = true: the forward keeps only z (and the factored-out halves); backward walks the
 -- layers in reverse, rebuilding each one's input from its output by the exact inverse and re-running
 -- that coupling's s/t network, so activation memory is one s/t network's, whatever the number of
 -- couplings (the layers share buffers, Module:share_buffers). Gradients equal the stored path's to
 -- float32 rounding; the price is one more s/t forward per coupling. NVP_RECOMPUTE=1 in the
--- environment makes it the default of RealNVP.new (to run the specs on that path).
+-- environment makes it the default (to run the specs on that path).
 --
 -- refresh = k (stored path only): the middle ground. The k couplings with the largest s/t networks
 -- (most feature-map bytes; the first in forward order among equals) keep no s/t activations: each
@@ -30,12 +33,8 @@ local ffi = require "ffi"
 local T = require "nvp.tensor"
 local Rng = require "nvp.rng"
 local nffi = require "nvp.ffi"
+local nn = require "nvp.nn"
 local Module = require "nvp.layers.module"
-local Coupling = require "nvp.layers.coupling"
-local Squeeze = require "nvp.layers.squeeze"
-local FlowBatchNorm = require "nvp.layers.flow_batchnorm"
-local Sequence = require "nvp.layers.sequence"
-local Scale = require "nvp.layers.scale"
 local ws = require "nvp.workspace"
 local C, check = nffi.C, nffi.check
 
@@ -44,117 +43,148 @@ local M = {}
 local LOG_2PI = math.log(2 * math.pi)
 local sum_of_squares = ffi.new("double[1]")  -- nvp_sum's output, made once rather than every step
 
-local RealNVP = Module.class()
-M.RealNVP = RealNVP
+local Flow = Module.class()
+M.Flow = Flow
 
-M.DEFAULTS = {
-    channels = 3, size = 32, height = nil, width_px = nil, scales = 2, width = 64, blocks = 8,
-    flow_batchnorm = false, alpha = 0.05, seed = 0, recompute = os.getenv("NVP_RECOMPUTE") == "1", refresh = 0,
-}
+M.OPTIONS = {seed = 0, alpha = 0.05, recompute = os.getenv("NVP_RECOMPUTE") == "1", refresh = 0, arch = false}
 
---- Image sides that a model with `scales` scales accepts: multiples of 2^(S-1).
-function M.side_multiple(scales)
-    return 2 ^ (scales - 1)
-end
-
-local function check_config(cfg)
-    local function positive_int(key)
-        local v = cfg[key]
-        if type(v) ~= "number" or v < 1 or v ~= math.floor(v) then
-            error(("realnvp: '%s' must be a positive integer, got %s"):format(key, tostring(v)), 4)
-        end
+local function check_options(o)
+    if type(o.recompute) ~= "boolean" then
+        error(("model: 'recompute' must be true or false, got %s"):format(tostring(o.recompute)), 4)
     end
-    for _, key in ipairs{"channels", "height", "width_px", "scales", "width", "blocks"} do positive_int(key) end
-    if type(cfg.recompute) ~= "boolean" then
-        error(("realnvp: 'recompute' must be true or false, got %s"):format(tostring(cfg.recompute)), 4)
-    end
-    local r = cfg.refresh
+    local r = o.refresh
     if type(r) ~= "number" or r < 0 or r ~= math.floor(r) then
-        error(("realnvp: 'refresh' must be a whole number >= 0, got %s"):format(tostring(r)), 4)
+        error(("model: 'refresh' must be a whole number >= 0, got %s"):format(tostring(r)), 4)
     end
-    if r > 0 and cfg.recompute then
-        error("realnvp: 'refresh' is for the stored path; with 'recompute' = true every coupling already "
+    if r > 0 and o.recompute then
+        error("model: 'refresh' is for the stored path; with 'recompute' = true every coupling already "
             .. "rebuilds its s/t network", 4)
     end
-    local m = M.side_multiple(cfg.scales)
-    if cfg.height % m ~= 0 or cfg.width_px % m ~= 0 then
-        error(("realnvp: a %dx%d image cannot be squeezed %d times: with scales = %d the sides must be "
-            .. "multiples of %d"):format(cfg.height, cfg.width_px, cfg.scales - 1, cfg.scales, m), 4)
-    end
 end
 
--- The couplings (and optional flow batch norms) of scale k as one Sequence. Each coupling is also
--- listed in `couplings` with its place in forward order and its s/t network's shape.
-local function build_scale_body(cfg, k, rng, couplings)
-    local c = cfg.channels * 2 ^ k
-    local f = cfg.width * 2 ^ k
-    local last = k == cfg.scales - 1
-    local layers = {}
-    local function push(layer, side)
-        layers[#layers + 1] = layer
-        local h, w = cfg.height / side, cfg.width_px / side
-        couplings[#couplings + 1] = {layer = layer, order = k * 100 + #layers, bytes = layer.st.width * h * w,
-                                     shape = ("%d,%d,%d,%d"):format(layer.st.inputs, layer.st.width, h, w)}
-        if cfg.flow_batchnorm then
-            layers[#layers + 1] = FlowBatchNorm.new{channels = layer.channels}
+-- The description split into its preprocessing (defaults where absent) and its flow (a Sequence).
+local function split_preprocessing(desc, alpha)
+    local layers = desc.layer == "Sequence" and desc.args.layers or {desc}
+    local i = 1
+    local deq, logit
+    if layers[i] and layers[i].layer == "Dequantize" then deq, i = layers[i], i + 1 end
+    if layers[i] and layers[i].layer == "Logit" then logit, i = layers[i], i + 1 end
+    local rest = {}
+    for j = i, #layers do rest[#rest + 1] = layers[j] end
+    for _, l in ipairs(rest) do
+        if l.layer == "Dequantize" or l.layer == "Logit" then
+            error(("model: nn.%s must come first (the preprocessing: nn.Dequantize, then nn.Logit)"):format(l.layer), 4)
         end
     end
-    local ncheck = last and 4 or 3
-    for i = 0, ncheck - 1 do
-        push(Coupling.new{mask = "checkerboard", parity = i % 2, channels = c, width = f, blocks = cfg.blocks, rng = rng},
-             2 ^ k)
+    if #rest == 0 then error("model: the description has no flow layers after its preprocessing", 4) end
+    local body
+    if #rest == 1 and rest[1].layer == "Sequence" then
+        body = rest[1]
+    elseif i == 1 and desc.layer == "Sequence" then
+        body = desc
+    else
+        body = nn.Sequence(rest)
     end
-    if not last then
-        layers[#layers + 1] = Squeeze.new{order = "A"}
-        for i = 0, 2 do
-            push(Coupling.new{mask = "channel", parity = i % 2, channels = 4 * c, width = 2 * f, blocks = cfg.blocks,
-                              rng = rng}, 2 ^ (k + 1))
-        end
-        layers[#layers + 1] = Squeeze.new{order = "A", inverse = true}
-    end
-    return Sequence.new(layers, ("scale %d (%d channels, width %d)"):format(k, c, f))
+    return deq or nn.Dequantize{}, logit or nn.Logit{alpha = alpha}, body
 end
 
---- cfg: channels, size (or height and width_px), scales, width (s/t feature maps), blocks,
--- flow_batchnorm, alpha (logit constraint), seed (initial weights), recompute (see the top).
-function RealNVP.new(cfg)
-    local self = Module.init(setmetatable({}, RealNVP))
-    local full = {}
-    for k, v in pairs(M.DEFAULTS) do full[k] = v end
-    for k, v in pairs(cfg) do
-        if M.DEFAULTS[k] == nil and k ~= "height" and k ~= "width_px" then
-            error(("realnvp: unknown option '%s'"):format(tostring(k)), 2)
+-- How many latents split_latents gives: one per FactorOut at the end of a level, plus the last.
+local function count_levels(module)
+    if module.layers then return count_levels(module.layers[#module.layers]) end
+    if module.split_latents and module.inner then return 1 + count_levels(module.inner) end
+    return 1
+end
+
+--- A model from an nvp.nn description for images of dims {channels, height, width}.
+-- opts: seed (initial weights), alpha (of the default nn.Logit), recompute, refresh (see the top),
+-- arch ({name, knobs, summary} of a named architecture, for printing).
+function M.new(desc, dims, opts)
+    if not nn.is_desc(desc) then
+        error(("model: expects an nvp.nn description (e.g. nn.Sequence{...}), got %s"):format(type(desc)), 2)
+    end
+    local o = {}
+    for k, v in pairs(M.OPTIONS) do o[k] = v end
+    for k, v in pairs(opts or {}) do
+        if M.OPTIONS[k] == nil then error(("model: unknown option '%s'"):format(tostring(k)), 2) end
+        o[k] = v
+    end
+    check_options(o)
+    local self = Module.init(setmetatable({}, Flow))
+    local deq, logit, body = split_preprocessing(desc, o.alpha)
+    local shape = {dims.channels, dims.height, dims.width}
+    for i, d in ipairs(shape) do
+        if type(d) ~= "number" or d < 1 or d ~= math.floor(d) or d > 65536 then
+            error(("model: image dims must be positive integers, got %s"):format(table.concat(shape, "x")), 2)
         end
-        full[k] = v
     end
-    full.height = full.height or full.size
-    full.width_px = full.width_px or full.size
-    check_config(full)
-    self.cfg = full
-    self.dims = full.channels * full.height * full.width_px
-    local rng = Rng.new(full.seed)
-    local inner
-    local couplings = {}
-    for k = full.scales - 1, 0, -1 do
-        inner = Scale.new(build_scale_body(full, k, rng, couplings), inner)
+    local ctx = {rng = Rng.new(o.seed)}
+    self.dequantize = nn.build(deq, shape, ctx)
+    self.logit = nn.build(logit, shape, ctx)
+    ctx.path = "model.flow"
+    local module, out = nn.build(body, shape, ctx)
+    if out[1] ~= shape[1] or out[2] ~= shape[2] or out[3] ~= shape[3] then
+        error(("model: the flow must give z of its input's shape %s (unsqueeze what it squeezes), it gives %s")
+            :format(table.concat(shape, "x"), table.concat(out, "x")), 2)
     end
-    self.flow = self:add("flow", inner)
-    if full.recompute then self.flow:share_buffers("flow.") end
-    if full.refresh > 0 then M.plan_refresh(couplings, full.refresh) end
+    self.flow = self:add("flow", module)
+    self.description = nn.Sequence{deq, logit, body}
+    self.arch = o.arch or nil
+    self.cfg = {channels = shape[1], height = shape[2], width_px = shape[3], alpha = self.logit.alpha,
+                scales = count_levels(module), side_multiple = ctx.max_side or 1, recompute = o.recompute,
+                refresh = o.refresh, seed = o.seed}
+    self.dims = shape[1] * shape[2] * shape[3]
+    if o.recompute then self.flow:share_buffers("flow.") end
+    if o.refresh > 0 then M.plan_refresh(ctx.couplings or {}, o.refresh) end
     return self
 end
 
+--- {flow = description data, dims = {channels, height, width}, arch = {name, knobs} or nil}: the model
+-- as data (JSON-ready), for checkpoints.
+function Flow:architecture()
+    local a = self.arch
+    return {flow = self.description:data(), dims = {channels = self.cfg.channels, height = self.cfg.height,
+            width = self.cfg.width_px}, arch = a and {name = a.name, knobs = a.knobs} or nil}
+end
+
+--- The model of architecture data (Flow:architecture(), from a checkpoint): checked, rebuilt, no code
+-- run. opts as for new (seed, recompute, refresh). Raises one line naming what is wrong.
+function M.from_architecture(data, opts)
+    if type(data) ~= "table" or type(data.dims) ~= "table" then error("model: architecture data without 'dims'", 2) end
+    local desc = nn.from_data(data.flow, "model")
+    local o = {}
+    for k, v in pairs(opts or {}) do o[k] = v end
+    local a = data.arch
+    if type(a) == "table" and type(a.name) == "string" and type(a.knobs) == "table" then
+        local ok, arch = pcall(require, "nvp.arch." .. a.name:gsub("[^%w_]", ""))
+        if ok and arch.summary and pcall(arch.summary, a.knobs) then
+            o.arch = {name = a.name, knobs = a.knobs, summary = arch.summary(a.knobs)}
+        end
+    end
+    return M.new(desc, {channels = data.dims.channels, height = data.dims.height, width = data.dims.width}, o)
+end
+
+--- The side multiple of 2 every image side must be (one factor of 2 per nested squeeze).
+function M.side_multiple(model_or_scales)
+    if type(model_or_scales) == "number" then return 2 ^ (model_or_scales - 1) end
+    return model_or_scales.cfg.side_multiple
+end
+
 --- refresh = k (see the top): pick the couplings and pair each with the last of its s/t shape.
+-- couplings: {layer, order, h, w} in forward order (what nn.build collects).
 function M.plan_refresh(couplings, k)
-    table.sort(couplings, function(a, b) return a.order < b.order end)
     local keeper = {} -- s/t shape -> the last coupling of that shape in forward order
-    for _, c in ipairs(couplings) do keeper[c.shape] = c end
+    for _, c in ipairs(couplings) do
+        local st = c.layer.st
+        c.bytes = st.width * c.h * c.w
+        c.shape = ("%d,%d,%d,%d"):format(st.inputs, st.width, c.h, c.w)
+        keeper[c.shape] = c
+    end
     local candidates = {}
     for _, c in ipairs(couplings) do
         if keeper[c.shape] ~= c then candidates[#candidates + 1] = c end
     end
     if k > #candidates then
-        error(("realnvp: 'refresh' = %d, but only %d couplings can refresh (every s/t shape keeps its last "
+        error(("model: 'refresh' = %d, but only %d couplings can refresh (every s/t shape keeps its last "
             .. "coupling's activations)"):format(k, #candidates), 3)
     end
     table.sort(candidates, function(a, b)
@@ -170,52 +200,42 @@ function M.plan_refresh(couplings, k)
 end
 
 --- z, logdet (N) of the flow alone, for x already in logit space: (N, C, H, W).
-function RealNVP:forward(x)
+function Flow:forward(x)
     ws.use_batch(x.shape[1])
     return self.flow:forward(x)
 end
 
-function RealNVP:inverse(z)
+function Flow:inverse(z)
     ws.use_batch(z.shape[1])
     return self.flow:inverse(z)
 end
 
 --- Gradient of the flow for dz and dlogdet (N) after forward(x) gave z; returns dL/dx.
-function RealNVP:backward_flow(x, dz, dlogdet, z)
+function Flow:backward_flow(x, dz, dlogdet, z)
     if self.cfg.recompute then return (self.flow:backward_by_inverse(z, dz, dlogdet)) end
     return self.flow:backward(x, dz, dlogdet)
 end
 
 --- The latents of z per scale, finest first (information-loss figure); join_latents inverts.
-function RealNVP:split_latents(z)
+function Flow:split_latents(z)
     return self.flow:split_latents(z)
 end
 
-function RealNVP:join_latents(parts)
+function Flow:join_latents(parts)
     return self.flow:join_latents(parts)
 end
 
 -- ---- preprocessing and loss -------------------------------------------------------------------
 
---- Dequantise and logit-transform uint8 images (an Images batch or a uint8 pointer with a shape):
--- returns y (N, C, H, W) in logit space and logdet_pre (N). noise = false uses u = 0.5 (no rng).
-function RealNVP:preprocess(pixels, n, rng, noise)
-    local shape = {n, self.cfg.channels, self.cfg.height, self.cfg.width_px}
-    local count = n * self.dims
-    local v = self:buffer("pre.v", shape)
-    if noise == false or rng == nil then
-        for i = 0, count - 1 do v.data[i] = pixels[i] + 0.5 end
-    else
-        check(C.nvp_dequantize(v.data, pixels, rng.seed, rng:take(count), count), 2)
-    end
-    local y = self:buffer("pre.y", shape)
-    local logdet = self:zeroed("pre.logdet", {n})
-    check(C.nvp_logit_forward(y.data, logdet.data, v.data, n, self.dims, self.cfg.alpha), 2)
-    return y, logdet
+--- Dequantise and logit-transform uint8 images (a pointer to N*C*H*W bytes): returns y (N, C, H, W)
+-- in logit space and logdet_pre (N), the log-det of u = v / 256 -> y. noise = false uses u = 0.5 (no rng).
+function Flow:preprocess(pixels, n, rng, noise)
+    local v = self.dequantize:forward(pixels, {self.cfg.channels, self.cfg.height, self.cfg.width_px}, n, rng, noise)
+    return self.logit:transform(v, "pre")
 end
 
 --- Per-sample NLL in nats from z, the flow's logdet and the preprocessing's logdet, into `out` (N).
-function RealNVP:nll_from(z, logdet, logdet_pre, out)
+function Flow:nll_from(z, logdet, logdet_pre, out)
     local n = z.shape[1]
     local d = self.dims
     out = out or self:buffer("nll", {n})
@@ -230,7 +250,7 @@ end
 
 --- Forward pass with the loss on a batch of uint8 images (pointer to N*C*H*W bytes).
 -- Returns the mean NLL in nats and bits/dim; remembers what backward() needs.
-function RealNVP:loss(pixels, n, rng, noise)
+function Flow:loss(pixels, n, rng, noise)
     local y, logdet_pre = self:preprocess(pixels, n, rng, noise)
     local z, logdet = self:forward(y)
     local nll = self:nll_from(z, logdet, logdet_pre)
@@ -240,7 +260,7 @@ function RealNVP:loss(pixels, n, rng, noise)
 end
 
 --- Gradients of the batch-mean NLL (nats) after loss(): dz = z / N, dlogdet = -1 / N.
-function RealNVP:backward()
+function Flow:backward()
     local last = assert(self.last, "realnvp: backward() before loss()")
     local z = last.z
     local n = z.shape[1]
@@ -251,23 +271,18 @@ function RealNVP:backward()
 end
 
 --- Decode latents z (N, C, H, W) to uint8 pixels (N*C*H*W bytes, a new buffer).
-function RealNVP:decode(z)
-    local y = self:inverse(z)
-    local v = self:buffer("dec.v", y.shape)
-    check(C.nvp_logit_inverse(v.data, y.data, y.numel, self.cfg.alpha), 2)
-    local px = ffi.new("uint8_t[?]", y.numel)
-    check(C.nvp_quantize(px, v.data, y.numel), 2)
-    return px
+function Flow:decode(z)
+    return self.dequantize:inverse(self.logit:inverse(self:inverse(z)))
 end
 
 --- n samples at temperature t (z ~ N(0, t^2 I)) of size height x width (default: the training size;
--- any multiple of 2^(S-1) works, the model being convolutional). Batch norm uses running averages
--- unless the caller keeps the model in training mode.
-function RealNVP:sample(n, rng, temperature, height, width)
+-- any multiple of the side multiple works, the model being convolutional). Batch norm uses running
+-- averages unless the caller keeps the model in training mode.
+function Flow:sample(n, rng, temperature, height, width)
     height, width = height or self.cfg.height, width or self.cfg.width_px
-    local m = M.side_multiple(self.cfg.scales)
+    local m = self.cfg.side_multiple
     if height % m ~= 0 or width % m ~= 0 or height < m or width < m then
-        error(("realnvp.sample: %dx%d is not a valid size: with %d scales the sides must be positive multiples "
+        error(("model.sample: %dx%d is not a valid size: with %d scales the sides must be positive multiples "
             .. "of %d"):format(height, width, self.cfg.scales, m), 2)
     end
     local z = T.empty{n, self.cfg.channels, height, width}
@@ -275,16 +290,71 @@ function RealNVP:sample(n, rng, temperature, height, width)
     return self:decode(z), z
 end
 
-function RealNVP:__tostring()
+function Flow:__tostring()
     local c = self.cfg
-    return ("RealNVP(%dx%dx%d, %d scales, width %d, %d blocks%s%s, %d parameters)"):format(c.channels, c.height,
-        c.width_px, c.scales, c.width, c.blocks, c.flow_batchnorm and ", flow batch norm" or "",
-        c.recompute and ", recompute by inverse" or "", self:parameter_count())
+    local what = self.arch and ("%s(%dx%dx%d, %s"):format(self.arch.name == "realnvp" and "RealNVP" or self.arch.name,
+        c.channels, c.height, c.width_px, self.arch.summary) or ("Flow(%dx%dx%d, %d levels, %d couplings"):format(
+        c.channels, c.height, c.width_px, c.scales, self:count_layers("Coupling"))
+    return ("%s%s, %d parameters)"):format(what, c.recompute and ", recompute by inverse" or "", self:parameter_count())
+end
+
+--- fn(module) for every flow layer of the model in forward order (containers before their layers).
+function Flow:each_layer(fn)
+    local function walk(m)
+        fn(m)
+        if m.layers then for _, l in ipairs(m.layers) do walk(l) end end
+        if m.inner then walk(m.inner) end
+    end
+    walk(self.flow)
+end
+
+--- How many layers of a registered type (e.g. "Coupling") the flow has.
+function Flow:count_layers(name)
+    local n = 0
+    local function walk(d)
+        if d.layer == name then n = n + 1 end
+        for _, v in pairs(d.args) do
+            if nn.is_desc(v) then walk(v)
+            elseif type(v) == "table" then for _, item in ipairs(v) do walk(item) end end
+        end
+    end
+    walk(self.description)
+    return n
 end
 
 --- One line for the page and the logs.
-function RealNVP:summary()
+function Flow:summary()
     return tostring(self)
+end
+
+-- ---- the paper's architecture, for scripts and specs ---------------------------------------------
+
+M.RealNVP = {}
+
+--- flow.RealNVP.new{channels, size (or height, width_px), scales, width, blocks, flow_batchnorm, alpha,
+-- seed, recompute, refresh}: the model nvp.arch.realnvp builds with these knobs.
+function M.RealNVP.new(cfg)
+    local arch = require "nvp.arch.realnvp"
+    local knobs, opts = {}, {}
+    for _, k in ipairs(arch.KNOBS) do knobs[k[1]] = k[3] end
+    local dims = {channels = 3, height = 32, width = 32}
+    for k, v in pairs(cfg) do
+        if k == "channels" then dims.channels = v
+        elseif k == "size" then dims.height, dims.width = v, v
+        elseif k == "height" then dims.height = v
+        elseif k == "width_px" then dims.width = v
+        elseif M.OPTIONS[k] ~= nil and k ~= "arch" then opts[k] = v
+        else
+            local known = false
+            for _, spec in ipairs(arch.KNOBS) do known = known or spec[1] == k end
+            if not known then error(("realnvp: unknown option '%s'"):format(tostring(k)), 2) end
+            knobs[k] = v
+        end
+    end
+    local why = arch.check(knobs, dims.height, dims.width)
+    if why then error("realnvp: " .. why, 2) end
+    opts.arch = {name = "realnvp", knobs = knobs, summary = arch.summary(knobs)}
+    return M.new(arch.build(nn, dims, knobs), dims, opts)
 end
 
 return M

@@ -16,31 +16,24 @@
 -- data (dequantise + logit).
 local wall_clock = require "nvp.clock"
 local flow = require "nvp.flow"
+local registry = require "nvp.layers.registry"
 local WNConv2d = require "nvp.layers.wnconv"
 local BatchNorm = require "nvp.layers.batchnorm"
-local FlowBatchNorm = require "nvp.layers.flow_batchnorm"
-local Coupling = require "nvp.layers.coupling"
-local STNet = require "nvp.layers.stnet"
-local Squeeze = require "nvp.layers.squeeze"
-local Scale = require "nvp.layers.scale"
-local Sequence = require "nvp.layers.sequence"
 
 local M = {}
 
 M.KINDS = {"conv", "batchnorm", "coupling", "elementwise", "squeeze", "loss", "optimizer", "data"}
 
--- class -> {kind, methods to wrap}; a method the instance does not have is skipped.
-local FLOW_METHODS = {"forward", "inverse", "backward"}
+-- class -> {kind, methods to wrap}; a method the instance does not have is skipped. The layers say
+-- their kind in the registry (`profile`); the s/t networks' pieces are listed here.
 local CLASSES = {
     {WNConv2d, "conv", {"forward", "forward_act", "backward"}},
     {BatchNorm, "batchnorm", {"forward", "statistics", "backward"}},
-    {FlowBatchNorm, "batchnorm", FLOW_METHODS},
-    {Coupling, "coupling", FLOW_METHODS},
-    {STNet, "elementwise", {"forward", "backward"}},
-    {Squeeze, "squeeze", {"forward", "inverse", "backward", "squeeze", "expand"}},
-    {Scale, "squeeze", FLOW_METHODS},
-    {Sequence, "loss", FLOW_METHODS},       -- its own work is adding the layers' log-dets
 }
+for _, entry in ipairs(registry.each()) do
+    local p = entry.profile
+    if p then CLASSES[#CLASSES + 1] = {p.class, p.kind, p.methods} end
+end
 
 local Profile = {}
 Profile.__index = Profile
@@ -103,10 +96,10 @@ local function instrument_tree(prof, obj, seen)
     end
 end
 
---- Instrument a flow.RealNVP `model` (and its optimiser `opt`) in place; returns the profile.
+--- Instrument a flow model (nvp.flow) (and its optimiser `opt`) in place; returns the profile.
 -- clock: a function returning seconds (default: the monotonic wall clock, nvp.clock).
 function M.instrument(model, opt, clock)
-    assert(getmetatable(model) == flow.RealNVP, "profile.instrument: expects a flow.RealNVP model")
+    assert(getmetatable(model) == flow.Flow, "profile.instrument: expects an nvp.flow model")
     local prof = setmetatable({self_time = {}, stack = {}, modules = {}, clock = clock or wall_clock}, Profile)
     prof:reset()
     instrument_tree(prof, model, {})

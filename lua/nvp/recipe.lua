@@ -1,11 +1,17 @@
--- nvp.recipe: a recipe is a Lua file returning one table of literal settings. This module holds the
--- schema (every key, its type, its default and what it means), merges command-line overrides, and
--- rejects unknown keys and wrong types by name before any data is loaded (the darknet lesson).
+-- nvp.recipe: a recipe is a Lua file returning one table of settings. This module holds the schema
+-- (every key, its type, its default and what it means), merges command-line overrides, and rejects
+-- unknown keys and wrong types by name before any data is loaded (the darknet lesson).
+--
+-- The model is either a named architecture with its knobs (model = {arch = "realnvp", scales = 2, ...};
+-- the knobs, their types and defaults are the architecture file's own, lua/nvp/arch/NAME.lua) or a
+-- function that builds the flow from the layer library (model = function(nn, dims) return nn.Sequence{...}
+-- end, or model = {build = function ..., recompute = true}).
 --
 --   local recipe = require "nvp.recipe"
 --   local r = recipe.load("recipes/fashion_mnist.lua", {train = {steps = 10}})
 --   r.train.lr, r.model.width, r.text (the recipe file as run)
 local M = {}
+local normalize_model
 
 -- section -> key -> {type, default, doc[, allowed values]}
 M.SCHEMA = {
@@ -22,12 +28,13 @@ M.SCHEMA = {
             .. "then cropped)"},
         channels = {"number", 3, "data.dataset = 'folder': 1 (grey) or 3 (RGB)"},
         bad_images = {"string", "refuse", "a corrupt or mis-sized file in a folder dataset", {"refuse", "skip"}},
+        transforms = {"table", {}, "the training pipeline's transforms of a uint8 batch, in order (nvp.data.transforms): "
+            .. "\"flip\", {\"random_crop\", size = S, padding = P}, {\"center_crop\", size = S}, {\"resize\", size = S}, "
+            .. "or function(batch, rng) ... end"},
     },
     model = {
-        scales = {"number", 2, "number of scales (the image side must be a multiple of 2^(scales-1))"},
-        width = {"number", 32, "feature maps of the s/t networks at the first scale (doubles per scale)"},
-        blocks = {"number", 4, "residual blocks per s/t network"},
-        flow_batchnorm = {"boolean", false, "batch norm as a flow layer after every coupling (paper 3.7)"},
+        arch = {"string", "realnvp", "a named architecture (lua/nvp/arch/NAME.lua); its knobs are model keys too"},
+        build = {"function", false, "function(nn, dims) returning the flow (nvp.nn layers) instead of an arch"},
         recompute = {"boolean", false, "backward rebuilds each layer's input by its inverse: activation memory "
             .. "of one coupling, one more s/t forward per coupling"},
         refresh = {"number", 0, "the K couplings with the largest s/t networks store no s/t activations and "
@@ -86,6 +93,30 @@ local function type_error(path, value, want, level)
     error(("recipe: '%s' must be a %s, got %s (%s)"):format(path, want, type(value), tostring(value)), level + 1)
 end
 
+-- The architectures: lua/nvp/arch/*.lua, found by listing that folder.
+function M.architectures()
+    local names = {}
+    local path = package.searchpath("nvp.arch.realnvp", package.path)
+    local ok, lfs = pcall(require, "lfs")
+    if ok and path then
+        for file in lfs.dir(path:match("^(.*)/[^/]+$")) do
+            local name = file:match("^([%w_]+)%.lua$")
+            if name then names[#names + 1] = name end
+        end
+    end
+    table.sort(names)
+    return names
+end
+
+--- The architecture module of a name, or raises naming the valid ones.
+function M.architecture(name, level)
+    for _, known in ipairs(M.architectures()) do
+        if known == name then return require("nvp.arch." .. name) end
+    end
+    error(("recipe: 'model.arch' = '%s' is not one of: %s"):format(tostring(name),
+        table.concat(M.architectures(), ", ")), (level or 1) + 1)
+end
+
 local function check_value(path, spec, value, level)
     if type(value) ~= spec[1] then type_error(path, value, spec[1], level + 1) end
     if spec[4] then
@@ -104,6 +135,43 @@ local function unknown(path, section_keys, level)
     error(("recipe: unknown key '%s' (valid here: %s)"):format(path, table.concat(names, ", ")), level + 1)
 end
 
+-- The model section: a function, or a table of the generic keys and the architecture's knobs.
+function normalize_model(value, out, level)
+    if type(value) == "function" then value = {build = value} end
+    if type(value) ~= "table" then type_error("model", value, "table or function", level) end
+    local arch_name = value.arch
+    if arch_name ~= nil then check_value("model.arch", M.SCHEMA.model.arch, arch_name, level) end
+    if value.build ~= nil then
+        if type(value.build) ~= "function" then type_error("model.build", value.build, "function", level) end
+        if arch_name ~= nil then
+            error("recipe: 'model.arch' and 'model.build' exclude each other: a named architecture, or a function", level)
+        end
+        out.arch = nil
+    end
+    local knobs = {}
+    if value.build == nil then
+        local arch = M.architecture(arch_name or out.arch, level)
+        for _, k in ipairs(arch.KNOBS) do knobs[k[1]] = {k[2], k[3], k[4]} end
+    end
+    local valid = {}
+    for k, spec in pairs(M.SCHEMA.model) do valid[k] = spec end
+    for k, spec in pairs(knobs) do valid[k] = spec end
+    for k, spec in pairs(knobs) do out[k] = spec[2] end
+    for k, v in pairs(value) do
+        local spec = valid[k]
+        if spec == nil then
+            if value.build ~= nil then
+                error(("recipe: unknown key 'model.%s' (a model built by a function takes no architecture knobs; "
+                    .. "valid: alpha, recompute, refresh)"):format(tostring(k)), level)
+            end
+            unknown("model." .. tostring(k), valid, level)
+        end
+        check_value("model." .. k, spec, v, level)
+        out[k] = v
+    end
+    if out.build == false then out.build = nil end
+end
+
 --- A full recipe table (defaults filled in) from a user table, validated. Raises naming the key.
 function M.normalize(user, level)
     level = (level or 1) + 1
@@ -113,11 +181,15 @@ function M.normalize(user, level)
         out[section] = {}
         for key, spec in pairs(keys) do out[section][key] = spec[2] end
     end
+    out.data.transforms = {}
+    if user.model == nil then normalize_model({}, out.model, level) end
     for key, value in pairs(user) do
         if type(key) ~= "string" then error(("recipe: keys must be names, got %s"):format(tostring(key)), level) end
         if M.TOP[key] then
             check_value(key, M.TOP[key], value, level)
             out[key] = value
+        elseif key == "model" then
+            normalize_model(value, out.model, level + 1)
         elseif M.SCHEMA[key] then
             if type(value) ~= "table" then type_error(key, value, "table", level) end
             for k, v in pairs(value) do
@@ -137,6 +209,22 @@ function M.normalize(user, level)
     return out
 end
 
+--- The settings a checkpoint stores (JSON data: no model function, no Lua transforms), checked as a recipe
+-- is; a model built by a function is stored as model.arch = nil, its flow being in the checkpoint's
+-- architecture data. Runs no code.
+function M.normalize_settings(settings)
+    local model = settings.model
+    if type(model) == "table" and model.arch == nil then
+        local plain = {}
+        for k, v in pairs(model) do plain[k] = v end
+        plain.build = function() end -- stands for the function the flow was built by
+        settings.model = plain
+    end
+    local r = M.normalize(settings, 2)
+    if r.model.build then r.model.build = nil end
+    return r
+end
+
 --- Sizes and rates that make no sense, before any work starts.
 function M.check_ranges(r, level)
     local function positive_int(path, v)
@@ -147,9 +235,6 @@ function M.check_ranges(r, level)
     local function non_negative(path, v)
         if not (v >= 0) then error(("recipe: '%s' must be >= 0, got %s"):format(path, tostring(v)), level + 1) end
     end
-    positive_int("model.scales", r.model.scales)
-    positive_int("model.width", r.model.width)
-    positive_int("model.blocks", r.model.blocks)
     positive_int("eval.batch", r.eval.batch)
     positive_int("eval.draws", r.eval.draws)
     if r.train.batch < 2 or r.train.batch ~= math.floor(r.train.batch) then
@@ -170,14 +255,29 @@ function M.check_ranges(r, level)
         end
         side = r.data.size
     end
-    if side and side % 2 ^ (r.model.scales - 1) ~= 0 then
-        local valid = {}
-        for s = 1, 8 do
-            if side % 2 ^ (s - 1) == 0 then valid[#valid + 1] = tostring(s) end
+    if r.model.arch then
+        local arch = M.architecture(r.model.arch, level + 1)
+        local why = arch.check(r.model)
+        if why then error(("recipe: model (%s): %s"):format(r.model.arch, why), level + 1) end
+        if side then
+            local dims = require("nvp.data.transforms").out_dims(r.data.transforms, {channels = 1, height = side,
+                width = side})
+            side = dims.height == dims.width and dims.height or nil
         end
-        error(("recipe: 'model.scales' = %d cannot squeeze %s's %dx%d images %d times (valid: %s)"):format(
-            r.model.scales, r.data.dataset, side, side, r.model.scales - 1, table.concat(valid, ", ")), level + 1)
+        why = side and arch.check(r.model, side, side)
+        if why and r.model.arch == "realnvp" then
+            local valid = {}
+            for s = 1, 8 do
+                if side % 2 ^ (s - 1) == 0 then valid[#valid + 1] = tostring(s) end
+            end
+            error(("recipe: 'model.scales' = %d cannot squeeze %s's %dx%d images %d times (valid: %s)"):format(
+                r.model.scales, r.data.dataset, side, side, r.model.scales - 1, table.concat(valid, ", ")), level + 1)
+        elseif why then
+            error(("recipe: model (%s) for %s's %dx%d images: %s"):format(r.model.arch, r.data.dataset, side, side, why),
+                level + 1)
+        end
     end
+    require("nvp.data.transforms").check(r.data.transforms, level + 1)
     if r.model.alpha <= 0 or r.model.alpha >= 0.5 then
         error(("recipe: 'model.alpha' must be in (0, 0.5), got %s"):format(r.model.alpha), level + 1)
     end
@@ -250,6 +350,12 @@ function M.describe()
     for k in pairs(M.SCHEMA) do sections[#sections + 1] = k end
     table.sort(sections)
     for _, s in ipairs(sections) do section(s, M.SCHEMA[s]) end
+    for _, name in ipairs(M.architectures()) do
+        local knobs = {}
+        for _, k in ipairs(M.architecture(name).KNOBS) do knobs[k[1]] = {k[2], k[3], k[4]} end
+        lines[#lines + 1] = ("model knobs of arch = \"%s\":"):format(name)
+        section("model", knobs)
+    end
     return table.concat(lines, "\n")
 end
 

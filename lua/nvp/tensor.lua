@@ -45,12 +45,26 @@ end
 local function is_tensor(x) return getmetatable(x) == Tensor end
 M.is_tensor = is_tensor
 
+local budget = nil -- bytes tensors may still take (limit_allocations), or nil
+
+--- Until the returned function is called, tensors may take at most `bytes` in all; one more raises
+-- `why` (building a model described by a file someone sent: its tensors bound what it may need).
+function M.limit_allocations(bytes, why)
+    local saved = budget
+    budget = {left = bytes, why = why}
+    return function() budget = saved end
+end
+
 --- A new tensor of the given shape (a table {N, C, H, W} or any rank >= 1), contents undefined.
 function M.empty(shape)
     if type(shape) ~= "table" or #shape == 0 then
         error("tensor: shape must be a non-empty table of sizes, e.g. {64, 3, 32, 32}", 2)
     end
     local n = numel_of(shape, 2)
+    if budget then
+        budget.left = budget.left - n * 4
+        if budget.left < 0 then error(budget.why, 0) end
+    end
     local raw = C.nvp_alloc(n * 4)
     if raw == nil then error(nffi.last_error(), 2) end
     local storage = ffi.gc(ffi.cast(float_ptr, raw), C.nvp_free)

@@ -21,6 +21,7 @@ local Rng = require "nvp.rng"
 local optim = require "nvp.optim"
 local run = require "nvp.run"
 local dataset = require "nvp.data.dataset"
+local transforms = require "nvp.data.transforms"
 local loader_mod = require "nvp.data.loader"
 local images_mod = require "nvp.data.images"
 local evaluate = require "nvp.evaluate"
@@ -77,13 +78,18 @@ function M.run(r, opts)
     local ds
     ds, err = dataset.open(r.data)
     if ds == nil then error(err, 0) end
-    local dims = {channels = ds.channels, height = ds.height, width = ds.width}
+    -- the recipe's transforms (data.transforms): per training batch, and the deterministic ones on the
+    -- held-out images once; the model sees their output size
+    local pipeline = transforms.new(r.data.transforms, {channels = ds.channels, height = ds.height, width = ds.width},
+        r.seed + 5)
+    local dims = pipeline.out
+    local heldout = pipeline:eval_images(ds.heldout)
     local model = run.build_model(r, dims)
     local opt = optim.Adam.new(model, optimizer_config(r))
     local grads = dist.Gradients.new(model, {overlap = r.train.overlap_allreduce})
     if r.train.sync_batchnorm then dist.sync_batchnorm(model) end
     local loader = loader_mod.new{images = ds.train, batch = r.train.batch, seed = r.seed, flip = r.data.flip}
-    local image_bytes = ds.train:image_bytes()
+    local image_bytes = dims.channels * dims.height * dims.width
     local noise = Rng.new(r.seed + 1)   -- dequantization noise of training batches
     local shard_noise = Rng.new(r.seed + 1)  -- this rank's part of a batch's noise counters
     local step, best, train_seconds = 0, math.huge, 0
@@ -142,9 +148,10 @@ function M.run(r, opts)
         if not r.train.sync_batchnorm then dist.average_running_stats(model) end
         local swapped = opt:swap_ema()
         if bn_images and bn_images > 0 then
-            batchnorm_stats.recalibrate(model, ds.train, {images = bn_images, batch = r.eval.batch, seed = r.seed})
+            local train = pipeline:changes_size() and pipeline:eval_images(ds.train, bn_images) or ds.train
+            batchnorm_stats.recalibrate(model, train, {images = bn_images, batch = r.eval.batch, seed = r.seed})
         end
-        local bpd = evaluate.bits_per_dim(model, ds.heldout, {batch = r.eval.batch, draws = r.eval.draws, seed = r.seed})
+        local bpd = evaluate.bits_per_dim(model, heldout, {batch = r.eval.batch, draws = r.eval.draws, seed = r.seed})
         if swapped then opt:swap_ema() end
         return bpd
     end
@@ -195,6 +202,7 @@ function M.run(r, opts)
 
         local t_step = now()
         local pixels, n = loader:next()
+        pixels = pipeline:train_batch(pixels, n, loader.epoch * loader.batches_per_epoch + loader.index_in_epoch - 1)
         -- this rank's slice of the global batch, with the noise counters it has in the whole batch
         shard_noise.counter = noise:take(n * model.dims) + shard_first * model.dims
         running_stats.take()

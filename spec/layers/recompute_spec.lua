@@ -101,7 +101,7 @@ describe("recompute-by-inverse", function()
         local dlogdet = T.zeros{2}
         assert.matches("the layers share their buffers (recompute), so their inputs are gone: use backward_by_inverse",
             error_of(function() model.flow:backward(x, dz, dlogdet) end), 1, true)
-        assert.matches("realnvp: 'recompute' must be true or false, got yes",
+        assert.matches("model: 'recompute' must be true or false, got yes",
             error_of(function() flow.RealNVP.new{recompute = "yes"} end), 1, true)
     end)
 

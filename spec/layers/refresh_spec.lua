@@ -33,13 +33,9 @@ end
 -- Couplings of a model in forward order.
 local function couplings_of(model)
     local list = {}
-    local scale = model.flow
-    while scale do
-        for _, layer in ipairs(scale.body.layers) do
-            if layer.st then list[#list + 1] = layer end
-        end
-        scale = scale.inner
-    end
+    model:each_layer(function(layer)
+        if layer.st then list[#list + 1] = layer end
+    end)
     return list
 end
 
@@ -97,13 +93,13 @@ describe("refresh (s/t networks re-run in backward)", function()
     end)
 
     it("refuses more couplings than can refresh, refresh with recompute, and a bad value", function()
-        assert.matches("realnvp: 'refresh' = 4, but only 3 couplings can refresh", error_of(function()
+        assert.matches("model: 'refresh' = 4, but only 3 couplings can refresh", error_of(function()
             flow.RealNVP.new{channels = 1, size = 8, scales = 1, width = 4, blocks = 1, refresh = 4}
         end), 1, true)
-        assert.matches("realnvp: 'refresh' is for the stored path", error_of(function()
+        assert.matches("model: 'refresh' is for the stored path", error_of(function()
             flow.RealNVP.new{channels = 1, size = 8, scales = 1, width = 4, blocks = 1, refresh = 1, recompute = true}
         end), 1, true)
-        assert.matches("realnvp: 'refresh' must be a whole number >= 0, got 1.5", error_of(function()
+        assert.matches("model: 'refresh' must be a whole number >= 0, got 1.5", error_of(function()
             flow.RealNVP.new{channels = 1, size = 8, scales = 1, width = 4, blocks = 1, refresh = 1.5}
         end), 1, true)
     end)

@@ -7,6 +7,7 @@ local run = require "nvp.run"
 local bn_stats = require "nvp.bn_stats"
 local dataset = require "nvp.data.dataset"
 local evaluate = require "nvp.evaluate"
+local transforms = require "nvp.data.transforms"
 
 local M = {}
 
@@ -21,7 +22,7 @@ local function plain_meta(meta)
     for k, v in pairs(meta) do
         local short = k:match("^nvp%.(.+)$")
         if short and short ~= "format" and short ~= "recipe" and short ~= "recipe_path" and short ~= "overrides"
-            and short ~= "dims" then
+            and short ~= "dims" and short ~= "model" and short ~= "settings" then
             out[short] = v
         end
     end
@@ -58,6 +59,11 @@ function M.run(args)
     ds, err = dataset.open(data)
     if ds == nil then error(err, 0) end
     if split == "heldout" then split = data.heldout end
+    -- the deterministic part of the recipe's data.transforms (central crops, resizes), as in training
+    local pipeline = transforms.new(ck.recipe.data.transforms, {channels = ds.channels, height = ds.height,
+        width = ds.width})
+    ds.heldout = pipeline:eval_images(ds.heldout)
+    if pipeline:changes_size() and ds.train.data then ds.train = pipeline:eval_images(ds.train, o.images or o.bn_images) end
     if o.save and not o.bn_images then cli.usage_error("eval: save=PATH needs bn_images=N (it stores fixed statistics)") end
     if o.bn_images then
         if o.bn_images < 2 then cli.usage_error("eval: bn_images must be >= 2") end

@@ -17,9 +17,19 @@ environment:
   NVP_FORCE_SCALAR=1   use the scalar reference kernels even where AVX2 is available
   NVP_TRACEBACK=1      print a Lua traceback with errors
 
+more: nvp help layers (the layer library), nvp help recipe (every recipe key)
+
 verbs:]]
 
 function M.run(args)
+    if args and args[1] == "layers" then
+        print("The layers a recipe composes (model = function(nn, dims) return nn.Sequence{...} end):\n")
+        print(require("nvp.layers.registry").describe())
+        return 0
+    elseif args and args[1] == "recipe" then
+        print(require("nvp.recipe").describe())
+        return 0
+    end
     local lines = {USAGE}
     local verbs = {}
     local dir = NVP_LUA_DIR and (NVP_LUA_DIR .. "/nvp/cmd") or nil

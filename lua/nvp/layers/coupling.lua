@@ -13,13 +13,15 @@ local nffi = require "nvp.ffi"
 local ws = require "nvp.workspace"
 local Module = require "nvp.layers.module"
 local STNet = require "nvp.layers.stnet"
+local registry = require "nvp.layers.registry"
 local C, check = nffi.C, nffi.check
 
 local Coupling = Module.class()
 
 local MASKS = {checkerboard = 0, channel = 1}
 
---- cfg: mask ("checkerboard" | "channel"), parity (0 | 1), channels (C), width, blocks, rng.
+--- cfg: mask ("checkerboard" | "channel"), parity (0 | 1), channels (C), and either width, blocks, rng
+-- (an s/t ResNet) or make_net(inputs, outputs, scale) returning the s/t network.
 function Coupling.new(cfg)
     local self = Module.init(setmetatable({}, Coupling))
     local kind = MASKS[cfg.mask]
@@ -35,8 +37,9 @@ function Coupling.new(cfg)
     -- The s/t network sees all channels masked (checkerboard) or the conditioning half (channel).
     local n = kind == 0 and c or c / 2
     self.changing = n
-    self.st = self:add("st", STNet.new{inputs = n, width = cfg.width, blocks = cfg.blocks,
-                                       scale = kind == 0 and 2 or 1, rng = cfg.rng})
+    local scale = kind == 0 and 2 or 1 -- the checkerboard's masked input is rescaled (REFERENCE.md 2.4)
+    self.st = self:add("st", cfg.make_net and cfg.make_net(n, 2 * n, scale) or
+        STNet.new{inputs = n, width = cfg.width, blocks = cfg.blocks, scale = scale, rng = cfg.rng})
     self:param("lam_g", T.full({n}, 1), {decay = true})
     self:param("lam_v", T.full({n}, 1))
     self.lam = T.empty{n}
@@ -160,5 +163,43 @@ end
 function Coupling:__tostring()
     return ("Coupling(%s, parity %d, %d channels, %s)"):format(self.mask, self.parity, self.channels, tostring(self.st))
 end
+
+registry.register{
+    name = "Coupling", kind = "flow",
+    doc = "affine coupling (paper Eq. 4-9): y = (x + t) exp(s) on the changing part, s and t from the rest",
+    args = {
+        {"mask", {"checkerboard", "channel"}, "checkerboard", "which part conditions: a spatial checkerboard or "
+            .. "half of the channels"},
+        {"parity", "integer", 0, "0 or 1: which part changes", check = function(v)
+            if v ~= 0 and v ~= 1 then return "must be 0 or 1" end end},
+        {"net", "net", function() return require("nvp.nn").ResNet{} end, "the s/t network (nn.ResNet{...})"},
+    },
+    build = function(args, shape, ctx)
+        local c, h, w = shape[1], shape[2], shape[3]
+        if args.mask == "channel" and c % 2 ~= 0 then
+            error(("%s: a channel-wise coupling needs an even channel count, its input is %dx%dx%d"):format(
+                ctx.path, c, h, w), 0)
+        end
+        local net = args.net
+        local coupling = Coupling.new{mask = args.mask, parity = args.parity, channels = c,
+            make_net = function(inputs, outputs, scale)
+                return (ctx.build(net, {inputs, outputs, h, w, scale = scale}, ctx))
+            end}
+        ctx.couplings = ctx.couplings or {}
+        table.insert(ctx.couplings, {layer = coupling, order = #ctx.couplings + 1, h = h, w = w})
+        return coupling, shape
+    end,
+    profile = {kind = "coupling", class = Coupling, methods = {"forward", "inverse", "backward"}},
+    examples = {
+        {args = function(nn) return {mask = "checkerboard", parity = 0, net = nn.ResNet{width = 4, blocks = 1}} end,
+         shape = {2, 4, 6}},
+        {args = function(nn) return {mask = "checkerboard", parity = 1, net = nn.ResNet{width = 5, blocks = 2}} end,
+         shape = {3, 5, 6}},
+        {args = function(nn) return {mask = "channel", parity = 0, net = nn.ResNet{width = 6, blocks = 1}} end,
+         shape = {4, 4, 4}},
+        {args = function(nn) return {mask = "channel", parity = 1, net = nn.ResNet{width = 3, blocks = 1}} end,
+         shape = {4, 3, 4}},
+    },
+}
 
 return Coupling

@@ -10,6 +10,7 @@ local T = require "nvp.tensor"
 local nffi = require "nvp.ffi"
 local Module = require "nvp.layers.module"
 local BatchNorm = require "nvp.layers.batchnorm"
+local registry = require "nvp.layers.registry"
 local C, check = nffi.C, nffi.check
 
 local FlowBatchNorm = Module.class()
@@ -72,5 +73,24 @@ end
 function FlowBatchNorm:__tostring()
     return ("FlowBatchNorm(%d)"):format(self.channels)
 end
+
+registry.register{
+    name = "FlowBatchNorm", kind = "flow",
+    doc = "batch normalisation as a flow layer (paper Sec. 3.7): batch statistics in training, running "
+        .. "averages in evaluation and inverse",
+    args = {{"momentum", "number", 0.1, "of the running averages", check = function(v)
+                if v <= 0 or v > 1 then return "must be in (0, 1]" end end},
+            {"eps", "number", 1e-4, "added to the variance", check = function(v)
+                if v <= 0 then return "must be > 0" end end}},
+    build = function(args, shape)
+        return FlowBatchNorm.new{channels = shape[1], momentum = args.momentum, eps = args.eps}, shape
+    end,
+    profile = {kind = "batchnorm", class = FlowBatchNorm, methods = {"forward", "inverse", "backward"}},
+    -- evaluation mode: the inverse uses the running averages, so only then is it the forward's inverse
+    examples = {{args = {}, shape = {3, 2, 3}, evaluate = true, prepare = function(layer, rng)
+        rng:uniform(layer.bn._buffers.running_var, 0.5, 2)
+        rng:normal(layer.bn._buffers.running_mean)
+    end}},
+}
 
 return FlowBatchNorm

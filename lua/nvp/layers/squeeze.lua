@@ -6,6 +6,7 @@
 local T = require "nvp.tensor"
 local nffi = require "nvp.ffi"
 local Module = require "nvp.layers.module"
+local registry = require "nvp.layers.registry"
 local C, check = nffi.C, nffi.check
 
 local Squeeze = Module.class()
@@ -63,5 +64,35 @@ end
 function Squeeze:__tostring()
     return ("%s(%s)"):format(self.unsqueeze and "Unsqueeze" or "Squeeze", self.order_name)
 end
+
+registry.register{
+    name = "Squeeze", kind = "flow",
+    doc = "(C, H, W) -> (4C, H/2, W/2), a permutation (paper Fig. 3); inverse = true unsqueezes",
+    args = {{"order", {"A", "B"}, "A", "A: channel 4c + 2dy + dx; B: blocks of C per pixel offset"},
+            {"inverse", "boolean", false, "unsqueeze instead"}},
+    build = function(args, shape, ctx)
+        local c, h, w = shape[1], shape[2], shape[3]
+        if args.inverse then
+            if c % 4 ~= 0 then
+                error(("%s: cannot unsqueeze a %dx%dx%d input: channels must be a multiple of 4"):format(ctx.path,
+                    c, h, w), 0)
+            end
+            ctx.side = ctx.side / 2
+            return Squeeze.new(args), {c / 4, 2 * h, 2 * w}
+        end
+        if h % 2 ~= 0 or w % 2 ~= 0 then
+            error(("%s: cannot squeeze a %dx%dx%d input: height and width must be even"):format(ctx.path, c, h, w), 0)
+        end
+        ctx.side = (ctx.side or 1) * 2
+        ctx.max_side = math.max(ctx.max_side or 1, ctx.side)
+        return Squeeze.new(args), {4 * c, h / 2, w / 2}
+    end,
+    profile = {kind = "squeeze", class = Squeeze, methods = {"forward", "inverse", "backward", "squeeze", "expand"}},
+    examples = {
+        {args = {order = "A"}, shape = {3, 4, 2}},
+        {args = {order = "B"}, shape = {2, 2, 4}},
+        {args = {order = "A", inverse = true}, shape = {8, 2, 2}},
+    },
+}
 
 return Squeeze

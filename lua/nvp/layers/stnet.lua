@@ -25,6 +25,7 @@ local ws = require "nvp.workspace"
 local Module = require "nvp.layers.module"
 local WNConv2d = require "nvp.layers.wnconv"
 local BatchNorm = require "nvp.layers.batchnorm"
+local registry = require "nvp.layers.registry"
 local C, check = nffi.C, nffi.check
 
 local STNet = Module.class()
@@ -121,5 +122,20 @@ end
 function STNet:__tostring()
     return ("STNet(%d -> %d, width %d, %d blocks)"):format(self.inputs, self.outputs, self.width, self.nblocks)
 end
+
+registry.register{
+    name = "ResNet", kind = "net",
+    doc = "the s/t network of a coupling: weight-normalised convs, batch norm, ReLU, a skip sum per block",
+    args = {
+        {"width", "integer", 64, "feature maps", check = function(v) if v < 1 then return "must be >= 1" end end},
+        {"blocks", "integer", 8, "residual blocks", check = function(v) if v < 0 then return "must be >= 0" end end},
+    },
+    -- shape: {inputs, outputs, H, W, scale = s} from the coupling
+    build = function(args, shape, ctx)
+        return STNet.new{inputs = shape[1], outputs = shape[2], width = args.width, blocks = args.blocks,
+                         scale = shape.scale, rng = ctx.rng}, {shape[2], shape[3], shape[4]}
+    end,
+    profile = {kind = "elementwise", class = STNet, methods = {"forward", "backward"}},
+}
 
 return STNet

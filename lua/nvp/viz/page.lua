@@ -95,8 +95,8 @@ function M.run_info(dir)
         info.dataset = DATASET_NAMES[r.data.dataset] or r.data.dataset
         info.bpd_label = r.data.heldout == "test" and "test" or "held-out"
         info.description = r.description ~= "" and r.description or nil
-        info.summary = model and model:summary() or ("RealNVP(%d scales, width %d, %d blocks%s)"):format(r.model.scales,
-            r.model.width, r.model.blocks, r.model.flow_batchnorm and ", flow batch norm" or "")
+        info.summary = model and model:summary() or (r.model.arch and ("%s (%s)"):format(r.model.arch,
+            require("nvp.recipe").architecture(r.model.arch).summary(r.model)) or "a flow built by the recipe")
     end
     local ev = last_eval(dir)
     if ev then info.bpd, info.step = ev.heldout_bpd, ev.step end
