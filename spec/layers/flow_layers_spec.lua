@@ -2,9 +2,6 @@
 -- brute-force log|det J|, backward against central finite differences.
 local T = require "nvp.tensor"
 local Rng = require "nvp.rng"
-local Coupling = require "nvp.layers.coupling"
-local Squeeze = require "nvp.layers.squeeze"
-local FlowBatchNorm = require "nvp.layers.flow_batchnorm"
 
 local function random(shape, seed, std)
     return Rng.new(seed):normal(T.empty(shape), 0, std or 1)
@@ -20,32 +17,40 @@ local function perturb(layer, seed)
     return layer
 end
 
-local LAYERS = {
-    {"checkerboard coupling, parity 0", function() return Coupling.new{mask = "checkerboard", parity = 0,
-        channels = 2, width = 4, blocks = 1, rng = Rng.new(1)} end, {4, 2, 4, 6}},
-    {"checkerboard coupling, parity 1", function() return Coupling.new{mask = "checkerboard", parity = 1,
-        channels = 3, width = 5, blocks = 2, rng = Rng.new(2)} end, {4, 3, 5, 6}},
-    {"channel-wise coupling, parity 0", function() return Coupling.new{mask = "channel", parity = 0,
-        channels = 4, width = 6, blocks = 1, rng = Rng.new(3)} end, {4, 4, 4, 4}},
-    {"channel-wise coupling, parity 1", function() return Coupling.new{mask = "channel", parity = 1,
-        channels = 4, width = 3, blocks = 1, rng = Rng.new(4)} end, {4, 4, 3, 4}},
-    {"squeeze A", function() return Squeeze.new{order = "A"} end, {2, 3, 4, 2}},
-    {"squeeze B", function() return Squeeze.new{order = "B"} end, {2, 2, 2, 4}},
-    {"unsqueeze A", function() return Squeeze.new{order = "A", inverse = true} end, {2, 8, 2, 2}},
-    {"flow batch norm (evaluation)", function()
-        local bn = FlowBatchNorm.new{channels = 3}
-        Rng.new(5):uniform(bn.bn._buffers.running_var, 0.5, 2)
-        Rng.new(6):normal(bn.bn._buffers.running_mean)
-        return bn:evaluate()
-    end, {2, 3, 2, 3}},
-}
+-- Every flow layer of the registry, with the cases it registers (examples): being registered is
+-- being covered. A flow layer without examples fails here.
+local nn = require "nvp.nn"
+local registry = require "nvp.layers.registry"
+
+local LAYERS = {}
+for _, entry in ipairs(registry.each("flow")) do
+    it(("registry: %s has example cases for the three specs"):format(entry.name), function()
+        assert.is_true(type(entry.examples) == "table" and #entry.examples > 0,
+            entry.name .. " registers no examples: the registry specs cannot cover it")
+    end)
+    for i, ex in ipairs(entry.examples or {}) do
+        local args = type(ex.args) == "function" and ex.args(nn) or ex.args
+        local desc = nn[entry.name](args)
+        LAYERS[#LAYERS + 1] = {("%s, example %d"):format(entry.name, i), function()
+            local layer = nn.build(desc, ex.shape, {rng = Rng.new(i)})
+            if ex.prepare then ex.prepare(layer, Rng.new(5)) end
+            if ex.evaluate then layer:evaluate() end
+            return layer
+        end, {4, ex.shape[1], ex.shape[2], ex.shape[3]}, ex.domain}
+    end
+end
 
 for _, case in ipairs(LAYERS) do
-    local name, make, shape = case[1], case[2], case[3]
+    local name, make, shape, domain = case[1], case[2], case[3], case[4]
+    -- inputs: standard normal, or uniform on a layer's domain (the logit's (0, 256))
+    local function input(sh, seed, std)
+        if domain then return Rng.new(seed):uniform(T.empty(sh), domain[1], domain[2]) end
+        return random(sh, seed, std)
+    end
     describe(name, function()
         it("inverse(forward(x)) == x", function()
             local layer = perturb(make(), 10)
-            local x = random(shape, 11)
+            local x = input(shape, 11)
             local y = layer:forward(x)
             local back = layer:inverse(y:clone())
             assert_close(back, x, 1e-4, 1e-5, name .. " round trip")
@@ -57,7 +62,7 @@ for _, case in ipairs(LAYERS) do
             -- pixels it is not, whatever the log-det).
             local layer = perturb(make(), 12):evaluate()
             local one = {1, shape[2], shape[3], shape[4]}
-            local x = random(one, 13, 0.5)
+            local x = input(one, 13, 0.5)
             local _, logdet = layer:forward(x)
             local expected = logdet and logdet.data[0] or 0
             local J = jacobian(function(v) return (layer:forward(v)) end, x, 1e-2)
@@ -66,7 +71,7 @@ for _, case in ipairs(LAYERS) do
 
         it("backward matches central finite differences", function()
             local layer = perturb(make(), 14)
-            local x = random(shape, 15, 0.7)
+            local x = input(shape, 15, 0.7)
             local y = layer:forward(x)
             local dy = random(y.shape, 16)
             local dlogdet = random({shape[1]}, 17)

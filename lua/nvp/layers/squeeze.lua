@@ -77,7 +77,7 @@ registry.register{
                 error(("%s: cannot unsqueeze a %dx%dx%d input: channels must be a multiple of 4"):format(ctx.path,
                     c, h, w), 0)
             end
-            ctx.side = ctx.side / 2
+            ctx.side = (ctx.side or 1) / 2
             return Squeeze.new(args), {c / 4, 2 * h, 2 * w}
         end
         if h % 2 ~= 0 or w % 2 ~= 0 then
