@@ -289,6 +289,7 @@ end
 --- Deep-merge overrides (from the command line) into a user table, in place.
 function M.merge(user, overrides)
     for k, v in pairs(overrides or {}) do
+        if type(v) == "table" and type(user[k]) == "function" then user[k] = {build = user[k]} end -- model
         if type(v) == "table" and type(user[k]) == "table" then
             M.merge(user[k], v)
         elseif type(v) == "table" then
