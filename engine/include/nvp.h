@@ -505,6 +505,30 @@ nvp_status nvp_adam_step_ref(float *param, float *m, float *v, const float *grad
 nvp_status nvp_adam_step_avx2(float *param, float *m, float *v, const float *grad, int64_t n, float lr,
                               float beta1, float beta2, float eps, float weight_decay, int64_t step);
 
+/* ---- Glow layers (Kingma & Dhariwal 2018; engine/src/kernels/{actnorm,glow_coupling}.c) ------------ */
+/* One public entry per op; the scalar reference and the AVX2 twin behind it are private. */
+
+/* Actnorm: y = (x + bias_c) exp(logs_c), relu = 1 fuses max(0, y) (the Glow s/t network's
+ * conv -> actnorm -> ReLU). log|det| per sample = H W sum_c logs_c (the caller's: it does not depend
+ * on x). x, y: (N,C,HW); logs, bias: (C). y may be x. */
+nvp_status nvp_actnorm_forward(float *y, const float *x, const float *logs, const float *bias, int64_t n, int64_t c,
+                               int64_t hw, int relu);
+/* x = y exp(-logs_c) - bias_c: the exact inverse of the forward without relu. */
+nvp_status nvp_actnorm_inverse(float *x, const float *y, const float *logs, const float *bias, int64_t n, int64_t c,
+                               int64_t hw);
+/* Given dy: (N,C,HW) at the forward's input x: dx = (accumulate_dx ? dx : 0) + dL/dx (dx may be NULL),
+ * dlogs += sum dy y, dbias += sum dy exp(logs) per channel (either may be NULL); with relu = 1, dy is
+ * masked where the pre-activation is <= 0. The log-det's gradient (H W sum dlogdet per channel of
+ * dlogs) is the caller's. */
+nvp_status nvp_actnorm_backward(float *dx, float *dlogs, float *dbias, const float *dy, const float *x,
+                                const float *logs, const float *bias, int64_t n, int64_t c, int64_t hw, int relu,
+                                int accumulate_dx);
+/* The data-dependent initialisation: [OUT] bias_c = -mean_c, logs_c = log(scale / (std_c + eps)) of
+ * x: (N,C,HW) per channel (in double), so that the forward's outputs have zero mean and standard
+ * deviation ~scale per channel. */
+nvp_status nvp_actnorm_init(float *logs, float *bias, const float *x, int64_t n, int64_t c, int64_t hw, float scale,
+                            float eps);
+
 /* ---- I/O: images and datasets ------------------------------------------------------------ */
 
 /* Read an IDX image file (magic 0x00000803, uint8, gzip'd or plain) into [OUT] images
