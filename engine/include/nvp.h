@@ -529,6 +529,21 @@ nvp_status nvp_actnorm_backward(float *dx, float *dlogs, float *dbias, const flo
 nvp_status nvp_actnorm_init(float *logs, float *bias, const float *x, int64_t n, int64_t c, int64_t hw, float scale,
                             float eps);
 
+/* Glow's channel-wise couplings on the changing half given the s/t output h of the conditioning half
+ * (parity 0: channels [0,C/2) condition, [C/2,C) change; parity 1 swapped; C even):
+ * additive = 1: y = x + t, h = t: (N,C/2,HW), no log-det;
+ * additive = 0: y = (x + t) sigmoid(r + 2), h = (t, r): (N,C,HW) (t the first C/2 channels),
+ *   logdet: (N) += sum log sigmoid(r + 2). The conditioning half is copied. x, y: (N,C,HW). */
+nvp_status nvp_glow_coupling_forward(float *y, float *logdet, const float *x, const float *h, int64_t n, int64_t c,
+                                     int64_t hw, int parity, int additive);
+/* x = y / sigmoid(r + 2) - t (additive: y - t) on the changing half, copied elsewhere. */
+nvp_status nvp_glow_coupling_inverse(float *x, const float *y, const float *h, int64_t n, int64_t c, int64_t hw,
+                                     int parity, int additive);
+/* Given dy: (N,C,HW) and dlogdet: (N) (unused when additive): dx += the direct part (the path through
+ * the s/t network is the caller's), dh += dL/dh. x is the forward input. */
+nvp_status nvp_glow_coupling_backward(float *dx, float *dh, const float *dy, const float *dlogdet, const float *x,
+                                      const float *h, int64_t n, int64_t c, int64_t hw, int parity, int additive);
+
 /* ---- I/O: images and datasets ------------------------------------------------------------ */
 
 /* Read an IDX image file (magic 0x00000803, uint8, gzip'd or plain) into [OUT] images
