@@ -530,19 +530,21 @@ nvp_status nvp_actnorm_init(float *logs, float *bias, const float *x, int64_t n,
                             float eps);
 
 /* Glow's channel-wise couplings on the changing half given the s/t output h of the conditioning half
- * (parity 0: channels [0,C/2) condition, [C/2,C) change; parity 1 swapped; C even):
- * additive = 1: y = x + t, h = t: (N,C/2,HW), no log-det;
- * additive = 0: y = (x + t) sigmoid(r + 2), h = (t, r): (N,C,HW) (t the first C/2 channels),
- *   logdet: (N) += sum log sigmoid(r + 2). The conditioning half is copied. x, y: (N,C,HW). */
+ * (parity 0: channels [0,C/2) condition, [C/2,C) change; parity 1 swapped; C even). kind:
+ * 0 affine:   y = (x + t) sigmoid(r + 2), logdet: (N) += sum log sigmoid(r + 2), h = (t, r): (N,C,HW);
+ * 1 additive: y = x + t, h = t: (N,C/2,HW), no log-det (logdet may be NULL);
+ * 2 gaussian: y = (x + t) exp(r), logdet += sum r, h = (t, r) (Glow's split prior as a flow: t = -mean,
+ *   r = -log std of the changing half given the other). t is the first half of h's channels.
+ * The conditioning half is copied. x, y: (N,C,HW). */
 nvp_status nvp_glow_coupling_forward(float *y, float *logdet, const float *x, const float *h, int64_t n, int64_t c,
-                                     int64_t hw, int parity, int additive);
-/* x = y / sigmoid(r + 2) - t (additive: y - t) on the changing half, copied elsewhere. */
+                                     int64_t hw, int parity, int kind);
+/* x = y / sigmoid(r + 2) - t (additive: y - t; gaussian: y exp(-r) - t) on the changing half, copied elsewhere. */
 nvp_status nvp_glow_coupling_inverse(float *x, const float *y, const float *h, int64_t n, int64_t c, int64_t hw,
-                                     int parity, int additive);
+                                     int parity, int kind);
 /* Given dy: (N,C,HW) and dlogdet: (N) (unused when additive): dx += the direct part (the path through
  * the s/t network is the caller's), dh += dL/dh. x is the forward input. */
 nvp_status nvp_glow_coupling_backward(float *dx, float *dh, const float *dy, const float *dlogdet, const float *x,
-                                      const float *h, int64_t n, int64_t c, int64_t hw, int parity, int additive);
+                                      const float *h, int64_t n, int64_t c, int64_t hw, int parity, int kind);
 
 /* ---- I/O: images and datasets ------------------------------------------------------------ */
 

@@ -131,8 +131,15 @@ function M.new(desc, dims, opts)
     self.arch = o.arch or nil
     self.cfg = {channels = shape[1], height = shape[2], width_px = shape[3], alpha = self.logit.alpha,
                 scales = count_levels(module), side_multiple = ctx.max_side or 1, recompute = o.recompute,
-                refresh = o.refresh, seed = o.seed}
+                refresh = o.refresh, seed = o.seed, classes = ctx.classes}
     self.dims = shape[1] * shape[2] * shape[3]
+    -- the layers that read the batch's class labels (nn.ClassPrior): a class-conditional model
+    self.label_layers = {}
+    local function find(m)
+        if m.set_labels then self.label_layers[#self.label_layers + 1] = m end
+        for _, child in ipairs(m._children) do find(child.module) end
+    end
+    find(module)
     if o.recompute then self.flow:share_buffers("flow.") end
     if o.refresh > 0 then M.plan_refresh(ctx.couplings or {}, o.refresh) end
     return self
@@ -248,15 +255,53 @@ function Flow:nll_from(z, logdet, logdet_pre, out)
     return out
 end
 
---- Forward pass with the loss on a batch of uint8 images (pointer to N*C*H*W bytes).
+--- The class labels of the next batches (a 0-based Lua table or FFI array of N class indices, or a
+-- number: every image of that class) for a class-conditional model (nn.ClassPrior); nil clears them.
+-- A model without class-conditional layers ignores them.
+function Flow:set_labels(labels)
+    if type(labels) == "number" then
+        local k = labels
+        if self.cfg.classes and (k < 0 or k >= self.cfg.classes or k ~= math.floor(k)) then
+            error(("model: class %s is not in [0, %d)"):format(tostring(k), self.cfg.classes), 2)
+        end
+        labels = setmetatable({}, {__index = function() return k end})
+    end
+    for _, layer in ipairs(self.label_layers) do layer:set_labels(labels) end
+    return self
+end
+
+--- True when the model's density depends on a class label (it has an nn.ClassPrior).
+function Flow:is_conditional()
+    return #self.label_layers > 0
+end
+
+--- Forward pass with the loss on a batch of uint8 images (pointer to N*C*H*W bytes); labels (optional:
+-- the images' classes, for a class-conditional model; see set_labels).
 -- Returns the mean NLL in nats and bits/dim; remembers what backward() needs.
-function Flow:loss(pixels, n, rng, noise)
+function Flow:loss(pixels, n, rng, noise, labels)
+    if labels ~= nil then self:set_labels(labels) end
     local y, logdet_pre = self:preprocess(pixels, n, rng, noise)
     local z, logdet = self:forward(y)
     local nll = self:nll_from(z, logdet, logdet_pre)
     local mean = nll:mean()
     self.last = {y = y, z = z}
     return mean, mean / (self.dims * math.log(2)), nll
+end
+
+--- NLL in nats of every image under every class, -log p(x | k): a table {[0] = Tensor (N), ...,
+-- [classes - 1] = ...} for a class-conditional model (the same dequantisation noise for every class).
+-- argmax_k p(x | k) = argmin_k nll[k] classifies by likelihood. Leaves the labels at the last class.
+function Flow:class_nll(pixels, n, rng, noise)
+    local classes = self.cfg.classes
+    if not self:is_conditional() then error("model: class_nll needs a class-conditional model (nn.ClassPrior)", 2) end
+    local y, logdet_pre = self:preprocess(pixels, n, rng, noise)
+    local out = {}
+    for k = 0, classes - 1 do
+        self:set_labels(k)
+        local z, logdet = self:forward(y)
+        out[k] = self:nll_from(z, logdet, logdet_pre, T.empty{n})
+    end
+    return out
 end
 
 --- Gradients of the batch-mean NLL (nats) after loss(): dz = z / N, dlogdet = -1 / N.
@@ -277,8 +322,16 @@ end
 
 --- n samples at temperature t (z ~ N(0, t^2 I)) of size height x width (default: the training size;
 -- any multiple of the side multiple works, the model being convolutional). Batch norm uses running
--- averages unless the caller keeps the model in training mode.
-function Flow:sample(n, rng, temperature, height, width)
+-- averages unless the caller keeps the model in training mode. labels: the classes to draw from (a
+-- number or N labels, see set_labels) for a class-conditional model; absent: class i % classes for image i.
+function Flow:sample(n, rng, temperature, height, width, labels)
+    if self:is_conditional() then
+        if labels == nil then
+            local k = self.cfg.classes
+            labels = setmetatable({}, {__index = function(_, i) return i % k end})
+        end
+        self:set_labels(labels)
+    end
     height, width = height or self.cfg.height, width or self.cfg.width_px
     local m = self.cfg.side_multiple
     if height % m ~= 0 or width % m ~= 0 or height < m or width < m then
@@ -294,7 +347,7 @@ function Flow:__tostring()
     local c = self.cfg
     local what = self.arch and ("%s(%dx%dx%d, %s"):format(self.arch.name == "realnvp" and "RealNVP" or self.arch.name,
         c.channels, c.height, c.width_px, self.arch.summary) or ("Flow(%dx%dx%d, %d levels, %d couplings"):format(
-        c.channels, c.height, c.width_px, c.scales, self:count_layers("Coupling"))
+        c.channels, c.height, c.width_px, c.scales, self:count_layers("Coupling") + self:count_layers("GlowCoupling"))
     return ("%s%s, %d parameters)"):format(what, c.recompute and ", recompute by inverse" or "", self:parameter_count())
 end
 

@@ -98,4 +98,42 @@ registry.register{
     profile = {kind = "conv", class = ConvNet, methods = {"forward", "backward"}},
 }
 
+-- nn.ZeroConv: Glow's Conv2dZeros, a 3x3 convolution with bias whose weights and bias start at zero:
+-- the network of the learned split prior (nn.SplitPrior), which therefore starts as N(0, I).
+local ZeroConv = Module.class()
+
+function ZeroConv.new(cfg)
+    local self = Module.init(setmetatable({}, ZeroConv))
+    self.inputs, self.outputs = cfg.inputs, cfg.outputs
+    self.conv = self:add("conv", Conv.new{cin = cfg.inputs, cout = cfg.outputs, k = 3, bias = true})
+    return self
+end
+
+function ZeroConv:forward(x)
+    if #x.shape ~= 4 or x.shape[2] ~= self.inputs then
+        error(("zeroconv: input %s, expected (N,%d,H,W)"):format(T.shape_string(x.shape), self.inputs), 2)
+    end
+    self.x = x
+    return self.conv:forward(x, self:buffer("out", {x.shape[1], self.outputs, x.shape[3], x.shape[4]}))
+end
+
+function ZeroConv:backward(dout)
+    return self.conv:backward(self.x, dout, self:buffer("dx", self.x.shape))
+end
+
+function ZeroConv:__tostring()
+    return ("ZeroConv(%d -> %d)"):format(self.inputs, self.outputs)
+end
+
+registry.register{
+    name = "ZeroConv", kind = "net",
+    doc = "a zero-initialised 3x3 convolution with bias (Glow's Conv2dZeros): the split prior's network",
+    args = {},
+    build = function(_, shape)
+        return ZeroConv.new{inputs = shape[1], outputs = shape[2]}, {shape[2], shape[3], shape[4]}
+    end,
+    profile = {kind = "conv", class = ZeroConv, methods = {"forward", "backward"}},
+}
+
+ConvNet.ZeroConv = ZeroConv
 return ConvNet

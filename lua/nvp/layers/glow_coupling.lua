@@ -3,6 +3,9 @@
 -- half changes:
 --   kind = "affine":    y = (x + t) sigmoid(r + 2),   log-det = sum log sigmoid(r + 2),   h = (t, r)
 --   kind = "additive":  y = x + t (NICE),              log-det 0,                          h = t
+--   kind = "gaussian":  y = (x + t) exp(r),            log-det = sum r,                    h = (t, r)
+--     (Glow's learned split prior as a flow layer, nn.SplitPrior: with t = -mean and r = -log std of
+--     the changing half given the other, y is standard normal exactly when x ~ N(mean, std^2))
 -- parity 0: the first half of the channels conditions (Glow's z1), parity 1 the second. With nn.ConvNet
 -- (the default) the network's last convolution starts at zero, so every coupling starts as the
 -- identity. The arithmetic is nvp_glow_coupling_* (engine/src/kernels/glow_coupling.c).
@@ -16,14 +19,16 @@ local C, check = nffi.C, nffi.check
 
 local GlowCoupling = Module.class()
 
---- cfg: channels (even), kind ("affine" | "additive"), parity (0 | 1), make_net(inputs, outputs).
+local KINDS = {affine = 0, additive = 1, gaussian = 2} -- nvp_glow_coupling_*'s kind
+
+--- cfg: channels (even), kind ("affine" | "additive" | "gaussian"), parity (0 | 1), make_net(inputs, outputs).
 function GlowCoupling.new(cfg)
     local self = Module.init(setmetatable({}, GlowCoupling))
     local c = cfg.channels
     self.channels, self.kind, self.parity = c, cfg.kind, cfg.parity
-    self.additive = cfg.kind == "additive" and 1 or 0
+    self.code = KINDS[cfg.kind]
     self.half = c / 2
-    self.net = self:add("net", cfg.make_net(c / 2, self.additive == 1 and c / 2 or c))
+    self.net = self:add("net", cfg.make_net(c / 2, cfg.kind == "additive" and c / 2 or c))
     return self
 end
 
@@ -49,7 +54,7 @@ function GlowCoupling:forward(x)
     local y = self:buffer("y", x.shape)
     local logdet = self:zeroed("logdet", {n})
     check(C.nvp_glow_coupling_forward(y.data, logdet.data, x.data, self.h.data, n, self.channels, hw, self.parity,
-        self.additive), 2)
+        self.code), 2)
     return y, logdet
 end
 
@@ -58,7 +63,7 @@ function GlowCoupling:inverse(y)
     local h = self.net:forward(conditioning(self, y, "yc"))
     local x = self:buffer("x_inv", y.shape)
     check(C.nvp_glow_coupling_inverse(x.data, y.data, h.data, y.shape[1], self.channels, y.shape[3] * y.shape[4],
-        self.parity, self.additive), 2)
+        self.parity, self.code), 2)
     return x
 end
 
@@ -69,7 +74,7 @@ function GlowCoupling:recover(y)
     self.h = self.net:forward(conditioning(self, y, "xc"), true)
     local x = self:buffer("x_inv", y.shape)
     check(C.nvp_glow_coupling_inverse(x.data, y.data, self.h.data, y.shape[1], self.channels, y.shape[3] * y.shape[4],
-        self.parity, self.additive), 2)
+        self.parity, self.code), 2)
     return x
 end
 
@@ -79,7 +84,7 @@ function GlowCoupling:backward(x, dy, dlogdet)
     local dx = self:zeroed("dx", x.shape)
     local dh = self:zeroed("dh", self.h.shape)
     check(C.nvp_glow_coupling_backward(dx.data, dh.data, dy.data, dlogdet.data, x.data, self.h.data, n, self.channels,
-        hw, self.parity, self.additive), 2)
+        hw, self.parity, self.code), 2)
     local dxc = self.net:backward(dh)
     check(C.nvp_copy_channels(dx.data, self.channels, self.parity == 0 and 0 or half, dxc.data, half, 0, half, n, hw, 1),
         2)
@@ -95,7 +100,8 @@ registry.register{
     name = "GlowCoupling", kind = "flow",
     doc = "Glow's channel-wise coupling: affine y = (x + t) sigmoid(r + 2) or additive y = x + t on half the channels",
     args = {
-        {"kind", {"affine", "additive"}, "affine", "Glow's affine coupling or NICE's additive one (log-det 0)"},
+        {"kind", {"affine", "additive", "gaussian"}, "affine", "Glow's affine coupling, NICE's additive one "
+            .. "(log-det 0), or y = (x + t) exp(r) (the split prior's form)"},
         {"parity", "integer", 0, "0: the first half of the channels conditions, 1: the second", check = function(v)
             if v ~= 0 and v ~= 1 then return "must be 0 or 1" end end},
         {"net", "net", function() return require("nvp.nn").ConvNet{} end, "the s/t network (nn.ConvNet{...})"},
@@ -118,6 +124,7 @@ registry.register{
         {args = function(nn) return {kind = "affine", parity = 1, net = nn.ConvNet{width = 3}} end, shape = {2, 4, 3}},
         {args = function(nn) return {kind = "additive", parity = 0, net = nn.ConvNet{width = 5}} end, shape = {6, 2, 3}},
         {args = function(nn) return {kind = "additive", parity = 1, net = nn.ConvNet{width = 4}} end, shape = {2, 3, 3}},
+        {args = function(nn) return {kind = "gaussian", parity = 1, net = nn.ConvNet{width = 3}} end, shape = {4, 2, 3}},
     },
 }
 
