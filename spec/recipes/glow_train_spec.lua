@@ -109,4 +109,30 @@ describe("training a Glow recipe", function()
         end
         assert.are.same({}, differing)
     end)
+
+    it("nvp sample draws class K of a class-conditional model, a row per class without class=", function()
+        local out = dir .. "/cond"
+        local text = TEXT:gsub("levels%[level%] = nn.Sequence%(layers%)", [[if level == 2 then
+                layers[#layers + 1] = nn.TopPrior{}
+                layers[#layers + 1] = nn.ClassPrior{classes = 3}
+            else
+                layers[#layers + 1] = nn.SplitPrior{}
+            end
+            levels[level] = nn.Sequence(layers)]])
+        train.run(recipe.from_text(text, "c.lua", {data = {root = dir}, run = {dir = out}, train = {steps = 2}}),
+            {quiet = true})
+        local ck = out .. "/last.safetensors"
+        local function sample(extra)
+            local p = io.popen(("%s sample %s out=%s/s.png %s 2>&1; echo rc=$?"):format(nvp_exe(), ck, dir, extra))
+            local text_out = p:read("*a")
+            p:close()
+            return text_out
+        end
+        assert.matches("wrote .*s.png %(4 samples of 8x8 at temperature 1, class 2%)\nrc=0", sample("n=4 class=2"))
+        assert.matches("wrote .*s.png %(6 samples of 8x8 at temperature 1, a row per class%)\nrc=0", sample("n=7"))
+        assert.matches("nvp: sample: class=3 is not a class of .*last.safetensors %(0 to 2%).*rc=2", sample("class=3"))
+        local plain = dir .. "/run1/last.safetensors"
+        ck = plain
+        assert.matches("sample: class=1 needs a class%-conditional model", sample("class=1"))
+    end)
 end)
