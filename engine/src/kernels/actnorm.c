@@ -89,25 +89,36 @@ nvp_status nvp_actnorm_backward_ref(float *dx, float *dlogs, float *dbias, const
     return NVP_OK;
 }
 
-static int use_avx2(void) { return nvp_use_avx2; }
+/* ---- the op table: the public entries call the chosen path through it ---- */
+/* (The engine-api work's pattern: once it lands, ops() becomes a table set by nvp_actnorm_select(isa),
+ * called from nvp_set_cpu_path; until then it follows nvp_init's choice, as every dispatcher here.) */
+
+typedef struct actnorm_ops {
+    nvp_status (*forward)(float *, const float *, const float *, const float *, int64_t, int64_t, int64_t, int);
+    nvp_status (*inverse)(float *, const float *, const float *, const float *, int64_t, int64_t, int64_t);
+    nvp_status (*backward)(float *, float *, float *, const float *, const float *, const float *, const float *,
+                           int64_t, int64_t, int64_t, int, int);
+} actnorm_ops;
+
+static const actnorm_ops ref_ops = {nvp_actnorm_forward_ref, nvp_actnorm_inverse_ref, nvp_actnorm_backward_ref};
+static const actnorm_ops avx2_ops = {nvp_actnorm_forward_avx2, nvp_actnorm_inverse_avx2, nvp_actnorm_backward_avx2};
+
+static const actnorm_ops *ops(void) { return nvp_use_avx2 ? &avx2_ops : &ref_ops; }
 
 nvp_status nvp_actnorm_forward(float *y, const float *x, const float *logs, const float *bias, int64_t n, int64_t c,
                                int64_t hw, int relu) {
-    return use_avx2() ? nvp_actnorm_forward_avx2(y, x, logs, bias, n, c, hw, relu)
-                      : nvp_actnorm_forward_ref(y, x, logs, bias, n, c, hw, relu);
+    return ops()->forward(y, x, logs, bias, n, c, hw, relu);
 }
 
 nvp_status nvp_actnorm_inverse(float *x, const float *y, const float *logs, const float *bias, int64_t n, int64_t c,
                                int64_t hw) {
-    return use_avx2() ? nvp_actnorm_inverse_avx2(x, y, logs, bias, n, c, hw)
-                      : nvp_actnorm_inverse_ref(x, y, logs, bias, n, c, hw);
+    return ops()->inverse(x, y, logs, bias, n, c, hw);
 }
 
 nvp_status nvp_actnorm_backward(float *dx, float *dlogs, float *dbias, const float *dy, const float *x,
                                 const float *logs, const float *bias, int64_t n, int64_t c, int64_t hw, int relu,
                                 int accumulate_dx) {
-    return use_avx2() ? nvp_actnorm_backward_avx2(dx, dlogs, dbias, dy, x, logs, bias, n, c, hw, relu, accumulate_dx)
-                      : nvp_actnorm_backward_ref(dx, dlogs, dbias, dy, x, logs, bias, n, c, hw, relu, accumulate_dx);
+    return ops()->backward(dx, dlogs, dbias, dy, x, logs, bias, n, c, hw, relu, accumulate_dx);
 }
 
 /* Data-dependent initialisation (once per layer, so no vector twin): per channel, in double,
