@@ -98,7 +98,8 @@ end
 
 registry.register{
     name = "GlowCoupling", kind = "flow",
-    doc = "Glow's channel-wise coupling: affine y = (x + t) sigmoid(r + 2) or additive y = x + t on half the channels",
+    doc = "Glow's channel-wise coupling on half the channels: affine y = (x + t) sigmoid(r + 2), additive y = x + t, "
+        .. "or gaussian y = (x + t) exp(r)",
     args = {
         {"kind", {"affine", "additive", "gaussian"}, "affine", "Glow's affine coupling, NICE's additive one "
             .. "(log-det 0), or y = (x + t) exp(r) (the split prior's form)"},
