@@ -267,6 +267,7 @@ function Flow:set_labels(labels)
         labels = setmetatable({}, {__index = function() return k end})
     end
     for _, layer in ipairs(self.label_layers) do layer:set_labels(labels) end
+    self.labels = labels
     return self
 end
 
@@ -325,6 +326,7 @@ end
 -- averages unless the caller keeps the model in training mode. labels: the classes to draw from (a
 -- number or N labels, see set_labels) for a class-conditional model; absent: class i % classes for image i.
 function Flow:sample(n, rng, temperature, height, width, labels)
+    local previous = self.labels
     if self:is_conditional() then
         if labels == nil then
             local k = self.cfg.classes
@@ -340,7 +342,9 @@ function Flow:sample(n, rng, temperature, height, width, labels)
     end
     local z = T.empty{n, self.cfg.channels, height, width}
     rng:normal(z, 0, temperature or 1)
-    return self:decode(z), z
+    local px = self:decode(z)
+    if self:is_conditional() then self:set_labels(previous) end -- the batches' labels as they were
+    return px, z
 end
 
 function Flow:__tostring()
