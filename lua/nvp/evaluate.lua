@@ -15,6 +15,10 @@ local M = {}
 -- Every rank of a job must call it (it ends with a reduction).
 function M.bits_per_dim(model, images, opts)
     opts = opts or {}
+    if images == nil or images.count == nil or images.count < 1 then
+        error(("evaluate.bits_per_dim: no images to evaluate (%s)"):format(images == nil and "nil" or
+            ("%s images"):format(tostring(images.count))), 2)
+    end
     local batch = math.min(opts.batch or 250, images.count)
     local draws = opts.draws or 1
     local was_training = model.training

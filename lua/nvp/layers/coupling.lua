@@ -96,7 +96,8 @@ function Coupling:inverse(y)
     check_input(self, y, 2)
     local n, c, h, w = y.shape[1], y.shape[2], y.shape[3], y.shape[4]
     local cond = self:conditioning(y, "yc") -- the conditioning part passes through unchanged
-    local st_out = self.st:forward(cond)
+    -- inference changes no state: in training mode the batch's statistics, the running averages left alone
+    local st_out = self.st:forward(cond, true)
     local x = self:buffer("x_inv", y.shape)
     check(C.nvp_coupling_inverse(x.data, y.data, st_out.data, self:lambda().data, n, c, h, w, self.kind,
         self.parity), 2)
