@@ -6,11 +6,11 @@
 --   model:backward()                                     -- gradients of the mean NLL (nats)
 --   local x = model:sample(64, rng, 1.0)                 -- uint8 images
 --
--- Architecture (REFERENCE.md 2.2; paper Sec. 3.6): scale k of S works on C 2^k channels with s/t
+-- Architecture (docs/REFERENCE.md 2.2; paper Sec. 3.6): scale k of S works on C 2^k channels with s/t
 -- width F 2^k; scales before the last have 3 checkerboard couplings (parities 0,1,0), squeeze A,
 -- 3 channel-wise couplings (width 2 F 2^k), unsqueeze A, then factor out half (squeeze B); the last
 -- scale has 4 checkerboard couplings (0,1,0,1). Optional flow batch norm after every coupling
--- (paper Sec. 3.7). Loss (REFERENCE.md 2.5, ARCHITECTURE.md):
+-- (paper Sec. 3.7). Loss (docs/REFERENCE.md 2.5, docs/ARCHITECTURE.md):
 --   NLL = -(log N(z; 0, I) + logdet_pre + sum logdet) + D ln 256 nats;  bits/dim = NLL / (D ln 2)
 --
 -- recompute = true: the forward keeps only z (and the factored-out halves); backward walks the

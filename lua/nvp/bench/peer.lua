@@ -1,4 +1,4 @@
--- nvp.bench.peer: ours against the PyTorch peer (REFERENCE.md's torch_realnvp.py), side by side.
+-- nvp.bench.peer: ours against the PyTorch peer (docs/REFERENCE.md's torch_realnvp.py), side by side.
 -- Each round runs ours, then the peer, each as a fresh process with the same settings (config,
 -- batch, steps, warm-up, threads, sampling batches, seed), alternating so that host noise hits both
 -- alike (rounds = 2: ours, peer, ours, peer). Every run's JSON line is printed as it comes; the last

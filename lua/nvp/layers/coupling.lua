@@ -1,4 +1,4 @@
--- nvp.layers.coupling: the affine coupling layer of Real NVP (paper Eq. 4-9; REFERENCE.md 2.3),
+-- nvp.layers.coupling: the affine coupling layer of Real NVP (paper Eq. 4-9; docs/REFERENCE.md 2.3),
 -- checkerboard or channel-wise, with the fused C kernel doing the arithmetic. Derivation and the
 -- backward formulas: coupling.md beside this file.
 --

@@ -1,5 +1,5 @@
 -- nvp.layers.scale: one level of the multi-scale architecture (paper Sec. 3.6, Eq. 13-15;
--- REFERENCE.md 2.2), with the factor-out. For every scale but the last:
+-- docs/REFERENCE.md 2.2), with the factor-out. For every scale but the last:
 --
 --   x -> [couplings, squeezes]   (body: 3 checkerboard, squeeze A, 3 channel-wise, unsqueeze A)
 --     -> squeeze B -> split channels: the first half goes on to the next scale, the second half

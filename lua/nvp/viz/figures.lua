@@ -8,7 +8,7 @@
 -- A figure is function(ctx, opts) -> {paths written}; it raises on errors (a missing dataset, a bad
 -- size). ctx: model (evaluation mode: batch norm uses running averages), recipe, meta, dir (where
 -- files go), ckpt (path) and heldout() (the held-out Images, loaded once, or nil, message).
--- Runnable versions, one script per figure: experiments/viz/*.lua. Equations: PAPER.md,
+-- Runnable versions, one script per figure: experiments/viz/*.lua. Equations: docs/PAPER.md,
 -- "Visualization equations".
 local ffi = require "ffi"
 local run = require "nvp.run"
