@@ -16,7 +16,7 @@ local function tracked_files()
 end
 
 describe("the repository", function()
-    it("names no absolute path of one machine (/work/, /root/, /home/) in a tracked file", function()
+    it("names no absolute path of one machine (under work, root or home) in a tracked file", function()
         local files = tracked_files()
         if #files == 0 then
             pending("not a git checkout (git ls-files lists nothing)")
