@@ -648,6 +648,13 @@ nvp_status nvp_prefetch_wait(nvp_prefetch *prefetch, uint8_t **batch);
 /* Stop the thread (after the current job) and free everything. */
 void nvp_prefetch_free(nvp_prefetch *prefetch);
 
+/* Write an animated WebP that loops forever (libwebp's WebPAnimEncoder, engine/src/io/webp.c): the
+ * full-colour animation for RGB models. frames: (nframes, height, width, channels) interleaved,
+ * channels 1 (gray, stored as RGB) or 3; delay_ms: milliseconds per frame; quality: < 0 lossless
+ * (every pixel exact), else 0..100 lossy. Written atomically (nvp_file_write_atomic). */
+nvp_status nvp_webp_write(const char *path, const uint8_t *frames, int32_t width, int32_t height, int32_t channels,
+                          int32_t nframes, int32_t delay_ms, int32_t quality);
+
 /* ---- many processes: data-parallel training over MPI (engine/src/dist/dist.c) -------------- */
 /* The engine is the only caller of MPI. Built without MPI (CMake option NVP_MPI) or started
  * without a launcher, every call is the one-rank case: rank 0 of 1, reductions leave their buffer
