@@ -128,6 +128,39 @@ describe("viz", function()
             end
         end)
 
+        it("giflib decodes it to the same pixels (gif2webp, then libwebp; gray exact, RGB the cube)", function()
+            if not fs.exists("/usr/bin/gif2webp") then
+                pending("gif2webp (Debian webp) not installed")
+                return
+            end
+            for _, c in ipairs{1, 3} do
+                local w, h, n = 120, 90, 3                      -- random pixels: 2-3 dictionary resets a frame
+                local px = ffi.new("uint8_t[?]", w * h * c * n)
+                local rng = spec_rng(11 + c)
+                for i = 0, w * h * c * n - 1 do px[i] = math.floor(rng:random() * 256) end
+                local path = ("%s/giflib%d.gif"):format(dir, c)
+                assert(gif.write(path, px, w, h, c, n, {delay = 5}))
+                assert.are.equal(0, os.execute(("/usr/bin/gif2webp -quiet %s -o %s.webp"):format(path, path)))
+                local d = assert(webp.decode(path .. ".webp"))
+                assert.are.same({w, h, n}, {d.width, d.height, #d.frames})
+                local levels = {5, 6, 5}
+                for k = 0, n - 1 do
+                    local bad = 0
+                    for i = 0, w * h - 1 do
+                        for ch = 0, 2 do
+                            local v = px[(k * w * h + i) * c + (c == 1 and 0 or ch)]
+                            if c == 3 then                   -- gif.c's nearest level of the 6x7x6 cube
+                                local l = levels[ch + 1]
+                                v = math.floor(math.floor((v * l + 127) / 255) * 255 / l)
+                            end
+                            if d.frames[k + 1]:byte(4 * i + ch + 1) ~= v then bad = bad + 1 end
+                        end
+                    end
+                    assert.are.equal(0, bad, ("channels %d, frame %d"):format(c, k))
+                end
+            end
+        end)
+
         it("maps RGB to the 6x7x6 cube and refuses bad arguments", function()
             local px = ffi.new("uint8_t[6]", {255, 0, 0, 0, 255, 255})
             local path = dir .. "/c.gif"
