@@ -413,13 +413,13 @@ nvp_status nvp_batchnorm_backward_apply_avx2(float *dx, float *dgamma, float *db
 
 /* ---- activations ------------------------------------------------------------------------------ */
 
-/* Concatenated ReLU of the s/t-net input (REFERENCE.md 2.4): y: (N,2C,HW) = [relu(a x), relu(-a x)],
+/* Concatenated ReLU of the s/t-net input (docs/REFERENCE.md 2.4): y: (N,2C,HW) = [relu(a x), relu(-a x)],
  * x: (N,C,HW), a = scale (2 for checkerboard couplings, else 1). Backward: dx += a (dy1 [x>0] - dy2 [x<0]). */
 nvp_status nvp_crelu_forward(float *y, const float *x, float scale, int64_t n, int64_t c, int64_t hw);
 nvp_status nvp_crelu_backward(float *dx, const float *dy, const float *x, float scale, int64_t n, int64_t c,
                               int64_t hw);
 
-/* ---- coupling layers (paper Eq. 4-9; REFERENCE.md 2.3) ----------------------------------------- */
+/* ---- coupling layers (paper Eq. 4-9; docs/REFERENCE.md 2.3) ----------------------------------------- */
 /* mask_kind 0 = checkerboard: position (i,j) conditions when (i + j + parity) is odd, else changes;
  *   st: (N, 2C, H, W), s_raw = channels [0,C), t = [C,2C).
  * mask_kind 1 = channel-wise: parity 0 changes channels [0,C/2) and conditions on [C/2,C); parity 1
@@ -464,7 +464,7 @@ nvp_status nvp_checker_mask(float *y, const float *x, int64_t n, int64_t c, int6
  * dst: (N, dst_c, HW); accumulate = 1 adds instead of copying. Serves split, concat and slices. */
 nvp_status nvp_copy_channels(float *dst, int64_t dst_c, int64_t dst_first, const float *src, int64_t src_c,
                              int64_t src_first, int64_t count, int64_t n, int64_t hw, int accumulate);
-/* Squeeze x: (N,C,H,W) -> y: (N,4C,H/2,W/2) (REFERENCE.md 2.2). order 0 ("A"):
+/* Squeeze x: (N,C,H,W) -> y: (N,4C,H/2,W/2) (docs/REFERENCE.md 2.2). order 0 ("A"):
  * y[4c + 2dy + dx, Y, X] = x[c, 2Y+dy, 2X+dx]; order 1 ("B"): channel blocks of C, one per pixel
  * offset in the order (0,0), (1,1), (0,1), (1,0): y[q C + c, Y, X] = x[c, 2Y+dy_q, 2X+dx_q].
  * H and W even. nvp_unsqueeze is the exact inverse (x from y; x is (N,C,H,W), the squeezed size). */
@@ -475,20 +475,20 @@ nvp_status nvp_unsqueeze(float *x, const float *y, int64_t n, int64_t c, int64_t
 nvp_status nvp_unsqueeze_ref(float *x, const float *y, int64_t n, int64_t c, int64_t h, int64_t w, int order);
 nvp_status nvp_unsqueeze_avx2(float *x, const float *y, int64_t n, int64_t c, int64_t h, int64_t w, int order);
 
-/* ---- data preprocessing (REFERENCE.md 2.1) ----------------------------------------------------- */
+/* ---- data preprocessing (docs/REFERENCE.md 2.1) ----------------------------------------------------- */
 
 /* v: (n) = x + u, x uint8 pixels, u ~ U[0,1) from the counter-based stream (seed, counter + i):
  * dequantised values in [0, 256). */
 nvp_status nvp_dequantize(float *v, const uint8_t *x, uint64_t seed, uint64_t counter, int64_t n);
 /* y: (N,D) = logit(p), p = alpha + (1 - 2 alpha) v / 256 for v: (N,D) in [0, 256);
  * logdet: (N) += sum_d [log(1 - 2 alpha) - log p - log(1 - p)], the log-det of u = v/256 -> y
- * (REFERENCE.md 2.1); the loss adds D log 256 for the bins (2.5), giving bits/dim of the pixels. */
+ * (docs/REFERENCE.md 2.1); the loss adds D log 256 for the bins (2.5), giving bits/dim of the pixels. */
 nvp_status nvp_logit_forward(float *y, float *logdet, const float *v, int64_t n, int64_t d, float alpha);
 nvp_status nvp_logit_forward_ref(float *y, float *logdet, const float *v, int64_t n, int64_t d, float alpha);
 nvp_status nvp_logit_forward_avx2(float *y, float *logdet, const float *v, int64_t n, int64_t d, float alpha);
 /* v = 256 (sigmoid(y) - alpha) / (1 - 2 alpha): the exact inverse of nvp_logit_forward. */
 nvp_status nvp_logit_inverse(float *v, const float *y, int64_t n, float alpha);
-/* pixels = clamp(floor(v), 0, 255) for v in [0, 256) (REFERENCE.md 2.5). */
+/* pixels = clamp(floor(v), 0, 255) for v in [0, 256) (docs/REFERENCE.md 2.5). */
 nvp_status nvp_quantize(uint8_t *x, const float *v, int64_t n);
 /* Horizontal flip of the images whose flag is 1: x: (N,C,H,W) uint8, in place; flags: (N). */
 nvp_status nvp_flip_horizontal_u8(uint8_t *x, const uint8_t *flags, int64_t n, int64_t c, int64_t h, int64_t w);
@@ -647,6 +647,13 @@ nvp_status nvp_prefetch_submit(nvp_prefetch *prefetch, const int64_t *index, con
 nvp_status nvp_prefetch_wait(nvp_prefetch *prefetch, uint8_t **batch);
 /* Stop the thread (after the current job) and free everything. */
 void nvp_prefetch_free(nvp_prefetch *prefetch);
+
+/* Write an animated WebP that loops forever (libwebp's WebPAnimEncoder, engine/src/io/webp.c): the
+ * full-colour animation for RGB models. frames: (nframes, height, width, channels) interleaved,
+ * channels 1 (gray, stored as RGB) or 3; delay_ms: milliseconds per frame; quality: < 0 lossless
+ * (every pixel exact), else 0..100 lossy. Written atomically (nvp_file_write_atomic). */
+nvp_status nvp_webp_write(const char *path, const uint8_t *frames, int32_t width, int32_t height, int32_t channels,
+                          int32_t nframes, int32_t delay_ms, int32_t quality);
 
 /* ---- many processes: data-parallel training over MPI (engine/src/dist/dist.c) -------------- */
 /* The engine is the only caller of MPI. Built without MPI (CMake option NVP_MPI) or started

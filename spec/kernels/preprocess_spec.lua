@@ -1,4 +1,4 @@
--- Data preprocessing (REFERENCE.md 2.1, 2.5; lua/nvp/layers/preprocess.md): dequantisation, the
+-- Data preprocessing (docs/REFERENCE.md 2.1, 2.5; lua/nvp/layers/preprocess.md): dequantisation, the
 -- logit transform and its log-det, its inverse, quantisation and horizontal flips.
 local ffi = require "ffi"
 local T = require "nvp.tensor"

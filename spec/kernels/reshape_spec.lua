@@ -1,5 +1,5 @@
 -- Moving values without arithmetic: nvp_copy_channels, nvp_squeeze / nvp_unsqueeze (orders A and B,
--- REFERENCE.md 2.2 and the peer's squeeze_a / squeeze_b), against index formulas written out here.
+-- docs/REFERENCE.md 2.2 and the peer's squeeze_a / squeeze_b), against index formulas written out here.
 local T = require "nvp.tensor"
 local nffi = require "nvp.ffi"
 

@@ -1,5 +1,5 @@
 /*
- * adam.c -- one Adam step (Kingma & Ba 2015) with coupled L2 (REFERENCE.md 2.5: the penalty is
+ * adam.c -- one Adam step (Kingma & Ba 2015) with coupled L2 (docs/REFERENCE.md 2.5: the penalty is
  * added to the gradient, not decoupled as in AdamW). The scalar reference and the dispatcher; the
  * AVX2 twin is in adam_avx2.c.
  */

@@ -1,6 +1,6 @@
 /*
  * batchnorm.c -- batch normalisation over (N, HW) per channel (Ioffe & Szegedy 2015), optionally
- * fused with ReLU, as in the s/t networks (REFERENCE.md 2.4) and as an invertible flow layer
+ * fused with ReLU, as in the s/t networks (docs/REFERENCE.md 2.4) and as an invertible flow layer
  * (Real NVP, Sec. 3.7). The scalar references, the inverse and the dispatchers; AVX2 twins in
  * batchnorm_avx2.c.
  *

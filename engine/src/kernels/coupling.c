@@ -1,5 +1,5 @@
 /*
- * coupling.c -- the fused affine coupling of Real NVP (Dinh et al. 2017, Eq. 4-9; REFERENCE.md 2.3):
+ * coupling.c -- the fused affine coupling of Real NVP (Dinh et al. 2017, Eq. 4-9; docs/REFERENCE.md 2.3):
  * forward, inverse and backward of y = (x + t) exp(lam tanh(s_raw)) on the changing positions of a
  * checkerboard or channel-wise mask, plus the checkerboard mask itself. Scalar references and the
  * dispatchers; the AVX2 twins are in coupling_avx2.c. The s/t network is not here: callers pass

@@ -1,5 +1,5 @@
 /*
- * preprocess.c -- the data end of the flow (Real NVP Sec. 4.1; REFERENCE.md 2.1, 2.5): uniform
+ * preprocess.c -- the data end of the flow (Real NVP Sec. 4.1; docs/REFERENCE.md 2.1, 2.5): uniform
  * dequantisation of 8-bit pixels, the logit transform with its log-det and its inverse, quantisation
  * back to pixels, and random horizontal flips. The transcendental parts run in double here; the
  * logit forward (run on every training batch) has an AVX2 twin in preprocess_avx2.c. Derivation:

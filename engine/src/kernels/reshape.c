@@ -1,7 +1,7 @@
 /*
  * reshape.c -- moving values between channels and pixels without arithmetic: channel slices
  * (split, concat, factor-out) and the two squeezes of the multi-scale architecture (Real NVP
- * Sec. 3.6; REFERENCE.md 2.2). Memory moves only, so there is no AVX2 twin; the loops are split
+ * Sec. 3.6; docs/REFERENCE.md 2.2). Memory moves only, so there is no AVX2 twin; the loops are split
  * over the batch.
  */
 #include "internal.h"

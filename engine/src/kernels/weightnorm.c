@@ -1,6 +1,6 @@
 /*
  * weightnorm.c -- weight normalisation (Salimans & Kingma 2016) per output row, as every conv of
- * the s/t networks uses it (REFERENCE.md 2.4): w_o = g_o v_o / ||v_o||, v: (Cout, K) with
+ * the s/t networks uses it (docs/REFERENCE.md 2.4): w_o = g_o v_o / ||v_o||, v: (Cout, K) with
  * K = Cin*k*k. The scalar references and the dispatchers; AVX2 twins in weightnorm_avx2.c.
  *
  * Norms and dot products accumulate in double. A row of v with zero norm gives inf/NaN, as in

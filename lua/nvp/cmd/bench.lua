@@ -1,4 +1,4 @@
--- nvp bench: REFERENCE.md's benchmark and the instruments around it (lua/nvp/bench/):
+-- nvp bench: docs/REFERENCE.md's benchmark and the instruments around it (lua/nvp/bench/):
 --   nvp bench [config=fmnist-small|cifar-ref batch=64 steps=10 warmup=3 sample_reps=3 threads=N seed=0]
 --       one run of the protocol, one JSON line with the peer's keys (nvp.bench.race)
 --   nvp bench config=... peer=1 [rounds=2 python=/usr/bin/python3 peer_script=PATH]

@@ -1,6 +1,6 @@
 -- nvp.layers.wnconv: a weight-normalised convolution (Salimans & Kingma 2016), k x k with k in
 -- {1, 3}, stride 1, "same" zero padding: w = g * v / ||v|| per output channel, y = conv(x, w) + b.
--- Initialised as REFERENCE.md 2.5: v, b ~ U(+-1/sqrt(fan_in)), g = ||v|| (so w = v at start).
+-- Initialised as docs/REFERENCE.md 2.5: v, b ~ U(+-1/sqrt(fan_in)), g = ||v|| (so w = v at start).
 --
 --   x: (N, Cin, H, W) -> y: (N, Cout, H, W)
 local T = require "nvp.tensor"
