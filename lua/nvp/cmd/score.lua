@@ -69,8 +69,8 @@ function M.run(args)
     local out = o.out or "scores.jsonl"
     local ok, err = output.text(out, table.concat(lines, "\n") .. "\n")
     if not ok then error(err, 0) end
-    print(("%s: %d images, bits/dim mean %.4f +- %.4f, median %.4f, 5%% %.4f, 95%% %.4f%s"):format(path, s.images,
-        s.mean, s.stderr, s.median, s.q05, s.q95, draws > 1 and (", importance-weighted mean %.4f"):format(
+    print(("%s: %d image%s, bits/dim mean %.4f +- %.4f, median %.4f, 5%% %.4f, 95%% %.4f%s"):format(path, s.images,
+        s.images == 1 and "" or "s", s.mean, s.stderr, s.median, s.q05, s.q95, draws > 1 and (", importance-weighted mean %.4f"):format(
         summary.mean_iw) or ""))
     print(("wrote %s"):format(out))
     return 0
