@@ -14,14 +14,15 @@ local M = {}
 
 M.SCORES = {"bpd", "corrected"}
 
---- Both scores of every image of an Images set: {bpd = {...}, complexity = {...}, corrected = {...}}.
+--- Both scores of every image of an Images set: {bpd = {...}, complexity = {...}, corrected = {...},
+-- records = {...}} (records: nvp.likelihood.terms.score's, with the per-scale terms).
 function M.scores(model, images, opts)
     opts = opts or {}
     local recs = terms.score(model, images, {batch = opts.batch, draws = opts.draws or 1, seed = opts.seed,
                                              noise = opts.noise})
     local bits, err = complexity.png_bits(images)
     if bits == nil then error(err, 0) end
-    local out = {bpd = {}, complexity = {}, corrected = {}}
+    local out = {bpd = {}, complexity = {}, corrected = {}, records = recs}
     for i, r in ipairs(recs) do
         local c = bits[i] / model.dims
         out.bpd[i], out.complexity[i], out.corrected[i] = r.bpd, c, r.bpd - c
