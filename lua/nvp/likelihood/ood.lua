@@ -91,4 +91,32 @@ function M.panel_html(res, image_src, title)
         "outliers orange. AUROC below 0.5: the model finds the outliers more likely.</p></section>"}
 end
 
+--- The panel of a run directory that holds ood.json (from `nvp ood CKPT ... json=DIR/ood.json
+-- figure=DIR/ood.png`), with the figure inlined as a data: URI (the page is self-contained); nil when the
+-- run has no ood.json, or nil, message when it cannot be read. Where it belongs: nvp.viz.page's html(),
+-- after each run's row (e.g. a row `<tr class="ood"><td colspan=...>` .. panel .. `</td></tr>`), or as a
+-- column of M.COLUMNS whose cell() returns this.
+function M.panel_for_run(dir)
+    local fs = require "nvp.fs"
+    local json = require "nvp.json"
+    local path = dir .. "/ood.json"
+    if not fs.exists(path) then return nil end
+    local text, err = fs.read(path)
+    if text == nil then return nil, ("%s: %s"):format(path, tostring(err)) end
+    local ok, doc = pcall(json.decode, text)
+    if not ok or type(doc) ~= "table" then return nil, ("%s: not valid JSON"):format(path) end
+    for _, name in ipairs(M.SCORES) do
+        local r = doc[name]
+        if type(r) ~= "table" or type(r.auroc) ~= "number" or type(r.fpr95) ~= "number"
+            or type(r.mean_in) ~= "number" or type(r.mean_out) ~= "number" then
+            return nil, ("%s: '%s' lacks auroc, fpr95, mean_in or mean_out"):format(path, name)
+        end
+    end
+    local figure = type(doc.figure) == "string" and doc.figure:match("[^/]*$") or "ood.png"
+    local uri, uerr = require("nvp.viz.base64").data_uri(dir .. "/" .. figure)
+    if uri == nil then return nil, uerr end
+    local title = ("Out-of-distribution: %s inliers, %s outliers"):format(tostring(doc.inliers), tostring(doc.outliers))
+    return M.panel_html(doc, uri, title)
+end
+
 return M
