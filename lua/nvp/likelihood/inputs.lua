@@ -72,7 +72,8 @@ local function jpeg_header(s)
 end
 
 --- What a file is, from its first bytes (and name, for gzip'd IDX and CIFAR): kind ("png", "jpeg",
--- "idx", "cifar") and, for single images, {channels, height, width} as stored. Or nil, message.
+-- "idx", "cifar", or "gzip": IDX or CIFAR-10, to be told by their readers) and, for single images,
+-- {channels, height, width} as stored. Or nil, message.
 function M.probe(path)
     local s, err = read_head(path, 1048576)
     if s == nil then return nil, ("%s: cannot read: %s"):format(path, tostring(err)) end
@@ -92,6 +93,10 @@ function M.probe(path)
         return "idx"
     end
     if name:match("%.bin$") or name:match("%.bin%.gz$") then return "cifar" end
+    if gz then return "gzip" end -- IDX or CIFAR-10: decided by trying the readers
+    if #s > 0 and #s < 1048576 and #s % 3073 == 0 then return "cifar" end
+    local size = lfs.attributes(path, "size")
+    if size and size > 0 and size % 3073 == 0 then return "cifar" end
     return nil, ("%s: not a PNG, JPEG, IDX image file or CIFAR-10 batch (.bin, .bin.gz)"):format(path)
 end
 
@@ -152,8 +157,18 @@ local function decode_image(path, stored)
     return images_mod.adopt(raw)
 end
 
-local function decode_batch(path, kind)
+local decode_batch
+function decode_batch(path, kind)
     if kind == "idx" then return idx.read_images(path) end
+    if kind == "gzip" then
+        local images, err = decode_batch(path, "idx")
+        if images then return images end
+        local cimages, cerr = decode_batch(path, "cifar")
+        if cimages then return cimages end
+        local quoted = path:gsub("%p", "%%%0") .. ":%s*"
+        return nil, ("%s: neither an IDX image file (%s) nor a CIFAR-10 batch (%s)"):format(path,
+            (err:gsub(quoted, "")), (cerr:gsub(quoted, "")))
+    end
     local cpaths = ffi.new("const char *[1]", {path})
     local raw = ffi.new("nvp_images")
     local labels = ffi.new("uint8_t *[1]")
@@ -183,10 +198,14 @@ function M.load(paths, want, opts)
         else
             batch, err = decode_batch(path, kind)
         end
-        if batch == nil then return nil, err end
+        if batch == nil then
+            -- every refusal names the file (some engine readers' messages do not)
+            if not err:find(path, 1, true) then err = ("%s: %s"):format(path, err) end
+            return nil, err
+        end
         batch, err = M.conform(batch, path, want, opts)
         if batch == nil then return nil, err end
-        add(batch, shown, kind == "idx" or kind == "cifar")
+        add(batch, shown, kind == "idx" or kind == "cifar" or kind == "gzip")
         return true
     end
     for _, path in ipairs(paths) do
