@@ -91,6 +91,36 @@ describe("likelihood inputs", function()
         assert.are.equal(0, rc, text)
     end)
 
+    it("refuses every hostile image, IDX and CIFAR file in one line naming it", function()
+        local lfs = require "lfs"
+        local seen = 0
+        for _, kind in ipairs{"png", "jpeg", "idx", "cifar", "imagefolder"} do
+            local d = "spec/reliability/hostile/" .. kind
+            for name in lfs.dir(d) do
+                if name:sub(1, 1) ~= "." then
+                    local path = d .. "/" .. name
+                    local set, err = inputs.load({path}, GREY8)
+                    assert.is_nil(set, path)
+                    assert.is_truthy(err:find(path, 1, true), err)
+                    assert.is_nil(err:find("\n"), err)
+                    seen = seen + 1
+                end
+            end
+        end
+        assert.is_true(seen >= 20, tostring(seen))
+        -- and latents files: every hostile safetensors case
+        for name in lfs.dir("spec/reliability/hostile/safetensors") do
+            if name:sub(1, 1) ~= "." then
+                local path = "spec/reliability/hostile/safetensors/" .. name
+                local ck = assert(require("nvp.run").open(f.ckpt))
+                local parts, err = require("nvp.likelihood.latents").load(path, ck.model)
+                assert.is_nil(parts, path)
+                assert.is_truthy(err:find(path, 1, true), err)
+                assert.is_nil(err:find("\n"), err)
+            end
+        end
+    end)
+
     it("measures complexity as PNG bits: flat < noise", function()
         local flat = images_mod.new(2, 1, 8, 8)
         ffi.fill(flat.data, 64, 90)
