@@ -56,7 +56,7 @@ describe("roc", function()
 
     it("refuses empty sets and NaN scores", function()
         assert.matches("needs scores in both sets %(0 inliers, 2 outliers%)", error_of(roc.auroc, {}, {1, 2}))
-        assert.matches("score 2 is %%-?nan", error_of(roc.auroc, {1, 0 / 0}, {1}):lower())
+        assert.matches("score 2 is %-?nan", error_of(roc.auroc, {1, 0 / 0}, {1}):lower())
     end)
 
     it("interpolates quantiles as numpy does", function()
