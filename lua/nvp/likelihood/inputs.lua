@@ -253,6 +253,14 @@ function M.split(recipe, split, want, opts)
     local images = split == "train" and ds.train or ds.heldout
     if images.data == nil then return nil, ("%s's %s split is a crop source; score a held-out split"):format(
         data.dataset, split) end
+    -- where the library has recipe-level data.transforms, their deterministic part (central crops,
+    -- resizes), as nvp eval applies it, so that a split is scored as it is evaluated
+    local has_transforms, transforms = pcall(require, "nvp.data.transforms")
+    if has_transforms then
+        local pipeline = transforms.new(recipe.data.transforms, {channels = ds.channels, height = ds.height,
+                                                                 width = ds.width})
+        images = pipeline:eval_images(images, split == "train" and opts.limit or nil)
+    end
     local what = ("%s split '%s'"):format(data.dataset, split)
     images, err = M.conform(images, what, want, opts)
     if images == nil then return nil, err end
