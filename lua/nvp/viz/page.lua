@@ -246,6 +246,11 @@ function M.html(infos, failures, title)
             add(('<td class="%s">%s</td>'):format(col[1], cell(info, col[1], failed)))
         end
         add("</tr>\n")
+        -- the run's out-of-distribution results (nvp ood ... json=RUN/ood.json), when it has them
+        local panel, perr = require("nvp.likelihood.ood").panel_for_run(info.dir)
+        if panel or perr then
+            add(('<tr class="ood"><td colspan="%d">%s</td></tr>\n'):format(#M.COLUMNS, panel or gap(perr)))
+        end
     end
     add("</tbody>\n</table>\n</body>\n</html>\n")
     return table.concat(out)
