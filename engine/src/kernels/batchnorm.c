@@ -22,7 +22,7 @@
  * forward_eval as the output; backward_sums (sum dyh, sum dyh xhat), backward_apply. Each step does
  * the fused kernel's arithmetic in its order, so one rank gets the fused kernel's numbers exactly.
  */
-#include "internal.h"
+#include "batchnorm_internal.h"
 
 #include <math.h>
 
@@ -37,7 +37,7 @@ static nvp_status check_sizes(const char *fn, int64_t n, int64_t c, int64_t hw) 
     return NVP_OK;
 }
 
-__attribute__((visibility("hidden"))) nvp_status nvp_batchnorm_forward_train_check(
+nvp_status nvp_batchnorm_forward_train_check(
     float *y, float *mean, float *invstd, const float *x, const float *gamma, const float *beta, int64_t n,
     int64_t c, int64_t hw, float eps, float momentum) {
     const char *fn = "nvp_batchnorm_forward_train";
@@ -60,7 +60,7 @@ __attribute__((visibility("hidden"))) nvp_status nvp_batchnorm_forward_train_che
     return NVP_OK;
 }
 
-__attribute__((visibility("hidden"))) nvp_status nvp_batchnorm_eval_check(const char *fn, float *y, const float *x,
+nvp_status nvp_batchnorm_eval_check(const char *fn, float *y, const float *x,
                                                                           const float *gamma, const float *beta,
                                                                           const float *mean, const float *invstd,
                                                                           int64_t n, int64_t c, int64_t hw) {
@@ -76,7 +76,7 @@ __attribute__((visibility("hidden"))) nvp_status nvp_batchnorm_eval_check(const 
     return NVP_OK;
 }
 
-__attribute__((visibility("hidden"))) nvp_status nvp_batchnorm_backward_check(
+nvp_status nvp_batchnorm_backward_check(
     float *dx, const float *dy, const float *x, const float *gamma, const float *beta, const float *mean,
     const float *invstd, int64_t n, int64_t c, int64_t hw) {
     const char *fn = "nvp_batchnorm_backward";
@@ -93,7 +93,7 @@ __attribute__((visibility("hidden"))) nvp_status nvp_batchnorm_backward_check(
     return NVP_OK;
 }
 
-__attribute__((visibility("hidden"))) nvp_status nvp_batchnorm_moments_check(double *sum, double *sumsq,
+nvp_status nvp_batchnorm_moments_check(double *sum, double *sumsq,
                                                                              const float *x, int64_t n, int64_t c,
                                                                              int64_t hw) {
     const char *fn = "nvp_batchnorm_moments";
@@ -106,7 +106,7 @@ __attribute__((visibility("hidden"))) nvp_status nvp_batchnorm_moments_check(dou
 }
 
 /* The backward steps: out is sums (nvp_batchnorm_backward_sums) or dx (nvp_batchnorm_backward_apply). */
-__attribute__((visibility("hidden"))) nvp_status nvp_batchnorm_steps_check(
+nvp_status nvp_batchnorm_steps_check(
     const char *fn, const void *out, const float *dy, const float *x, const float *gamma, const float *beta,
     const float *mean, const float *invstd, int64_t n, int64_t c, int64_t hw) {
     nvp_status st = check_sizes(fn, n, c, hw);
@@ -122,7 +122,7 @@ __attribute__((visibility("hidden"))) nvp_status nvp_batchnorm_steps_check(
     return NVP_OK;
 }
 
-__attribute__((visibility("hidden"))) nvp_status nvp_batchnorm_apply_check(
+nvp_status nvp_batchnorm_apply_check(
     float *dx, const float *dy, const float *x, const float *gamma, const float *beta, const float *mean,
     const float *invstd, const double *local, const double *total, int64_t m_total, int64_t n, int64_t c,
     int64_t hw) {
@@ -378,54 +378,73 @@ nvp_status nvp_batchnorm_backward_apply_ref(float *dx, float *dgamma, float *dbe
     return NVP_OK;
 }
 
-/* ---- dispatchers: the path was chosen once by nvp_init ---- */
+/* ---- the op table: the public entries call the chosen path through it ---- */
+
+typedef struct batchnorm_ops {
+    __typeof__(nvp_batchnorm_forward_train_ref) *batchnorm_forward_train;
+    __typeof__(nvp_batchnorm_forward_eval_ref) *batchnorm_forward_eval;
+    __typeof__(nvp_batchnorm_backward_ref) *batchnorm_backward;
+    __typeof__(nvp_batchnorm_moments_ref) *batchnorm_moments;
+    __typeof__(nvp_batchnorm_backward_sums_ref) *batchnorm_backward_sums;
+    __typeof__(nvp_batchnorm_backward_apply_ref) *batchnorm_backward_apply;
+} batchnorm_ops;
+static const batchnorm_ops ref_ops = {
+    .batchnorm_forward_train = nvp_batchnorm_forward_train_ref,
+    .batchnorm_forward_eval = nvp_batchnorm_forward_eval_ref,
+    .batchnorm_backward = nvp_batchnorm_backward_ref,
+    .batchnorm_moments = nvp_batchnorm_moments_ref,
+    .batchnorm_backward_sums = nvp_batchnorm_backward_sums_ref,
+    .batchnorm_backward_apply = nvp_batchnorm_backward_apply_ref,
+};
+static const batchnorm_ops avx2_ops = {
+    .batchnorm_forward_train = nvp_batchnorm_forward_train_avx2,
+    .batchnorm_forward_eval = nvp_batchnorm_forward_eval_avx2,
+    .batchnorm_backward = nvp_batchnorm_backward_avx2,
+    .batchnorm_moments = nvp_batchnorm_moments_avx2,
+    .batchnorm_backward_sums = nvp_batchnorm_backward_sums_avx2,
+    .batchnorm_backward_apply = nvp_batchnorm_backward_apply_avx2,
+};
+static const batchnorm_ops *ops = &ref_ops; /* the scalar path until nvp_init or nvp_set_cpu_path */
+
+void nvp_batchnorm_select(nvp_isa isa) { ops = isa >= NVP_ISA_AVX2 ? &avx2_ops : &ref_ops; }
 
 nvp_status nvp_batchnorm_forward_train(float *y, float *mean, float *invstd, float *running_mean,
                                        float *running_var, const float *x, const float *gamma,
                                        const float *beta, int64_t n, int64_t c, int64_t hw, float eps,
                                        float momentum, int relu) {
-    return nvp_use_avx2 ? nvp_batchnorm_forward_train_avx2(y, mean, invstd, running_mean, running_var, x, gamma,
-                                                           beta, n, c, hw, eps, momentum, relu)
-                        : nvp_batchnorm_forward_train_ref(y, mean, invstd, running_mean, running_var, x, gamma,
-                                                          beta, n, c, hw, eps, momentum, relu);
+    return ops->batchnorm_forward_train(y, mean, invstd, running_mean, running_var, x, gamma,
+                                                           beta, n, c, hw, eps, momentum, relu);
 }
 
 nvp_status nvp_batchnorm_forward_eval(float *y, const float *x, const float *gamma, const float *beta,
                                       const float *mean, const float *invstd, int64_t n, int64_t c, int64_t hw,
                                       int relu) {
-    return nvp_use_avx2 ? nvp_batchnorm_forward_eval_avx2(y, x, gamma, beta, mean, invstd, n, c, hw, relu)
-                        : nvp_batchnorm_forward_eval_ref(y, x, gamma, beta, mean, invstd, n, c, hw, relu);
+    return ops->batchnorm_forward_eval(y, x, gamma, beta, mean, invstd, n, c, hw, relu);
 }
 
 nvp_status nvp_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
                                   const float *gamma, const float *beta, const float *mean, const float *invstd,
                                   int64_t n, int64_t c, int64_t hw, int relu, float dlogdet, int training,
                                   int accumulate_dx) {
-    return nvp_use_avx2 ? nvp_batchnorm_backward_avx2(dx, dgamma, dbeta, dy, x, gamma, beta, mean, invstd, n, c,
-                                                      hw, relu, dlogdet, training, accumulate_dx)
-                        : nvp_batchnorm_backward_ref(dx, dgamma, dbeta, dy, x, gamma, beta, mean, invstd, n, c,
-                                                     hw, relu, dlogdet, training, accumulate_dx);
+    return ops->batchnorm_backward(dx, dgamma, dbeta, dy, x, gamma, beta, mean, invstd, n, c,
+                                                      hw, relu, dlogdet, training, accumulate_dx);
 }
 
 nvp_status nvp_batchnorm_moments(double *sum, double *sumsq, const float *x, const double *center, int64_t n,
                                  int64_t c, int64_t hw) {
-    return nvp_use_avx2 ? nvp_batchnorm_moments_avx2(sum, sumsq, x, center, n, c, hw)
-                        : nvp_batchnorm_moments_ref(sum, sumsq, x, center, n, c, hw);
+    return ops->batchnorm_moments(sum, sumsq, x, center, n, c, hw);
 }
 
 nvp_status nvp_batchnorm_backward_sums(double *sums, const float *dy, const float *x, const float *gamma,
                                        const float *beta, const float *mean, const float *invstd, int64_t n,
                                        int64_t c, int64_t hw, int relu) {
-    return nvp_use_avx2 ? nvp_batchnorm_backward_sums_avx2(sums, dy, x, gamma, beta, mean, invstd, n, c, hw, relu)
-                        : nvp_batchnorm_backward_sums_ref(sums, dy, x, gamma, beta, mean, invstd, n, c, hw, relu);
+    return ops->batchnorm_backward_sums(sums, dy, x, gamma, beta, mean, invstd, n, c, hw, relu);
 }
 
 nvp_status nvp_batchnorm_backward_apply(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
                                         const float *gamma, const float *beta, const float *mean,
                                         const float *invstd, const double *local, const double *total,
                                         int64_t m_total, int64_t n, int64_t c, int64_t hw, int relu, float dlogdet) {
-    return nvp_use_avx2 ? nvp_batchnorm_backward_apply_avx2(dx, dgamma, dbeta, dy, x, gamma, beta, mean, invstd,
-                                                            local, total, m_total, n, c, hw, relu, dlogdet)
-                        : nvp_batchnorm_backward_apply_ref(dx, dgamma, dbeta, dy, x, gamma, beta, mean, invstd,
-                                                           local, total, m_total, n, c, hw, relu, dlogdet);
+    return ops->batchnorm_backward_apply(dx, dgamma, dbeta, dy, x, gamma, beta, mean, invstd,
+                                                            local, total, m_total, n, c, hw, relu, dlogdet);
 }

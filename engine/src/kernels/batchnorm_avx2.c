@@ -5,34 +5,12 @@
  * steps of synchronised batch norm (moments, backward_sums, backward_apply) repeat the fused kernels'
  * loops with the reductions between them left to the caller.
  */
-#include "internal.h"
+#include "batchnorm_internal.h"
 
 #include <immintrin.h>
 #include <math.h>
 
 #define OMP_MIN 32768
-
-/* Defined in batchnorm.c. */
-__attribute__((visibility("hidden"))) nvp_status nvp_batchnorm_forward_train_check(
-    float *y, float *mean, float *invstd, const float *x, const float *gamma, const float *beta, int64_t n,
-    int64_t c, int64_t hw, float eps, float momentum);
-__attribute__((visibility("hidden"))) nvp_status nvp_batchnorm_eval_check(const char *fn, float *y, const float *x,
-                                                                          const float *gamma, const float *beta,
-                                                                          const float *mean, const float *invstd,
-                                                                          int64_t n, int64_t c, int64_t hw);
-__attribute__((visibility("hidden"))) nvp_status nvp_batchnorm_backward_check(
-    float *dx, const float *dy, const float *x, const float *gamma, const float *beta, const float *mean,
-    const float *invstd, int64_t n, int64_t c, int64_t hw);
-__attribute__((visibility("hidden"))) nvp_status nvp_batchnorm_moments_check(double *sum, double *sumsq,
-                                                                             const float *x, int64_t n, int64_t c,
-                                                                             int64_t hw);
-__attribute__((visibility("hidden"))) nvp_status nvp_batchnorm_steps_check(
-    const char *fn, const void *out, const float *dy, const float *x, const float *gamma, const float *beta,
-    const float *mean, const float *invstd, int64_t n, int64_t c, int64_t hw);
-__attribute__((visibility("hidden"))) nvp_status nvp_batchnorm_apply_check(
-    float *dx, const float *dy, const float *x, const float *gamma, const float *beta, const float *mean,
-    const float *invstd, const double *local, const double *total, int64_t m_total, int64_t n, int64_t c,
-    int64_t hw);
 
 static inline double hsum_pd(__m256d a) {
     double l[4];

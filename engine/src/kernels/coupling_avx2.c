@@ -8,21 +8,13 @@
  * exp/tanh of masked lanes are computed and discarded (inf or NaN there never leak: sums AND the
  * mask, stores blend). exp and tanh are float polynomials (below), within ~2 ulp of libm.
  */
-#include "internal.h"
+#include "coupling_internal.h"
 
 #include <immintrin.h>
 #include <math.h>
 #include <stdlib.h>
 
 #define OMP_MIN 16384
-
-nvp_status nvp_coupling_check_(const char *fn, const void *out, const void *in, const void *st,
-                               const void *lam, int64_t n, int64_t c, int64_t h, int64_t w, int mask_kind,
-                               int parity, int64_t *ct, int64_t *cst) __attribute__((visibility("hidden")));
-nvp_status nvp_coupling_backward_check_(float *dx, float *dst, float *dlam, const float *dy, const float *dlogdet,
-                                        const float *x, const float *st, const float *lam, int64_t n, int64_t c,
-                                        int64_t h, int64_t w, int mask_kind, int parity, int64_t *ct, int64_t *cst)
-    __attribute__((visibility("hidden")));
 
 /* ---- vector exp and tanh ------------------------------------------------------------------ */
 

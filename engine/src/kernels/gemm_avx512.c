@@ -20,7 +20,7 @@
  * Compiled with -mavx2 -mfma -mavx512f/cd/bw/dq/vl (CMakeLists.txt); called only when nvp_init found
  * AVX-512 F/CD/BW/DQ/VL (nvp_use_avx512). The reference is nvp_gemm_ref (gemm.c).
  */
-#include "internal.h"
+#include "gemm_internal.h"
 
 #include <immintrin.h>
 

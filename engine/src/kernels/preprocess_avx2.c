@@ -5,7 +5,7 @@
  * avx_mathfun): relative error about 1e-7 on normal floats; p and 1 - p lie in [alpha, 1 - alpha].
  * Compiled with -mavx2 -mfma (this file only); the loop ends with a scalar tail.
  */
-#include "internal.h"
+#include "preprocess_internal.h"
 
 #include <immintrin.h>
 #include <math.h>

@@ -5,7 +5,7 @@
  * only which output channel a (dy, dx) lands in differs between orders A and B (see nvp.h).
  * Compiled with -mavx2 -mfma (this file only); every vector loop ends with a scalar tail.
  */
-#include "internal.h"
+#include "reshape_internal.h"
 #include "interleave_avx2.h"
 
 #include <immintrin.h>

@@ -21,7 +21,7 @@
  * call (the backward does dx, dw and db in it); with fewer images than threads the team is 1 and
  * OpenBLAS threads each GEMM instead.
  */
-#include "winograd.h"
+#include "winograd_internal.h"
 #include "conv2d_internal.h"
 
 #include <string.h>
@@ -552,46 +552,66 @@ nvp_status nvp_winograd_backward_act_ref(float *dx, float *dw, float *db, const 
                                       cout, h, width, tile, accumulate_dx);
 }
 
-/* ---- dispatchers ---- */
+/* ---- the op table (nvp_winograd_select) and the entries that go through it ---- */
+
+typedef struct winograd_ops {
+    __typeof__(nvp_winograd_forward_ref) *forward;
+    __typeof__(nvp_winograd_forward_add_ref) *forward_add;
+    __typeof__(nvp_winograd_forward_act_ref) *forward_act;
+    __typeof__(nvp_winograd_backward_ref) *backward;
+    __typeof__(nvp_winograd_backward_act_ref) *backward_act;
+} winograd_ops;
+static const winograd_ops ref_ops = {
+    .forward = nvp_winograd_forward_ref,
+    .forward_add = nvp_winograd_forward_add_ref,
+    .forward_act = nvp_winograd_forward_act_ref,
+    .backward = nvp_winograd_backward_ref,
+    .backward_act = nvp_winograd_backward_act_ref,
+};
+static const winograd_ops avx2_ops = {
+    .forward = nvp_winograd_forward_avx2,
+    .forward_add = nvp_winograd_forward_add_avx2,
+    .forward_act = nvp_winograd_forward_act_avx2,
+    .backward = nvp_winograd_backward_avx2,
+    .backward_act = nvp_winograd_backward_act_avx2,
+};
+static const winograd_ops avx512_ops = {
+    .forward = nvp_winograd_forward_avx512,
+    .forward_add = nvp_winograd_forward_add_avx512,
+    .forward_act = nvp_winograd_forward_act_avx512,
+    .backward = nvp_winograd_backward_avx512,
+    .backward_act = nvp_winograd_backward_act_avx512,
+};
+static const winograd_ops *ops = &ref_ops; /* the scalar path until nvp_init or nvp_set_cpu_path */
+
+void nvp_winograd_select(nvp_isa isa) {
+    ops = isa == NVP_ISA_AVX512 ? &avx512_ops : isa == NVP_ISA_AVX2 ? &avx2_ops : &ref_ops;
+}
 
 nvp_status nvp_winograd_forward_add(float *y, const float *r, const float *x, const float *w, const float *b,
                                     int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile) {
-    if (nvp_use_avx512) return nvp_winograd_forward_add_avx512(y, r, x, w, b, n, cin, cout, h, width, tile);
-    return nvp_use_avx2 ? nvp_winograd_forward_add_avx2(y, r, x, w, b, n, cin, cout, h, width, tile)
-                        : nvp_winograd_forward_add_ref(y, r, x, w, b, n, cin, cout, h, width, tile);
+    return ops->forward_add(y, r, x, w, b, n, cin, cout, h, width, tile);
 }
 
 nvp_status nvp_winograd_forward(float *y, const float *x, const float *w, const float *b, int64_t n, int64_t cin,
                                 int64_t cout, int64_t h, int64_t width, int tile, int accumulate) {
-    if (nvp_use_avx512) return nvp_winograd_forward_avx512(y, x, w, b, n, cin, cout, h, width, tile, accumulate);
-    return nvp_use_avx2 ? nvp_winograd_forward_avx2(y, x, w, b, n, cin, cout, h, width, tile, accumulate)
-                        : nvp_winograd_forward_ref(y, x, w, b, n, cin, cout, h, width, tile, accumulate);
+    return ops->forward(y, x, w, b, n, cin, cout, h, width, tile, accumulate);
 }
 
 nvp_status nvp_winograd_forward_act(float *y, const float *r, const float *x, const nvp_bn_relu *act, const float *w,
                                     const float *b, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width,
                                     int tile) {
-    if (nvp_use_avx512) return nvp_winograd_forward_act_avx512(y, r, x, act, w, b, n, cin, cout, h, width, tile);
-    return nvp_use_avx2 ? nvp_winograd_forward_act_avx2(y, r, x, act, w, b, n, cin, cout, h, width, tile)
-                        : nvp_winograd_forward_act_ref(y, r, x, act, w, b, n, cin, cout, h, width, tile);
+    return ops->forward_act(y, r, x, act, w, b, n, cin, cout, h, width, tile);
 }
 
 nvp_status nvp_winograd_backward_act(float *dx, float *dw, float *db, const float *dy, const float *x,
                                      const nvp_bn_relu *act, const float *w, int64_t n, int64_t cin, int64_t cout,
                                      int64_t h, int64_t width, int tile, int accumulate_dx) {
-    if (nvp_use_avx512)
-        return nvp_winograd_backward_act_avx512(dx, dw, db, dy, x, act, w, n, cin, cout, h, width, tile,
-                                                accumulate_dx);
-    return nvp_use_avx2
-               ? nvp_winograd_backward_act_avx2(dx, dw, db, dy, x, act, w, n, cin, cout, h, width, tile, accumulate_dx)
-               : nvp_winograd_backward_act_ref(dx, dw, db, dy, x, act, w, n, cin, cout, h, width, tile, accumulate_dx);
+    return ops->backward_act(dx, dw, db, dy, x, act, w, n, cin, cout, h, width, tile, accumulate_dx);
 }
 
 nvp_status nvp_winograd_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
                                  int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile,
                                  int accumulate_dx) {
-    if (nvp_use_avx512)
-        return nvp_winograd_backward_avx512(dx, dw, db, dy, x, w, n, cin, cout, h, width, tile, accumulate_dx);
-    return nvp_use_avx2 ? nvp_winograd_backward_avx2(dx, dw, db, dy, x, w, n, cin, cout, h, width, tile, accumulate_dx)
-                        : nvp_winograd_backward_ref(dx, dw, db, dy, x, w, n, cin, cout, h, width, tile, accumulate_dx);
+    return ops->backward(dx, dw, db, dy, x, w, n, cin, cout, h, width, tile, accumulate_dx);
 }

@@ -13,7 +13,7 @@
  * The filter transform is winograd_avx2.c's. Compiled with -mavx2 -mfma -mavx512f/cd/bw/dq/vl;
  * called only when nvp_init chose AVX-512 (nvp_use_avx512).
  */
-#include "winograd.h"
+#include "winograd_internal.h"
 #include "winograd_rows_avx2.h"
 
 #include <immintrin.h>
