@@ -146,17 +146,16 @@ nvp_status nvp_count_nonfinite(int64_t *count, const float *x, int64_t n);
 /* ---- matrix multiply: the one wrapper around OpenBLAS -------------------------------------- */
 
 /* C (M,N) = alpha * op(A) * op(B) + beta * C, row-major; op(X) = X or X^T (trans_* = 1).
- * lda/ldb/ldc are row strides. nvp_gemm_ref is a plain scalar loop (the definition of correct);
- * nvp_gemm goes to OpenBLAS's cblas_sgemm (its own AVX2 kernels) unless NVP_FORCE_SCALAR=1. */
+ * lda/ldb/ldc are row strides. OpenBLAS's cblas_sgemm (its own AVX2 kernels) on the vector CPU paths,
+ * a plain scalar loop (the definition of correct) on the scalar path. */
 nvp_status nvp_gemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                     const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
 
 /* C (M,N) = op(A) * op(B) (accumulate = 0) or C += op(A) * op(B) (accumulate = 1) on the calling
  * thread alone: the many small products of one thread's share (Winograd tiles, 1x1 convolutions).
- * nvp_gemm_small picks the AVX-512 kernels (no packing, gemm_avx512.c) when nvp_init chose them,
- * else nvp_gemm (single-threaded inside a parallel region), else the reference. The AVX-512 kernels
- * cover op(A) * B and A * B^T; A^T * B^T goes to nvp_gemm. nvp_gemm_small_avx512 fails with
- * NVP_STATUS_UNSUPPORTED on a CPU without AVX-512. */
+ * The avx512 CPU path runs nvp's own AVX-512 kernels (no packing, gemm_avx512.c; they cover op(A) * B
+ * and A * B^T, A^T * B^T goes to OpenBLAS), the avx2 path OpenBLAS (single-threaded inside a parallel
+ * region), the scalar path the reference loops. */
 nvp_status nvp_gemm_small(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                           const float *b, int64_t ldb, int accumulate, float *c, int64_t ldc);
 

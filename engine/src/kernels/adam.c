@@ -1,6 +1,6 @@
 /*
- * adam.c -- one Adam step (Kingma & Ba 2015) with coupled L2 (REFERENCE.md 2.5: the penalty is
- * added to the gradient, not decoupled as in AdamW). The scalar reference and the dispatcher; the
+ * adam.c -- one Adam step (Kingma & Ba 2015) with coupled L2 (REFERENCE.md 2.5: the penalty is added to
+ * the gradient, not decoupled as in AdamW). The public entries, the scalar reference and the op table; the
  * AVX2 twin is in adam_avx2.c.
  */
 #include "adam_internal.h"

@@ -1,6 +1,6 @@
 /*
- * adam_avx2.c -- the AVX2 twin of adam.c. Compiled with -mavx2 -mfma (this file only); called only
- * after nvp_init found AVX2. The vector loop ends with a scalar tail.
+ * adam_avx2.c -- the AVX2 twin of adam.c. Compiled with -mavx2 -mfma (this file only); reached only
+ * through the op table on the avx2 and avx512 CPU paths. The vector loop ends with a scalar tail.
  */
 #include "adam_internal.h"
 

@@ -1,13 +1,13 @@
 /*
- * batchnorm.c -- batch normalisation over (N, HW) per channel (Ioffe & Szegedy 2015), optionally
- * fused with ReLU, as in the s/t networks (REFERENCE.md 2.4) and as an invertible flow layer
- * (Real NVP, Sec. 3.7). The scalar references, the inverse and the dispatchers; AVX2 twins in
+ * batchnorm.c -- batch normalisation over (N, HW) per channel (Ioffe & Szegedy 2015), optionally fused
+ * with ReLU, as in the s/t networks (REFERENCE.md 2.4) and as an invertible flow layer (Real NVP, Sec.
+ * 3.7). The public entries, the scalar references, the inverse and the op table; AVX2 twins in
  * batchnorm_avx2.c.
  *
  * x, y: (N,C,HW): channel ch of sample i is the contiguous row x + (i*C + ch)*HW. Threads split the
- * channels and each channel's sums accumulate in double in a fixed order, so results do not depend
- * on the thread count. Both paths compute the pre-activation as (x - mean)*(gamma*invstd) + beta,
- * in the forward and again in the backward (the ReLU mask), so the two always agree.
+ * channels and each channel's sums accumulate in double in a fixed order, so results do not depend on the
+ * thread count. Both paths compute the pre-activation as (x - mean)*(gamma*invstd) + beta, in the forward
+ * and again in the backward (the ReLU mask), so the two always agree.
  *
  * Backward (training), with dyh = dy [relu mask], xhat = (x - mean) invstd, M = N*HW:
  *   dx     += gamma invstd / M (M dyh - sum(dyh) - xhat sum(dyh xhat))  - dlogdet invstd xhat
@@ -17,10 +17,10 @@
  * mean's own path sums to zero), so dL/dx_j = N HW (-invstd xhat_j / M) = -invstd xhat_j.
  * training = 0 (statistics are constants): dx += dyh gamma invstd; dgamma and dbeta as above.
  *
- * Synchronised batch norm splits the training transform into steps whose per-channel double sums
- * the caller adds up over ranks in between: moments (sum x, then sum (x - mean)^2), finish_stats,
- * forward_eval as the output; backward_sums (sum dyh, sum dyh xhat), backward_apply. Each step does
- * the fused kernel's arithmetic in its order, so one rank gets the fused kernel's numbers exactly.
+ * Synchronised batch norm splits the training transform into steps whose per-channel double sums the
+ * caller adds up over ranks in between: moments (sum x, then sum (x - mean)^2), finish_stats, forward_eval
+ * as the output; backward_sums (sum dyh, sum dyh xhat), backward_apply. Each step does the fused kernel's
+ * arithmetic in its order, so one rank gets the fused kernel's numbers exactly.
  */
 #include "batchnorm_internal.h"
 

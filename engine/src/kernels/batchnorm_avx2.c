@@ -1,7 +1,7 @@
 /*
- * batchnorm_avx2.c -- AVX2 twins of batchnorm.c (see there for the formulas). Compiled with
- * -mavx2 -mfma (this file only); called only after nvp_init found AVX2. Each channel's sums are
- * widened to double lanes; every vector loop over a row of HW values ends with a scalar tail. The
+ * batchnorm_avx2.c -- AVX2 twins of batchnorm.c (see there for the formulas). Compiled with -mavx2 -mfma
+ * (this file only); reached only through the op table on the avx2 and avx512 CPU paths. Each channel's
+ * sums are widened to double lanes; every vector loop over a row of HW values ends with a scalar tail. The
  * steps of synchronised batch norm (moments, backward_sums, backward_apply) repeat the fused kernels'
  * loops with the reductions between them left to the caller.
  */

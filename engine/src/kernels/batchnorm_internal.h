@@ -1,8 +1,8 @@
 /*
- * batchnorm_internal.h -- what batchnorm.c and batchnorm_avx2.c share (batch normalisation): not part of nvp.h, never
- * exported. The ISA variants below sit behind the op table in batchnorm.c (filled by nvp_batchnorm_select); the
- * public entries of nvp.h are the only way in from outside the engine, and specs switch paths with
- * nvp_set_cpu_path. Each variant keeps the contract of its public entry.
+ * batchnorm_internal.h -- what batchnorm.c and batchnorm_avx2.c share (batch normalisation): not part of
+ * nvp.h, never exported. The ISA variants below sit behind the op table in batchnorm.c (filled by
+ * nvp_batchnorm_select); the public entries of nvp.h are the only way in from outside the engine, and
+ * specs switch paths with nvp_set_cpu_path. Each variant keeps the contract of its public entry.
  */
 #ifndef NVP_BATCHNORM_INTERNAL_H
 #define NVP_BATCHNORM_INTERNAL_H

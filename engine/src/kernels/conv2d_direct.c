@@ -1,38 +1,8 @@
 /*
- * conv2d.c -- k x k convolution (k = 1 or 3), stride 1, zero "same" padding k/2: the scalar
- * reference (direct loops), the argument checks shared with conv2d_avx2.c, and the dispatchers.
- * The AVX2 dispatcher sends most 3x3 convs to Winograd (winograd.c; rule in conv2d_avx2.c's
- * winograd_tile); what follows describes the im2col path, which serves the rest.
- *
- * LAYOUT DECISION (the only place it is made; callers see plain NCHW through nvp.h):
- *   - Activations are NCHW, weights (Cout, Cin, k, k) = a row-major (Cout, K) matrix, K = Cin*k*k.
- *   - The fast path (conv2d_avx2.c) is im2col + OpenBLAS sgemm, with two ways to batch the GEMMs:
- *     per-thread (the default for batches of >= nthreads images): images are split over OpenMP
- *     threads in contiguous shares; each thread runs single-threaded GEMMs (OpenBLAS is the OpenMP
- *     build, serial inside a parallel region) on ITS images in place, since image i's NCHW planes
- *     are row-major matrices x_i (Cin, P), y_i (Cout, P) (row stride P, P = H*W):
- *       forward:      y_i[:, blk] = W (Cout, K) * col_blk (+ bias, beta = 1 when accumulating)
- *       backward dw:  dW_t += dY_i[:, blk] * col_blk^T into a per-thread partial, K = Cin*k*k;
- *                     after the team, dW += dW_0 + dW_1 + ... in thread order
- *       backward dx:  dcol_blk = W^T * dY_i[:, blk], col2im'd into dx_i
- *     where blk = a block of output rows whose im2col block (K, rows*W) fits ~1 MB (a 1x1 conv
- *     needs no im2col: col_blk is x_i[:, blk] itself). No gathers, no scatters, one parallel
- *     region per call, and the data movement runs on both cores.
- *     batched (fewer images than threads, or NVP_CONV_PATH=old): col (K, nb*P) for a chunk of nb
- *     images side by side, column j*P + p = image j, pixel p, row ci*k*k + kh*k + kw;
- *       forward:      out (Cout, nb*P) = W * col, scattered into y's NCHW planes;
- *       backward dw:  dW += dY (Cout, nb*P) * col^T, dY gathered from NCHW dy;
- *       backward dx:  dcol (K, nb*P) = W^T * dY, then col2im adds it into dx;
- *     data movement on the calling thread between GEMMs that OpenBLAS splits over its threads.
- *     Calls under ~1M multiply-adds run the per-thread code on the calling thread alone.
- *     NVP_CONV_PATH=old|new (read once, at the first conv call) forces one of the two for a run;
- *     experiments/conv_bench.lua compare=true times both, alternating, in one process.
- *   - Scratch: no per-call malloc (core/scratch.c, per-thread buffers).
- *   - Results depend on the thread count only through float rounding (dW's partial sums), and the
- *     same thread count gives the same bits. The reference uses OpenMP over output planes and
- *     never calls OpenBLAS.
- *   If a later issue moves to NHWC or a blocked layout (oneDNN's nChw8c), only this file pair and
- *   this comment change.
+ * conv2d_direct.c -- k x k convolution (k = 1 or 3), stride 1, zero "same" padding k/2, as direct
+ * loops in plain C: the scalar reference, the definition of correct that every other algorithm is
+ * compared with, and what the scalar CPU path runs (conv2d_router.c decides). OpenMP over output
+ * planes; never calls OpenBLAS. Accumulates in float per row, in double across rows for dw and db.
  */
 #include "conv2d_internal.h"
 

@@ -1,22 +1,27 @@
 /*
- * conv2d_avx2.c -- the fast conv path: im2col / col2im and the NCHW gathers and scatters in AVX2,
- * the arithmetic in OpenBLAS sgemm through nvp_gemm. The layout (NCHW; per-image row-block or
- * batched im2col) and the blocking are described once, at the top of conv2d.c. Compiled with -mavx2 -mfma (this file only).
+ * conv2d_im2col_avx2.c -- the convolution as im2col + GEMM (nvp_gemm / nvp_gemm_small), with the
+ * im2col / col2im copies and the NCHW gathers and scatters in AVX2 (compiled with -mavx2 -mfma). The
+ * router (conv2d_router.c) calls it for what Winograd and the direct loops leave: convs of few input
+ * channels, 1x1 convs (a plain GEMM, no im2col) and the shapes an override sends here.
  *
- * Threads: the per-thread path (forward_images / backward_images, the default at batch >= thread
- * count) splits the images over one OpenMP team; each thread does its own im2col, single-threaded
- * sgemm (OpenBLAS's OpenMP build runs serially inside a parallel region) and col2im, in place on
- * the NCHW tensors. The batched path (forward_batched / backward_batched, the only one before)
- * moves data on the calling thread between 2-thread GEMMs; a perf profile of a Fashion-MNIST
- * training step showed 27 % of cycles in libgomp (a worker spinning through the serial im2col) and
- * 11 % in memmove under it. Measured (experiments/conv_bench.lua compare=true, batch 64, 2 cores,
- * medians of 7 alternating reps): per-thread is 1.4-1.9x faster on the cifar shapes, 1.7-2.3x on
- * fmnist 3x3 32/64, 2.2-4.5x on the width-16 shapes and first convs; the fmnist-small training
- * step went from 3.0-3.4 s to 1.75-2.0 s. The rule is in use_images_path.
- *
- * 3x3 convs with >= 16 input channels go to Winograd F(2x2,3x3) or F(4x4,3x3) instead
- * (winograd.c; the rule is in winograd_tile); NVP_CONV_PATH=im2col|winograd|winograd2|winograd4
- * forces one.
+ * Layout: activations NCHW, weights (Cout, Cin, k, k) = a row-major (Cout, K) matrix, K = Cin*k*k.
+ * Two ways to batch the GEMMs (the router's im2col_team chooses; measurements in
+ * experiments/results/conv_tuning.md):
+ *   per image (team > 0): images split over an OpenMP team in contiguous shares; each thread runs
+ *     single-threaded GEMMs (OpenBLAS's OpenMP build is serial inside a parallel region) on its
+ *     images in place, since image i's NCHW planes are row-major matrices x_i (Cin, P), y_i (Cout, P):
+ *       forward:      y_i[:, blk] = W (Cout, K) * col_blk (+ bias, beta = 1 when accumulating)
+ *       backward dw:  dW_t += dY_i[:, blk] * col_blk^T into a per-thread partial; after the team,
+ *                     dW += dW_0 + dW_1 + ... in thread order
+ *       backward dx:  dcol_blk = W^T * dY_i[:, blk], col2im'd into dx_i
+ *     blk = a block of output rows whose im2col block (K, rows*W) fits ~1 MB (a 1x1 conv needs no
+ *     im2col: col_blk is x_i[:, blk] itself). No gathers, no scatters, one parallel region per call.
+ *   batched (team 0): col (K, nb*P) for a chunk of nb images side by side, column j*P + p = image j,
+ *     pixel p, row ci*k*k + kh*k + kw; forward out (Cout, nb*P) = W * col scattered into y; backward
+ *     dW += dY (Cout, nb*P) * col^T with dY gathered, dcol = W^T * dY col2im'd into dx; the data
+ *     moves on the calling thread between GEMMs that OpenBLAS splits over its threads.
+ * Scratch: no per-call malloc (core/scratch.c, per-thread buffers). Results depend on the thread
+ * count only through float rounding (dW's partial sums); the same team gives the same bits.
  */
 #include "conv2d_internal.h"
 
@@ -28,13 +33,9 @@
 #endif
 
 
-/* The column matrix of one chunk holds at most this many floats (unless one image needs more):
- * 1M floats = 4 MB, so im2col's output is still in cache when sgemm reads it. At batch 64 this
- * gives nb = 1 (N = 1024) for 3x3 64->64 at 32x32, nb = 3 for 3x3 128->128 at 16x16, nb = 4 for
- * 3x3 32->32 at 28x28, nb = 8 for 3x3 64->64 at 14x14, nb = 16 for 1x1 64->64 at 32x32.
- * Tuned with experiments/conv_bench.lua (stat=min, 2 threads): budgets of 0.5M-2M floats were
- * alike within the host's noise; 0.25M was clearly slower (GEMMs too small), and one chunk for
- * the whole batch (150 MB of columns at 3x3 64->64 32x32) was 10-20 % slower on the cifar shapes. */
+/* The column matrix of one chunk of the batched variant holds at most this many floats (unless one
+ * image needs more): 1M floats = 4 MB, so im2col's output is still in cache when sgemm reads it
+ * (tuning: experiments/results/conv_tuning.md). */
 #define COL_BUDGET ((int64_t)1 << 20)
 
 /* Images per chunk: as many as fit the budget, then evened out over the chunks. */
@@ -49,7 +50,7 @@ static int64_t chunk_images(int64_t n, int64_t rows, int64_t p) {
 
 /* dst[0..m) = src[0..m) (AVX2 copy with scalar tail). The empty asm keeps GCC from turning the
  * loop into a memmove call: im2col copies rows of 14..32 floats, where the call costs more than
- * the copy (memmove was 10 % of a training step's cycles). */
+ * the copy (conv_tuning.md). */
 static inline void copy_row(float *restrict dst, const float *restrict src, int64_t m) {
     int64_t j = 0;
     for (; j + 8 <= m; j += 8) {
@@ -204,7 +205,7 @@ static void add_bias_planes(float *y, const float *bias, int64_t nb, int64_t cou
     }
 }
 
-/* ---- the batched path ("old"): serial data movement, OpenBLAS's threads in each GEMM ---- */
+/* ---- batched: serial data movement, OpenBLAS's threads in each GEMM ---- */
 
 /* y [+]= conv(x, w) + b for n >= 1 images, kdim > 0. */
 static nvp_status forward_batched(float *y, const float *x, const float *w, const float *b, int64_t n, int64_t cin,
@@ -318,7 +319,7 @@ static nvp_status backward_batched(float *dx, float *dw, const float *dy, const 
     return NVP_OK;
 }
 
-/* ---- the per-thread path ("new"): images split over OpenMP threads, single-threaded GEMMs ---- */
+/* ---- per image: images split over OpenMP threads, single-threaded GEMMs ---- */
 
 /* Largest team the per-thread path uses (it keeps one partial dW pointer per thread). */
 #define MAX_TEAM 64

@@ -216,7 +216,8 @@ static nvp_status backward_plain(float *dx, float *dw, float *db, const float *d
         if (st != NVP_OK || dx == NULL) return st;
         dw = NULL, db = NULL;
     }
-    if (use_direct_ref()) return nvp_conv2d_backward_ref(dx, dw, db, dy, x, w, n, cin, cout, h, width, k, accumulate_dx);
+    if (use_direct_ref())
+        return nvp_conv2d_backward_ref(dx, dw, db, dy, x, w, n, cin, cout, h, width, k, accumulate_dx);
     int team = im2col_team(n, n * cout * kdim * p);
     return nvp_conv2d_im2col_backward(dx, dw, db, dy, x, w, n, cin, cout, h, width, k, accumulate_dx, team);
 }

@@ -1,8 +1,8 @@
 /*
  * coupling.c -- the fused affine coupling of Real NVP (Dinh et al. 2017, Eq. 4-9; REFERENCE.md 2.3):
  * forward, inverse and backward of y = (x + t) exp(lam tanh(s_raw)) on the changing positions of a
- * checkerboard or channel-wise mask, plus the checkerboard mask itself. Scalar references and the
- * dispatchers; the AVX2 twins are in coupling_avx2.c. The s/t network is not here: callers pass
+ * checkerboard or channel-wise mask, plus the checkerboard mask itself. Scalar references and the op
+ * table; the AVX2 twins are in coupling_avx2.c. The s/t network is not here: callers pass
  * its output st. Derivation: lua/nvp/layers/coupling.md.
  *
  * Reductions (logdet per sample, dlam per channel) accumulate in double. Work is split over the

@@ -1,12 +1,13 @@
 /*
  * coupling_avx2.c -- AVX2 twins of the coupling kernels in coupling.c (same formulas, same argument
- * checks). Compiled with -mavx2 -mfma (this file only); called only after nvp_init found AVX2.
+ * checks). Compiled with -mavx2 -mfma (this file only); reached only through the op table on the avx2 and
+ * avx512 CPU paths.
  *
- * Each (sample, changing channel) plane is one flat loop of 8 lanes plus a scalar tail. The
- * checkerboard is a per-position lane mask (built once per call, shared by all planes): every lane
- * computes the affine map and the mask blends the conditioning positions back to the copy, so
- * exp/tanh of masked lanes are computed and discarded (inf or NaN there never leak: sums AND the
- * mask, stores blend). exp and tanh are float polynomials (below), within ~2 ulp of libm.
+ * Each (sample, changing channel) plane is one flat loop of 8 lanes plus a scalar tail. The checkerboard
+ * is a per-position lane mask (built once per call, shared by all planes): every lane computes the affine
+ * map and the mask blends the conditioning positions back to the copy, so exp/tanh of masked lanes are
+ * computed and discarded (inf or NaN there never leak: sums AND the mask, stores blend). exp and tanh are
+ * float polynomials (below), within ~2 ulp of libm.
  */
 #include "coupling_internal.h"
 

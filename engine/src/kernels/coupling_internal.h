@@ -1,8 +1,8 @@
 /*
- * coupling_internal.h -- what coupling.c and coupling_avx2.c share (the affine coupling kernels): not part of nvp.h, never
- * exported. The ISA variants below sit behind the op table in coupling.c (filled by nvp_coupling_select); the
- * public entries of nvp.h are the only way in from outside the engine, and specs switch paths with
- * nvp_set_cpu_path. Each variant keeps the contract of its public entry.
+ * coupling_internal.h -- what coupling.c and coupling_avx2.c share (the affine coupling kernels): not part
+ * of nvp.h, never exported. The ISA variants below sit behind the op table in coupling.c (filled by
+ * nvp_coupling_select); the public entries of nvp.h are the only way in from outside the engine, and specs
+ * switch paths with nvp_set_cpu_path. Each variant keeps the contract of its public entry.
  */
 #ifndef NVP_COUPLING_INTERNAL_H
 #define NVP_COUPLING_INTERNAL_H

@@ -1,6 +1,6 @@
 /*
  * elementwise.c -- element-wise ops and reductions over flat float buffers: the scalar references
- * and the dispatchers. The AVX2 twins are in elementwise_avx2.c.
+ * and the op table. The AVX2 twins are in elementwise_avx2.c.
  */
 #include "elementwise_internal.h"
 

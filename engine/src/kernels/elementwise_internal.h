@@ -1,8 +1,9 @@
 /*
- * elementwise_internal.h -- what elementwise.c and elementwise_avx2.c share (element-wise ops and reductions): not part of nvp.h, never
- * exported. The ISA variants below sit behind the op table in elementwise.c (filled by nvp_elementwise_select); the
- * public entries of nvp.h are the only way in from outside the engine, and specs switch paths with
- * nvp_set_cpu_path. Each variant keeps the contract of its public entry.
+ * elementwise_internal.h -- what elementwise.c and elementwise_avx2.c share (element-wise ops and
+ * reductions): not part of nvp.h, never exported. The ISA variants below sit behind the op table in
+ * elementwise.c (filled by nvp_elementwise_select); the public entries of nvp.h are the only way in from
+ * outside the engine, and specs switch paths with nvp_set_cpu_path. Each variant keeps the contract of its
+ * public entry.
  */
 #ifndef NVP_ELEMENTWISE_INTERNAL_H
 #define NVP_ELEMENTWISE_INTERNAL_H

@@ -6,7 +6,7 @@
  *
  * Threads: libnvp links the OpenMP build of OpenBLAS (CMakeLists.txt), so BLAS shares the engine's
  * libgomp pool. Called outside a parallel region, one GEMM uses nvp_get_threads() threads; called
- * inside one (as conv2d_avx2.c does, one share of the images per thread) it runs single-threaded.
+ * inside one (as conv2d_im2col_avx2.c does, one share of the images per thread) it runs single-threaded.
  *
  * beta = 0 means C is written, not read (NaN garbage in C does not leak), as in BLAS.
  */

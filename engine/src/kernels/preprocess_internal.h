@@ -1,8 +1,8 @@
 /*
- * preprocess_internal.h -- what preprocess.c and preprocess_avx2.c share (the logit preprocessing): not part of nvp.h, never
- * exported. The ISA variants below sit behind the op table in preprocess.c (filled by nvp_preprocess_select); the
- * public entries of nvp.h are the only way in from outside the engine, and specs switch paths with
- * nvp_set_cpu_path. Each variant keeps the contract of its public entry.
+ * preprocess_internal.h -- what preprocess.c and preprocess_avx2.c share (the logit preprocessing): not
+ * part of nvp.h, never exported. The ISA variants below sit behind the op table in preprocess.c (filled by
+ * nvp_preprocess_select); the public entries of nvp.h are the only way in from outside the engine, and
+ * specs switch paths with nvp_set_cpu_path. Each variant keeps the contract of its public entry.
  */
 #ifndef NVP_PREPROCESS_INTERNAL_H
 #define NVP_PREPROCESS_INTERNAL_H

@@ -1,8 +1,8 @@
 /*
- * reshape_internal.h -- what reshape.c and reshape_avx2.c share (squeeze and unsqueeze): not part of nvp.h, never
- * exported. The ISA variants below sit behind the op table in reshape.c (filled by nvp_reshape_select); the
- * public entries of nvp.h are the only way in from outside the engine, and specs switch paths with
- * nvp_set_cpu_path. Each variant keeps the contract of its public entry.
+ * reshape_internal.h -- what reshape.c and reshape_avx2.c share (squeeze and unsqueeze): not part of
+ * nvp.h, never exported. The ISA variants below sit behind the op table in reshape.c (filled by
+ * nvp_reshape_select); the public entries of nvp.h are the only way in from outside the engine, and specs
+ * switch paths with nvp_set_cpu_path. Each variant keeps the contract of its public entry.
  */
 #ifndef NVP_RESHAPE_INTERNAL_H
 #define NVP_RESHAPE_INTERNAL_H

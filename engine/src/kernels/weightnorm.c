@@ -1,7 +1,7 @@
 /*
  * weightnorm.c -- weight normalisation (Salimans & Kingma 2016) per output row, as every conv of
  * the s/t networks uses it (REFERENCE.md 2.4): w_o = g_o v_o / ||v_o||, v: (Cout, K) with
- * K = Cin*k*k. The scalar references and the dispatchers; AVX2 twins in weightnorm_avx2.c.
+ * K = Cin*k*k. The public entries, the scalar references and the op table; AVX2 twins in weightnorm_avx2.c.
  *
  * Norms and dot products accumulate in double. A row of v with zero norm gives inf/NaN, as in
  * PyTorch: the initialisation (g = ||v||) never produces one.

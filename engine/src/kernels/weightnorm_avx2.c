@@ -1,7 +1,7 @@
 /*
- * weightnorm_avx2.c -- AVX2 twins of weightnorm.c. Compiled with -mavx2 -mfma (this file only);
- * called only after nvp_init found AVX2. Every vector loop ends with a scalar tail. Reductions are
- * widened to double lanes, like the references.
+ * weightnorm_avx2.c -- AVX2 twins of weightnorm.c. Compiled with -mavx2 -mfma (this file only); reached
+ * only through the op table on the avx2 and avx512 CPU paths. Every vector loop ends with a scalar tail.
+ * Reductions are widened to double lanes, like the references.
  */
 #include "weightnorm_internal.h"
 

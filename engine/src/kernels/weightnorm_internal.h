@@ -1,8 +1,8 @@
 /*
- * weightnorm_internal.h -- what weightnorm.c and weightnorm_avx2.c share (weight normalisation): not part of nvp.h, never
- * exported. The ISA variants below sit behind the op table in weightnorm.c (filled by nvp_weightnorm_select); the
- * public entries of nvp.h are the only way in from outside the engine, and specs switch paths with
- * nvp_set_cpu_path. Each variant keeps the contract of its public entry.
+ * weightnorm_internal.h -- what weightnorm.c and weightnorm_avx2.c share (weight normalisation): not part
+ * of nvp.h, never exported. The ISA variants below sit behind the op table in weightnorm.c (filled by
+ * nvp_weightnorm_select); the public entries of nvp.h are the only way in from outside the engine, and
+ * specs switch paths with nvp_set_cpu_path. Each variant keeps the contract of its public entry.
  */
 #ifndef NVP_WEIGHTNORM_INTERNAL_H
 #define NVP_WEIGHTNORM_INTERNAL_H

@@ -2,9 +2,9 @@
  * winograd.c -- 3x3, pad 1, stride 1 convolutions by Winograd's minimal filtering F(m x m, 3 x 3),
  * m = 2 (alpha = 4: 16 products per 4 outputs instead of 36, 2.25x fewer) or m = 4 (alpha = 6: 36
  * per 16 instead of 144, 4x fewer), Lavin & Gray, "Fast Algorithms for Convolutional Neural
- * Networks" (2016). The algebra is at the top of winograd.h. This file has the drivers (threads,
+ * Networks" (2016). The algebra is at the top of winograd_internal.h. This file has the drivers (threads,
  * chunks, GEMMs) and the scalar tile and filter transforms; the AVX2 ones are in winograd_avx2.c.
- * It is not the reference convolution: that stays the direct loop of conv2d.c, which the specs
+ * It is not the reference convolution: that stays the direct loop of conv2d_direct.c, which the specs
  * compare both tile sizes against.
  *
  * Layout (NCHW in and out; per thread, a chunk of nb of its images, ncols = nb*T tile columns):
@@ -17,7 +17,7 @@
  * the threads in thread order (same team => same bits), then dw += G^T Mw G.
  * Scratch (per thread): slot 0 = V, slot 1 = M or D (+ Mw) + the transforms' work rows; U is the
  * calling thread's slot 2, shared by the team.
- * Threads: the images are split over one OpenMP team as in conv2d_avx2.c, one parallel region per
+ * Threads: the images are split over one OpenMP team as in conv2d_im2col_avx2.c, one parallel region per
  * call (the backward does dx, dw and db in it); with fewer images than threads the team is 1 and
  * OpenBLAS threads each GEMM instead.
  */
@@ -32,14 +32,8 @@
 
 /* Per-thread budget of the transformed input V of one chunk, in floats (512 KB; M is as large, so
  * V and M together fit the 1 MB L2), but at least MIN_COLS tile columns per product (16x16 planes
- * under F(4x4) have 16 tiles: one 128-channel image would give 128 x 16 x 128 products).
- * Measured with the register-row transforms (2 threads, batch 64, the budgets alternated in one
- * process, median of 7; ms per pass fwd / data / filter):
- *   64->64 @14x14    256K 1.66 / 1.70 / 2.09   128K 1.51 / 1.49 / 1.93   64K 1.58 / 1.57 / 2.02
- *   32->32 @28x28    256K 1.67 / 1.76 / 2.59   128K 1.56 / 1.63 / 2.33   64K 1.48 / 1.54 / 2.16
- *   128->128 @16x16  256K 6.75 / 6.59 / 8.06   128K 6.98 / 7.06 / 8.78   (1 image: 16 columns)
- *   64->64 @32x32    flat within 1 % from 32K to 256K (one image a chunk at all of them).
- * Before those transforms (1 thread, CPU time) 128K-256K had been alike, 1M-4M 1.2x slower. */
+ * under F(4x4) have 16 tiles: one 128-channel image would give 128 x 16 x 128 products). The
+ * budgets measured: experiments/results/conv_tuning.md. */
 #define CHUNK_FLOATS ((int64_t)1 << 17)
 #define MIN_COLS 48
 /* V and D rows (one channel, the chunk's tiles) have VPAD floats of padding: the AVX2 transforms
@@ -373,7 +367,7 @@ static void bias_grad(float *db, const float *dy, int64_t n, int64_t cout, int64
 }
 
 /* This thread's partial Mw (a^2, cout, cin) of the backward-filter pass over its images (see
- * winograd.h), or NULL if it has no images or no memory. */
+ * winograd_internal.h), or NULL if it has no images or no memory. */
 static float *filter_grad_share(const nvp_winograd_transforms *tf, const float *dy, const float *x,
                                 const nvp_bn_relu *act, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width,
                                 int m, int *failed, nvp_status *gemm_st) {

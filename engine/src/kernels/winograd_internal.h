@@ -1,5 +1,5 @@
 /*
- * winograd.h -- what winograd.c (the driver, the filter transforms, the scalar tile transforms) and
+ * winograd_internal.h -- what winograd.c (the driver, the filter transforms, the scalar tile transforms) and
  * winograd_avx2.c and winograd_avx512.c (the vector tile transforms) share, and the entries the conv
  * router (conv2d_router.c) calls. Not part of nvp.h, never exported.
  *
