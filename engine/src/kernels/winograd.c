@@ -238,7 +238,7 @@ static void filter_ref(float *u, const float *w, int64_t r, int64_t rows, int64_
     nvp_winograd_filter_row_ref(u, w, r, rows, cols, 0, m, flip);
 }
 
-/* As nvp_batchnorm_forward_eval_ref computes it (no FMA contraction in this file's flags). */
+/* As batchnorm.c's affine_ref computes it (no FMA contraction in this file's flags). */
 static void activate_ref(float *dst, const float *x, int64_t p, float mean, float scale, float beta) {
     for (int64_t q = 0; q < p; q++) {
         float v = (x[q] - mean) * scale + beta;
