@@ -10,9 +10,6 @@
 #include <immintrin.h>
 #include <math.h>
 
-nvp_status nvp_check_logit_forward(const float *y, const float *logdet, const float *v, int64_t n, int64_t d,
-                                   float alpha);
-
 #define OMP_MIN 32768
 
 /* log(x) for x > 0 and normal (the callers' x is in [alpha, 1 - alpha]). */

@@ -9,6 +9,10 @@
 
 #include "internal.h"
 
+/* The argument checks of nvp_logit_forward, shared by both paths (preprocess.c). */
+nvp_status nvp_check_logit_forward(const float *y, const float *logdet, const float *v, int64_t n, int64_t d,
+                                   float alpha);
+
 /* Shared by preprocess.c and its vector twin; each
  * message names the public entry point. */
 

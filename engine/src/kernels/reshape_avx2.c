@@ -10,9 +10,6 @@
 
 #include <immintrin.h>
 
-nvp_status nvp_check_squeeze(const char *fn, const float *out, const float *in, int64_t n, int64_t c, int64_t h,
-                             int64_t w, int order);
-
 #define OMP_MIN 32768
 
 /* The squeezed channel of input channel ch at pixel offset (dy, dx). Order B's blocks are the offsets

@@ -9,6 +9,10 @@
 
 #include "internal.h"
 
+/* The argument checks of nvp_squeeze / nvp_unsqueeze (fn names which), shared by both paths (reshape.c). */
+nvp_status nvp_check_squeeze(const char *fn, const float *out, const float *in, int64_t n, int64_t c, int64_t h,
+                             int64_t w, int order);
+
 /* Shared by reshape.c and its vector twin; each
  * message names the public entry point. */
 
