@@ -75,10 +75,16 @@ describe("results page in headless chromium", function()
         local x3 = images_mod.new(16, 3, 8, 8)
         for i = 0, 16 * 192 - 1 do x3.data[i] = (i * 31) % 256 end
         assert(page.write({rgb_dir}, rgb_dir .. "/index.html", {heldout = x3}))
+        -- the tiny run has OOD results (nvp ood ... json=RUN/ood.json figure=RUN/ood.png): its panel
+        assert(fs.write(run_dir .. "/ood.json", require("nvp.json").encode{inliers = "a", outliers = "b",
+            figure = "ood.png", bpd = {auroc = 0.9, fpr95 = 0.3, mean_in = 3, mean_out = 4},
+            corrected = {auroc = 0.8, fpr95 = 0.5, mean_in = 1, mean_out = 2}}))
+        os.execute(("cp %s/viz_samples.png %s/ood.png"):format(run_dir, run_dir))
         local out = assert(page.write({run_dir, rgb_dir}, dir .. "/index.html", {generate = false}))
         local html = assert(fs.read(out))
         local expected = select(2, html:gsub("<img ", "<img "))
-        assert.are.equal(18, expected)
+        assert.are.equal(19, expected)
+        assert.matches('<tr class="ood">', html, 1, true)
         assert.matches('src="data:image/webp;base64,', html, 1, true)
         assert.matches('src="data:image/gif;base64,', html, 1, true)
 
