@@ -79,6 +79,18 @@ describe("rans symbols", function()
         assert.are.equal(0, m:bits())
     end)
 
+    it("keeps the state below 2^63 at the renormalisation boundary", function()
+        -- 31 zero bits take the state from 2^31 to exactly 2^62 = 2^(63-p) freq for p = 1, freq = 1:
+        -- the next push must move a word out first.
+        local m = rans.new()
+        for _ = 1, 32 do m:push(0, 1, 1) end
+        assert.are.equal(1, m:words())
+        assert.are.equal(32, m:bits())
+        local back = assert(rans.from_bytes(m:to_bytes()))
+        for _ = 1, 32 do back:pop(0, 1, 1) end
+        assert.are.equal(0, back:bits())
+    end)
+
     it("round-trips uniform integers, powers of two and not", function()
         math.randomseed(3)
         local m, seq = rans.new(), {}
@@ -177,7 +189,10 @@ describe("rans buckets", function()
         for _, dist in ipairs{"gaussian", "logistic"} do
             for _, g in ipairs{{lo = -8, width = 1 / 64, n = 1024, precision = 16},
                                {lo = -100, width = 1, n = 200, precision = 12},
-                               {lo = -3, width = 3, n = 2, precision = 2}} do
+                               {lo = -3, width = 3, n = 2, precision = 2},
+                               -- edges 1e-9 either side of the mean: the two halves of the Gaussian
+                               -- must meet at exactly 1/2 (erfcc(0) = 1 + 3e-8 unnormalised)
+                               {lo = -2e-9, width = 1e-9, n = 4, precision = 24}} do
                 for _, ms in ipairs{{0, 1}, {0.3, 0.2}, {-7.99, 1e-3}, {1e6, 1}, {-1e6, 1e-12}, {2, 1e6}} do
                     local next_start, S = 0, 2 ^ g.precision - g.n
                     for b = 0, g.n - 1 do

@@ -286,7 +286,9 @@ static double erfcc(double a) {
 }
 
 /* The distribution's CDF at standardised z, in [0, 1]. erfc0 = erfcc(0): dividing by it makes the
- * two halves of the Gaussian meet at exactly 1/2 (erfcc(0) itself is 1 within 1.2e-7). */
+ * two halves of the Gaussian meet at exactly 1/2. (The fit's exponent at 0 is +3e-8, which det_exp
+ * clamps to 0, so erfc0 is 1 today; without clamp and division the CDF would step down by 3e-8 at
+ * the mean, which rans_spec's 1e-9-wide grid catches.) */
 static double dist_cdf(nvp_rans_dist dist, double z, double erfc0) {
     if (z > 1e4) z = 1e4;
     if (z < -1e4) z = -1e4;
