@@ -737,8 +737,9 @@ nvp_status nvp_rans_pop_uniform(nvp_rans *rans, uint32_t *value, uint32_t n);
  * [lo + (nbuckets - 1) width, inf). Bucket b gets freq floor(S F(e_b+1)) - floor(S F(e_b)) + 1 with
  * S = 2^precision - nbuckets (so every bucket has freq >= 1; 1 < nbuckets < 2^precision). F is
  * computed in double with +, -, *, / only (own exp and erfc, no libm, no FMA contraction), so
- * encoder and decoder agree bit for bit on any IEEE-754 machine. A CDF that is not monotone at
- * the last bit (never seen; would need width / scale near 1e-15) is refused, never miscoded. */
+ * encoder and decoder agree bit for bit on any IEEE-754 machine. Push runs the decoder's search
+ * at both ends of the bucket's slots, so a CDF that rounding made non-monotone (never seen) is
+ * refused, never miscoded. */
 nvp_status nvp_rans_push_bucket(nvp_rans *rans, int32_t bucket, nvp_rans_dist dist, double mean, double scale,
                                 double lo, double width, int32_t nbuckets, int32_t precision);
 /* [OUT] bucket: popped under the same arguments. */

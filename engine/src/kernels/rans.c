@@ -352,23 +352,43 @@ static nvp_status grid_freq(const char *fn, const bucket_grid *g, int32_t b, uin
     return NVP_OK;
 }
 
+/* The decoder's search: the largest b with start(b) = cum(b) + b <= slot (binary, a fixed decision
+ * tree over the grid), walked for slots s0 <= s1 at once: -1 if their paths part. */
+static int32_t grid_search(const bucket_grid *g, uint64_t s0, uint64_t s1) {
+    int32_t lo = 0, hi = g->n;
+    while (hi - lo > 1) {
+        int32_t mid = lo + (hi - lo) / 2;
+        uint64_t start = grid_cum(g, mid) + (uint64_t)mid;
+        if ((start <= s0) != (start <= s1)) return -1;
+        if (start <= s0) lo = mid;
+        else hi = mid;
+    }
+    return lo;
+}
+
+/* Push bucket b, after checking that the decoder will find it. F is monotone in exact arithmetic
+ * but its rounding could, in principle, make floor(S F) step down between two edges far from b
+ * and send the decoder's search elsewhere. The search is a fixed decision tree whose every
+ * decision is monotone in the slot, so if the lowest and the highest slot of b both lead to b,
+ * every slot between does: one search walked for both (no dearer than a pop) makes "refused, never
+ * miscoded" a guarantee. */
 static nvp_status push_bucket(nvp_rans *r, const bucket_grid *g, int32_t b, const char *fn) {
     if (b < 0 || b >= g->n)
         return nvp_fail(NVP_STATUS_BAD_ARG, "%s: bucket %d is outside [0, %d)", fn, (int)b, (int)g->n);
-    uint64_t start, freq;
+    uint64_t start = 0, freq = 0;
     nvp_status st = grid_freq(fn, g, b, &start, &freq);
-    return st ? st : push_sym(r, start, freq, g->p, fn);
+    if (st) return st;
+    if (grid_search(g, start, start + freq - 1) != b)
+        return nvp_fail(NVP_STATUS_UNSUPPORTED,
+                        "%s: the CDF is not monotone near bucket %d (mean %.17g, scale %.17g, lo %.17g, width %.17g)",
+                        fn, (int)b, g->mean, g->scale, g->lo, g->width);
+    return push_sym(r, start, freq, g->p, fn);
 }
 
 static nvp_status pop_bucket(nvp_rans *r, const bucket_grid *g, int32_t *b, const char *fn) {
     uint64_t slot = r->x & ((1ull << g->p) - 1);
-    int32_t lo = 0, hi = g->n;       /* largest b with start(b) = cum(b) + b <= slot */
-    while (hi - lo > 1) {
-        int32_t mid = lo + (hi - lo) / 2;
-        if (grid_cum(g, mid) + (uint64_t)mid <= slot) lo = mid;
-        else hi = mid;
-    }
-    uint64_t start, freq;
+    int32_t lo = grid_search(g, slot, slot);
+    uint64_t start = 0, freq = 0;
     nvp_status st = grid_freq(fn, g, lo, &start, &freq);
     if (st) return st;
     st = pop_sym(r, start, freq, g->p, fn);   /* checks start <= slot < start + freq */
