@@ -199,8 +199,9 @@ describe("rans buckets", function()
                         local start, freq = rans.bucket_freq(b, dist, ms[1], ms[2], g)
                         assert.are.equal(next_start, start)
                         assert(freq >= 1)
-                        if dist == "gaussian" and b > 0 and ms[1] == 0 and ms[2] == 1 and math.abs(g.lo + b * g.width) <= 4 then
-                            local want = S * phi(g.lo + b * g.width) + b
+                        local edge = g.lo + b * g.width
+                        if dist == "gaussian" and b > 0 and ms[1] == 0 and ms[2] == 1 and math.abs(edge) <= 4 then
+                            local want = S * phi(edge) + b
                             assert(math.abs(start - want) <= 1 + S * 3e-7, ("bucket %d: start %d, S Phi + b = %.2f")
                                 :format(b, start, want))
                         end
@@ -275,8 +276,8 @@ describe("rans refusals", function()
             refused(""))
         assert.are.equal("nvp_rans_from_bytes: 27 bytes, shorter than the 28-byte minimum (empty or truncated)",
             refused(bytes:sub(1, 27)))
-        assert.are.equal("nvp_rans_from_bytes: the header says " .. (#bytes - 28) / 4 .. " words, the data has " .. (#bytes - 1) ..
-            " bytes (truncated or altered)", refused(bytes:sub(1, -2)))
+        assert.are.equal(("nvp_rans_from_bytes: the header says %d words, the data has %d bytes (truncated or altered)")
+            :format((#bytes - 28) / 4, #bytes - 1), refused(bytes:sub(1, -2)))
         assert.are.equal("nvp_rans_from_bytes: not an rANS message (magic is not \"nvprans1\")",
             refused("X" .. bytes:sub(2)))
         for _, at in ipairs{9, 17, 25, 100, #bytes - 4, #bytes} do   -- words, state, the stack, the CRC

@@ -180,8 +180,9 @@ nvp_status nvp_rans_push_cdf(nvp_rans *rans, int32_t symbol, const uint32_t *cdf
     if (symbol < 0 || symbol >= nsym)
         return nvp_fail(NVP_STATUS_BAD_ARG, "%s: symbol %d is outside [0, %d)", fn, (int)symbol, (int)nsym);
     if (cdf[symbol + 1] <= cdf[symbol] || cdf[symbol + 1] > (1u << precision))
-        return nvp_fail(NVP_STATUS_BAD_ARG, "%s: symbol %d has freq cdf[%d] - cdf[%d] = %lld, need >= 1 and within 2^precision", fn,
-                        (int)symbol, (int)symbol + 1, (int)symbol, (long long)cdf[symbol + 1] - cdf[symbol]);
+        return nvp_fail(NVP_STATUS_BAD_ARG, "%s: symbol %d has freq cdf[%d] - cdf[%d] = %lld, need >= 1 within 2^%d",
+                        fn, (int)symbol, (int)symbol + 1, (int)symbol, (long long)cdf[symbol + 1] - cdf[symbol],
+                        (int)precision);
     return push_sym(rans, cdf[symbol], cdf[symbol + 1] - cdf[symbol], precision, fn);
 }
 
@@ -516,7 +517,8 @@ nvp_status nvp_rans_to_bytes(uint8_t *out, size_t cap, size_t *size, const nvp_r
     NVP_CHECK_PTR(fn, rans);
     size_t need = nvp_rans_size(rans);
     if (size) *size = 0;
-    if (cap < need) return nvp_fail(NVP_STATUS_BAD_ARG, "%s: out holds %zu bytes, the message needs %zu", fn, cap, need);
+    if (cap < need)
+        return nvp_fail(NVP_STATUS_BAD_ARG, "%s: out holds %zu bytes, the message needs %zu", fn, cap, need);
     memcpy(out, rans_magic, 8);
     put_u64(out + 8, (uint64_t)rans->n);
     put_u64(out + 16, rans->x);
@@ -537,8 +539,9 @@ nvp_status nvp_rans_from_bytes(nvp_rans **rans, const uint8_t *data, size_t size
         return nvp_fail(NVP_STATUS_BAD_FORMAT, "%s: not an rANS message (magic is not \"nvprans1\")", fn);
     uint64_t words = get_u64(data + 8);
     if (words > (SIZE_MAX - RANS_HEADER - 4) / 4 || RANS_HEADER + 4 * words + 4 != size)
-        return nvp_fail(NVP_STATUS_BAD_FORMAT, "%s: the header says %llu words, the data has %zu bytes (truncated or altered)",
-                        fn, (unsigned long long)words, size);
+        return nvp_fail(NVP_STATUS_BAD_FORMAT,
+                        "%s: the header says %llu words, the data has %zu bytes (truncated or altered)", fn,
+                        (unsigned long long)words, size);
     uint32_t crc = get_u32(data + size - 4), have = crc_bytes(data, size - 4);
     if (crc != have)
         return nvp_fail(NVP_STATUS_BAD_FORMAT, "%s: CRC-32 %08x does not match the stored %08x (altered stream)", fn,
