@@ -241,7 +241,7 @@ nvp_status nvp_rans_pop_uniform(nvp_rans *rans, uint32_t *value, uint32_t n) {
 /* exp(x) for x <= 0 (the only use): Cody-Waite reduction x = k ln2 + r, |r| <= ln2 / 2, Taylor to
  * degree 13 (truncation < 2e-17 relative), times 2^k built from its bits. 0 below -745. */
 static double det_exp(double x) {
-    if (x < -745.0) return 0.0;
+    if (!(x >= -745.0)) return 0.0;  /* also NaN: never converted to int below */
     if (x > 0.0) x = 0.0;
     const double log2e = 1.44269504088896338700e+00;
     const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
