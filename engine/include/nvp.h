@@ -528,6 +528,81 @@ void nvp_dist_abort(int code);
 /* Leave the job at a normal exit (MPI_Finalize); nothing without one. */
 nvp_status nvp_dist_finalize(void);
 
+/* ---- rANS: the entropy coder of nvp compress (engine/src/kernels/rans.c) ------------------ */
+/* A message is a stack: push (encode) and pop (decode) in LIFO order, as bits-back coding needs
+ * (pop a sample under one distribution, push it back under another). 64-bit state kept in
+ * [2^31, 2^63), renormalised by 32-bit words onto a growable stack. Each call states its precision
+ * p (1..24): the frequencies of that call sum to 2^p. Every call is all-or-nothing: on failure
+ * the message is unchanged (the batch calls excepted, see there). Serial by nature: no threads,
+ * no vector path; the same bytes on every CPU path. */
+typedef struct nvp_rans nvp_rans;
+typedef enum nvp_rans_dist {
+    NVP_RANS_GAUSSIAN = 0,      /* F(x) = (1 + erf((x - mean) / (scale sqrt 2))) / 2 */
+    NVP_RANS_LOGISTIC = 1       /* F(x) = 1 / (1 + exp(-(x - mean) / scale)) */
+} nvp_rans_dist;
+
+/* [OUT] rans: an empty message (state 2^31, no words). Free with nvp_rans_free. */
+nvp_status nvp_rans_create(nvp_rans **rans);
+void nvp_rans_free(nvp_rans *rans);
+/* [OUT] rans: an independent copy of src. */
+nvp_status nvp_rans_clone(nvp_rans **rans, const nvp_rans *src);
+/* The information the message holds, in bits: 32 * words + log2(state) - 31 (0 when empty). */
+double nvp_rans_bits(const nvp_rans *rans);
+/* The number of 32-bit words on the stack (the state not counted). */
+int64_t nvp_rans_words(const nvp_rans *rans);
+/* 1 when both messages hold the same state and words. */
+int nvp_rans_equal(const nvp_rans *a, const nvp_rans *b);
+
+/* Push the symbol whose slots are [start, start + freq) of 2^precision. freq >= 1. */
+nvp_status nvp_rans_push(nvp_rans *rans, uint32_t start, uint32_t freq, int32_t precision);
+/* [OUT] slot: the slot in [0, 2^precision) the next pop at this precision decodes; the caller
+ * finds the symbol whose [start, start + freq) holds it and calls nvp_rans_pop. */
+nvp_status nvp_rans_peek(const nvp_rans *rans, int32_t precision, uint32_t *slot);
+/* Pop the symbol [start, start + freq) of 2^precision; it must hold the peeked slot. */
+nvp_status nvp_rans_pop(nvp_rans *rans, uint32_t start, uint32_t freq, int32_t precision);
+/* A categorical symbol under the cumulative table cdf: (nsym + 1), cdf[0] = 0, cdf[nsym] =
+ * 2^precision, symbol s owning [cdf[s], cdf[s+1]) (every symbol must have cdf[s+1] > cdf[s]). */
+nvp_status nvp_rans_push_cdf(nvp_rans *rans, int32_t symbol, const uint32_t *cdf, int32_t nsym, int32_t precision);
+/* [OUT] symbol: popped under cdf (binary search). */
+nvp_status nvp_rans_pop_cdf(nvp_rans *rans, int32_t *symbol, const uint32_t *cdf, int32_t nsym, int32_t precision);
+/* A uniform integer value in [0, n), 1 <= n <= 2^24: exactly log2(n) bits when n is a power of two
+ * (the initial bits, dequantisation noise), within log2(1 / (1 - n / 2^24)) bits of it otherwise. */
+nvp_status nvp_rans_push_uniform(nvp_rans *rans, uint32_t value, uint32_t n);
+nvp_status nvp_rans_pop_uniform(nvp_rans *rans, uint32_t *value, uint32_t n);
+
+/* A bucket of a discretised continuous distribution (dist, mean, scale > 0): nbuckets buckets of
+ * equal width from lo, the two end buckets taking the tails (-inf, lo + width] and
+ * [lo + (nbuckets - 1) width, inf). Bucket b gets freq floor(S F(e_b+1)) - floor(S F(e_b)) + 1 with
+ * S = 2^precision - nbuckets (so every bucket has freq >= 1; 1 < nbuckets < 2^precision). F is
+ * computed in double with +, -, *, / only (own exp and erfc, no libm, no FMA contraction), so
+ * encoder and decoder agree bit for bit on any IEEE-754 machine. Push runs the decoder's search
+ * at both ends of the bucket's slots, so a CDF that rounding made non-monotone (never seen) is
+ * refused, never miscoded. */
+nvp_status nvp_rans_push_bucket(nvp_rans *rans, int32_t bucket, nvp_rans_dist dist, double mean, double scale,
+                                double lo, double width, int32_t nbuckets, int32_t precision);
+/* [OUT] bucket: popped under the same arguments. */
+nvp_status nvp_rans_pop_bucket(nvp_rans *rans, int32_t *bucket, nvp_rans_dist dist, double mean, double scale,
+                               double lo, double width, int32_t nbuckets, int32_t precision);
+/* [OUT] start, freq: bucket b's slots, as push_bucket codes it (for codelengths and specs). */
+nvp_status nvp_rans_bucket_freq(uint32_t *start, uint32_t *freq, int32_t bucket, nvp_rans_dist dist, double mean,
+                                double scale, double lo, double width, int32_t nbuckets, int32_t precision);
+/* buckets, mean, scale: (n). Push element 0 first, n - 1 last; pop_buckets pops n - 1 first, so it
+ * undoes push_buckets. On failure the elements before the failing one are coded. */
+nvp_status nvp_rans_push_buckets(nvp_rans *rans, const int32_t *buckets, const float *mean, const float *scale,
+                                 int64_t n, nvp_rans_dist dist, double lo, double width, int32_t nbuckets,
+                                 int32_t precision);
+nvp_status nvp_rans_pop_buckets(nvp_rans *rans, int32_t *buckets, const float *mean, const float *scale, int64_t n,
+                                nvp_rans_dist dist, double lo, double width, int32_t nbuckets, int32_t precision);
+
+/* [OUT] size: the bytes nvp_rans_to_bytes writes: 24-byte header ("nvprans1", words, state),
+ * 4 per word, 4 of CRC-32. */
+size_t nvp_rans_size(const nvp_rans *rans);
+/* [OUT] out: (cap) the serialised message (little-endian); [OUT] size: bytes written. */
+nvp_status nvp_rans_to_bytes(uint8_t *out, size_t cap, size_t *size, const nvp_rans *rans);
+/* [OUT] rans: a new message read from data: (size), refused in one line when the magic, length,
+ * state or CRC-32 does not match (truncated, altered, empty). */
+nvp_status nvp_rans_from_bytes(nvp_rans **rans, const uint8_t *data, size_t size);
+
 /* NVP_FFI_END */
 
 #if defined(__GNUC__)
