@@ -1,4 +1,4 @@
--- experiments/cifar_ref_step.lua: build REFERENCE.md's cifar-ref (or fmnist-small), print its
+-- experiments/cifar_ref_step.lua: build docs/REFERENCE.md's cifar-ref (or fmnist-small), print its
 -- parameter count and the wall time of forward and of forward+backward on random images.
 --   build/nvp experiments/cifar_ref_step.lua [config=cifar-ref|fmnist-small] [batch=64] [reps=3]
 local opts = ... or {}

@@ -12,12 +12,12 @@
 -- from the models themselves and puts sgemm beside all three passes. This script stays for its
 -- compare=true mode (the two im2col batchings alternated in one process).
 --
--- compare=true times both fast paths of conv2d_avx2.c in this one process, alternating old/new
--- every rep (the host is shared and noisy), and prints median GFLOP/s of each and new/old:
+-- compare=true times both im2col variants (conv2d_im2col_avx2.c) in this one process, alternating
+-- old/new every rep (the host is shared and noisy), and prints median GFLOP/s of each and new/old:
 --   build/nvp experiments/conv_bench.lua compare=true reps=9
 -- "old" = batched im2col + 2-thread OpenBLAS GEMMs, "new" = images split over OpenMP threads,
--- single-threaded GEMMs (the switch is conv2d_avx2.c's internal nvp_conv2d_path, which the
--- environment variable NVP_CONV_PATH=old|new also sets for a whole run).
+-- single-threaded GEMMs (switched with nvp_set_conv_algorithm: NVP_CONV_IM2COL_BATCHED / NVP_CONV_IM2COL).
+-- algorithm=NAME runs the plain mode under that override (lua/nvp/bench/kernels.lua's ALGORITHMS).
 local ffi = require "ffi"
 local T = require "nvp.tensor"
 local nffi = require "nvp.ffi"
@@ -80,8 +80,8 @@ local shapes = {
 }
 
 if opts.compare then
-    pcall(ffi.cdef, "int nvp_conv2d_path;")
-    local function set_path(v) C.nvp_conv2d_path = v end -- conv2d_avx2.c's internal switch
+    local algorithm = {[0] = 0, C.NVP_CONV_IM2COL_BATCHED, C.NVP_CONV_IM2COL} -- 0 = the rules, 1 = old, 2 = new
+    local function set_path(v) check(C.nvp_set_conv_algorithm(algorithm[v])) end
     print(("conv_bench compare: batch %d, %d reps alternating old/new (median), %d threads"):format(batch, reps,
         C.nvp_get_threads()))
     print(("%-32s %17s %17s %17s"):format("shape", "fwd old/new", "bwd-data old/new", "bwd-wt old/new"))
@@ -94,9 +94,9 @@ if opts.compare then
             local dx, dw, db = T.zeros(x.shape), T.zeros(wt.shape), T.zeros{cout}
             local flop = 2 * batch * cout * cin * k * k * h * w
             local ops = {
-                function() check(C.nvp_conv2d_forward(y.data, x.data, wt.data, b.data, batch, cin, cout, h, w, k, 0)) end,
-                function() check(C.nvp_conv2d_backward(dx.data, nil, nil, dy.data, x.data, wt.data, batch, cin, cout, h, w, k, 1)) end,
-                function() check(C.nvp_conv2d_backward(nil, dw.data, db.data, dy.data, x.data, wt.data, batch, cin, cout, h, w, k, 1)) end,
+                function() check(C.nvp_conv2d_forward(y.data, nil, x.data, nil, wt.data, b.data, batch, cin, cout, h, w, k)) end,
+                function() check(C.nvp_conv2d_backward(dx.data, nil, nil, dy.data, x.data, nil, wt.data, batch, cin, cout, h, w, k, 1)) end,
+                function() check(C.nvp_conv2d_backward(nil, dw.data, db.data, dy.data, x.data, nil, wt.data, batch, cin, cout, h, w, k, 1)) end,
             }
             local cells = {}
             for _, fn in ipairs(ops) do
@@ -121,8 +121,9 @@ if opts.compare then
     return
 end
 
-print(("conv_bench: batch %d, %d reps (%s), path %s, %d threads"):format(batch, reps, opts.stat or "median",
-    ffi.string(C.nvp_cpu_path()), C.nvp_get_threads()))
+require("nvp.bench.kernels").set_algorithm(opts.algorithm)
+print(("conv_bench: batch %d, %d reps (%s), path %s, conv algorithm %s, %d threads"):format(batch, reps,
+    opts.stat or "median", ffi.string(C.nvp_cpu_path()), opts.algorithm or "auto", C.nvp_get_threads()))
 print(("%-32s %9s %9s %9s %9s  %s"):format("shape", "fwd", "bwd-data", "bwd-wt", opts.gemm and "gemm" or "",
     "GFLOP/s; ms fwd/data/wt"))
 for _, s in ipairs(shapes) do
@@ -134,13 +135,13 @@ for _, s in ipairs(shapes) do
         local dx, dw, db = T.zeros(x.shape), T.zeros(wt.shape), T.zeros{cout}
         local flop = 2 * batch * cout * cin * k * k * h * w
         local tf = time_of(function()
-            check(C.nvp_conv2d_forward(y.data, x.data, wt.data, b.data, batch, cin, cout, h, w, k, 0))
+            check(C.nvp_conv2d_forward(y.data, nil, x.data, nil, wt.data, b.data, batch, cin, cout, h, w, k))
         end)
         local td = time_of(function()
-            check(C.nvp_conv2d_backward(dx.data, nil, nil, dy.data, x.data, wt.data, batch, cin, cout, h, w, k, 1))
+            check(C.nvp_conv2d_backward(dx.data, nil, nil, dy.data, x.data, nil, wt.data, batch, cin, cout, h, w, k, 1))
         end)
         local tw = time_of(function()
-            check(C.nvp_conv2d_backward(nil, dw.data, db.data, dy.data, x.data, wt.data, batch, cin, cout, h, w, k, 1))
+            check(C.nvp_conv2d_backward(nil, dw.data, db.data, dy.data, x.data, nil, wt.data, batch, cin, cout, h, w, k, 1))
         end)
         local gemm = ""
         if opts.gemm then

@@ -6,10 +6,10 @@
 --   build/nvp experiments/memory_bench.lua [configs=fmnist-small,cifar-ref] [rounds=1] [batch=64]
 --                                          [steps=10] [warmup=3] [cifar_steps=2] [cifar_warmup=1]
 --
--- A child (child=true config=NAME recompute=true|false ...) runs REFERENCE.md's training step on
+-- A child (child=true config=NAME recompute=true|false ...) runs docs/REFERENCE.md's training step on
 -- random images (dequantise + logit + forward + NLL + backward + clipping + Adam, batch norm in
 -- training mode) and prints one JSON line: median step time, peak RSS (getrusage ru_maxrss, read
--- right after training as REFERENCE.md does), resident MB after step 2 and after the last step
+-- right after training as docs/REFERENCE.md does), resident MB after step 2 and after the last step
 -- (/proc/self/statm: flat when the step allocates nothing), and the engine allocations
 -- (nvp_alloc_stats) of every step after the first.
 local ffi = require "ffi"
@@ -27,7 +27,7 @@ local CONFIGS = {
     ["cifar-ref"] = {channels = 3, size = 32, scales = 2, width = 64, blocks = 8},
     ["fmnist-small"] = {channels = 1, size = 28, scales = 2, width = 32, blocks = 4},
 }
--- the PyTorch peer's peak RSS (MB), REFERENCE.md section 4, 2 threads, both implementations
+-- the PyTorch peer's peak RSS (MB), docs/REFERENCE.md section 4, 2 threads, both implementations
 local PEER_MB = {["cifar-ref"] = {7197, 8869}, ["fmnist-small"] = {1692, 2012}}
 
 pcall(ffi.cdef, [[

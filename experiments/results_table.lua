@@ -35,7 +35,7 @@ local PAPER = {
 local ORDER = {"cifar10", "imagenet32", "imagenet64", "lsun_bedroom", "lsun_tower", "lsun_church_outdoor", "celeba",
                "fashion_mnist"}
 local NOTES = {
-    cifar10 = "the shared CIFAR-10 copy is rebuilt from JPEG (../shared/data/README.md): JPEG artefacts change "
+    cifar10 = "the shared CIFAR-10 copy is rebuilt from JPEG (docs/data.md): JPEG artefacts change "
         .. "the distribution, so its bits/dim is not comparable to the paper's 3.49",
     fashion_mnist = "not in the paper; the peer's fmnist-small reached 3.558 after 60 minutes here",
 }

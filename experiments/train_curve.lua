@@ -1,6 +1,6 @@
 -- experiments/train_curve.lua: train a recipe for a fixed budget of training minutes, evaluating
 -- held-out bits/dim every `every` minutes (on the full held-out split), and write the curve as a
--- Markdown table beside the PyTorch peer's (REFERENCE.md's fmnist-small: 4.05 at 15 min, 3.89 at 30,
+-- Markdown table beside the PyTorch peer's (docs/REFERENCE.md's fmnist-small: 4.05 at 15 min, 3.89 at 30,
 -- 3.61 at 45, 3.558 at 60 on the full Fashion-MNIST test set, same 2-core machine).
 --
 --   build/nvp experiments/train_curve.lua recipe=recipes/fashion_mnist.lua minutes=60 every=15 \
@@ -54,7 +54,7 @@ local text = table.concat({
         .. " blocks, " .. r.model.scales .. " scales", result.step or 0, result.heldout_bpd or 0 / 0,
         r.data.heldout == "test" and "the full test set" or "the held-out split"), "",
     "Minutes count training only (evaluations pause the clock). The peer column is the PyTorch",
-    "fmnist-small run of ../shared/bench/REFERENCE.md (Adam 1e-3, batch 64) on the same machine.", "",
+    "fmnist-small run of docs/REFERENCE.md (Adam 1e-3, batch 64) on the same machine.", "",
     "| training minutes | step | held-out bits/dim | PyTorch peer |",
     "| --- | --- | --- | --- |",
     table.concat(rows, "\n"), "",

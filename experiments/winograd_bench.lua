@@ -1,8 +1,8 @@
 -- winograd_bench.lua: GFLOP/s of the 3x3 conv passes at the reference shapes (batch 64, NCHW float32),
 -- counting DIRECT-convolution FLOPs (2 * N*Cout*Cin*9*H*W) for every path, so Winograd's saving shows:
---   im2col  nvp_conv2d_* with conv2d_avx2.c's per-thread im2col path forced (nvp_conv2d_path = 2)
---   wino2   nvp_winograd_* with F(2x2,3x3);  wino4  F(4x4,3x3)
---   auto    nvp_conv2d_* with the dispatcher's rule (nvp_conv2d_path = 0)
+--   im2col  nvp_conv2d_* with the per-image im2col forced (nvp_set_conv_algorithm(NVP_CONV_IM2COL))
+--   wino2   nvp_conv2d_* with Winograd F(2x2,3x3) forced (NVP_CONV_WINOGRAD_F2);  wino4  F(4x4,3x3)
+--   auto    nvp_conv2d_* with the router's rules (NVP_CONV_AUTO)
 --   sgemm   one nvp_gemm at the forward's M = Cout, N = batch*H*W, K = Cin*9 (all threads)
 -- Passes: fwd (y), data (dx only), filter (dw + db). Every rep runs each path once, in rotating
 -- order (the host is shared and noisy); the table shows medians.
@@ -21,7 +21,6 @@ pcall(ffi.cdef, [[
 typedef struct nvp_bench_timespec { long tv_sec; long tv_nsec; } nvp_bench_timespec;
 int clock_gettime(int clk, nvp_bench_timespec *ts);
 ]])
-pcall(ffi.cdef, "int nvp_conv2d_path;") -- conv2d_avx2.c's internal switch (not in nvp.h)
 local ts = ffi.new("nvp_bench_timespec")
 -- clock=cpu: process CPU time (CLOCK_PROCESS_CPUTIME_ID) instead of wall time; on a shared host
 -- with NVP_THREADS=1 it measures the work itself, not the time the process was descheduled.
@@ -67,26 +66,19 @@ for _, s in ipairs(shapes) do
         local y, dy = T.empty{batch, cout, h, w}, g:normal(T.empty{batch, cout, h, w})
         local dx, dw, db = T.zeros(x.shape), T.zeros(wt.shape), T.zeros{cout}
         local flop = 2 * batch * cout * cin * 9 * h * w
+        local algorithm = {im2col = C.NVP_CONV_IM2COL, wino2 = C.NVP_CONV_WINOGRAD_F2, wino4 = C.NVP_CONV_WINOGRAD_F4,
+                           auto = C.NVP_CONV_AUTO}
         local function conv(pass, path)
-            if path == "wino2" or path == "wino4" then
-                local tile = path == "wino2" and 2 or 4
-                if pass == "fwd" then
-                    return function() check(C.nvp_winograd_forward(y.data, x.data, wt.data, b.data, batch, cin, cout, h, w, tile, 0)) end
-                elseif pass == "data" then
-                    return function() check(C.nvp_winograd_backward(dx.data, nil, nil, dy.data, x.data, wt.data, batch, cin, cout, h, w, tile, 1)) end
-                end
-                return function() check(C.nvp_winograd_backward(nil, dw.data, db.data, dy.data, x.data, wt.data, batch, cin, cout, h, w, tile, 1)) end
-            end
-            local v = path == "im2col" and 2 or 0
             local f
             if pass == "fwd" then
-                f = function() check(C.nvp_conv2d_forward(y.data, x.data, wt.data, b.data, batch, cin, cout, h, w, 3, 0)) end
+                f = function() check(C.nvp_conv2d_forward(y.data, nil, x.data, nil, wt.data, b.data, batch, cin, cout, h, w, 3)) end
             elseif pass == "data" then
-                f = function() check(C.nvp_conv2d_backward(dx.data, nil, nil, dy.data, x.data, wt.data, batch, cin, cout, h, w, 3, 1)) end
+                f = function() check(C.nvp_conv2d_backward(dx.data, nil, nil, dy.data, x.data, nil, wt.data, batch, cin, cout, h, w, 3, 1)) end
             else
-                f = function() check(C.nvp_conv2d_backward(nil, dw.data, db.data, dy.data, x.data, wt.data, batch, cin, cout, h, w, 3, 1)) end
+                f = function() check(C.nvp_conv2d_backward(nil, dw.data, db.data, dy.data, x.data, nil, wt.data, batch, cin, cout, h, w, 3, 1)) end
             end
-            return function() C.nvp_conv2d_path = v; f(); C.nvp_conv2d_path = 0 end
+            local v = algorithm[path]
+            return function() check(C.nvp_set_conv_algorithm(v)); f(); check(C.nvp_set_conv_algorithm(C.NVP_CONV_AUTO)) end
         end
         local kd, np = cin * 9, batch * h * w
         local col = g:normal(T.empty{kd * np})

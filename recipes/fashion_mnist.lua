@@ -1,5 +1,5 @@
 -- recipes/fashion_mnist.lua: the default model for Fashion-MNIST on a 2-core CPU, the figure we race
--- the PyTorch peer on (test bits/dim after 60 minutes; REFERENCE.md's fmnist-small reached 3.558).
+-- the PyTorch peer on (test bits/dim after 60 minutes; docs/REFERENCE.md's fmnist-small reached 3.558).
 -- Architecture of the paper's multi-scale Real NVP (2 scales for 28x28: one squeeze), held-out
 -- evaluation on the full test set every 15 minutes. Sized for the budget: in 60 minutes on 2 cores
 -- the peer's fmnist-small (width 32, 4 blocks) sees about 2 epochs; width 24 with 2 blocks costs a

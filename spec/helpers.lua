@@ -1,5 +1,6 @@
 -- spec/helpers.lua: loaded by busted before every spec file (see .busted).
--- Globals for specs: assert_close, numgrad, NVP (the FFI namespace), spec_rng, spec_pixels, kernel_suffixes.
+-- Globals for specs: assert_close, numgrad, NVP (the FFI namespace), spec_rng, spec_pixels, cpu_paths, on_path,
+-- ON (a public entry on one CPU path), CONV_ALGORITHMS, with_conv_algorithm.
 local ffi = require "ffi"
 local nffi = require "nvp.ffi"
 
@@ -91,13 +92,116 @@ function spec_pixels(count, stride, offset)
     return px
 end
 
---- The suffixes of a kernel family's entry points this CPU runs: "_ref", then "_avx2" and "_avx512"
--- where the CPU has them (the Winograd and conv-with-act kernels have all three).
-function kernel_suffixes()
-    local list = {"_ref"}
-    if NVP.nvp_cpu_has_avx2() ~= 0 then list[#list + 1] = "_avx2" end
-    if NVP.nvp_cpu_has_avx512() ~= 0 then list[#list + 1] = "_avx512" end
+--- The CPU paths this CPU runs, the scalar reference first: "scalar", then "avx2" and "avx512" where the
+-- CPU has them. Specs compare every op's result on each against "scalar" (nvp_set_cpu_path).
+function cpu_paths()
+    local list = {}
+    for _, p in ipairs{"scalar", "avx2", "avx512"} do
+        if NVP.nvp_cpu_supports(p) ~= 0 then list[#list + 1] = p end
+    end
     return list
+end
+
+--- The suffixes kernel() and conv_entry() take for the paths this CPU runs: "_ref", then "_avx2" and
+-- "_avx512" where the CPU has them.
+function kernel_suffixes()
+    local suffix = {scalar = "_ref", avx2 = "_avx2", avx512 = "_avx512"}
+    local list = {}
+    for i, p in ipairs(cpu_paths()) do list[i] = suffix[p] end
+    return list
+end
+
+--- fn(...) with the engine switched to CPU path `path` (nvp_set_cpu_path), then switched back (also when
+-- fn raises); returns fn's results. Raises if this CPU lacks the path.
+function on_path(path, fn, ...)
+    local saved = ffi.string(NVP.nvp_cpu_path())
+    if path ~= saved then nffi.check(NVP.nvp_set_cpu_path(path)) end
+    local r = {pcall(fn, ...)}
+    if path ~= saved then nffi.check(NVP.nvp_set_cpu_path(saved)) end
+    if not r[1] then error(r[2], 0) end
+    return unpack(r, 2, table.maxn(r))
+end
+
+--- ON[path].nvp_foo(...): nvp_foo run on that CPU path (ON.scalar.nvp_add(y, a, b, n)); the specs' way to
+-- compare the paths of one public entry, since the _ref/_avx2/_avx512 variants are not exported.
+ON = setmetatable({}, {__index = function(t, path)
+    local ns = setmetatable({}, {__index = function(_, name)
+        local f = NVP[name]
+        return function(...) return on_path(path, f, ...) end
+    end})
+    rawset(t, path, ns)
+    return ns
+end})
+
+--- kernel("nvp_foo_avx2"): the public entry nvp_foo on the CPU path a suffix names ("_ref" the scalar path,
+-- "_avx2", "_avx512"); a name without a suffix is the entry itself on the current path. For specs
+-- written against the kernels' twins, which are internal now.
+local suffix_paths = {ref = "scalar", avx2 = "avx2", avx512 = "avx512"}
+function kernel(name)
+    local base, suffix = name:match("^(.-)_(%w+)$")
+    if suffix_paths[suffix] then return ON[suffix_paths[suffix]][base] end
+    return NVP[name]
+end
+
+--- conv_entry("nvp_winograd_forward_avx2"): the conv entries the conv specs name, a (pass, residual,
+-- act) form of nvp_conv2d_forward / nvp_conv2d_backward run on the CPU path the suffix names (as kernel())
+-- and, for nvp_winograd_*, with the Winograd algorithm of the tile the call passes where k was:
+--   nvp_conv2d_forward(y, x, w, b, n, cin, cout, h, w, k, accumulate)     nvp_winograd_forward(..., tile, accumulate)
+--   nvp_conv2d_forward_add(y, r, x, w, b, n, cin, cout, h, w, k)          nvp_winograd_forward_add(..., tile)
+--   nvp_conv2d_forward_act(y, r, x, act, w, b, n, cin, cout, h, w, k)     nvp_winograd_forward_act(..., tile)
+--   nvp_conv2d_backward(dx, dw, db, dy, x, w, n, cin, cout, h, w, k, accumulate_dx)   nvp_winograd_backward
+--   nvp_conv2d_backward_act(dx, dw, db, dy, x, act, w, n, cin, cout, h, w, k, accumulate_dx)   ..._act
+-- Without a suffix the current path runs, and nvp_conv2d_* keep the current algorithm override.
+local conv_forms = {
+    forward = function(y, x, w, b, n, ci, co, h, wd, k, acc)
+        return NVP.nvp_conv2d_forward(y, acc ~= 0 and y or nil, x, nil, w, b, n, ci, co, h, wd, k)
+    end,
+    forward_add = function(y, r, x, w, b, n, ci, co, h, wd, k)
+        return NVP.nvp_conv2d_forward(y, r, x, nil, w, b, n, ci, co, h, wd, k)
+    end,
+    forward_act = function(...) return NVP.nvp_conv2d_forward(...) end,
+    backward = function(dx, dw, db, dy, x, w, n, ci, co, h, wd, k, acc)
+        return NVP.nvp_conv2d_backward(dx, dw, db, dy, x, nil, w, n, ci, co, h, wd, k, acc)
+    end,
+    backward_act = function(...) return NVP.nvp_conv2d_backward(...) end,
+}
+local conv_tile_arg = {forward = 10, forward_add = 11, forward_act = 12, backward = 12, backward_act = 13}
+function conv_entry(name)
+    local family, rest = name:match("^nvp_(%a+%d?%a*)_(.*)$")
+    local form, suffix = rest:match("^(.-)_(%w+)$")
+    if not (form and suffix_paths[suffix]) then form, suffix = rest, nil end
+    local f = assert(conv_forms[form], "no conv entry " .. name)
+    local call = f
+    if family == "winograd" then
+        local i = conv_tile_arg[form]
+        call = function(...)
+            local args = {...}
+            local tile = args[i]
+            args[i] = 3
+            return with_conv_algorithm("winograd_f" .. tile, f, unpack(args, 1, table.maxn(args)))
+        end
+    else
+        assert(family == "conv2d", "no conv entry " .. name)
+    end
+    if suffix then return function(...) return on_path(suffix_paths[suffix], call, ...) end end
+    return call
+end
+
+--- The nvp_conv_algorithm values by name ("auto", "direct", "im2col", "im2col_batched", "winograd",
+-- "winograd_f2", "winograd_f4").
+CONV_ALGORITHMS = {auto = 0, direct = 1, im2col = 2, im2col_batched = 3, winograd = 4, winograd_f2 = 5,
+                   winograd_f4 = 6}
+
+--- fn(...) with the conv algorithm override `algorithm` (a name of CONV_ALGORITHMS, or "winograd" ..
+-- tile for a tile of 2 or 4) set, then reset to the previous one (also when fn raises).
+function with_conv_algorithm(algorithm, fn, ...)
+    local value = assert(CONV_ALGORITHMS[algorithm], "unknown conv algorithm " .. tostring(algorithm))
+    local saved = NVP.nvp_get_conv_algorithm()
+    nffi.check(NVP.nvp_set_conv_algorithm(value))
+    local r = {pcall(fn, ...)}
+    NVP.nvp_set_conv_algorithm(saved)
+    if not r[1] then error(r[2], 0) end
+    return unpack(r, 2, table.maxn(r))
 end
 
 --- Run `fn` and return the error message it raised (fails if it did not raise).

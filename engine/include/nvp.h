@@ -7,8 +7,11 @@
  *   - argument order: outputs [OUT], then inputs, then sizes.
  *   - tensors are float32, contiguous NCHW; shapes are written above each function as
  *     `x: (N,C,H,W)`. Backward passes ACCUMULATE (+=) into gradient buffers.
- *   - every kernel `nvp_foo` dispatches to `nvp_foo_ref` (scalar, always built) or `nvp_foo_avx2`,
- *     chosen once by nvp_init(); NVP_FORCE_SCALAR=1 in the environment forces the reference.
+ *   - one entry per op. Behind it, each op has a scalar reference (always built) and vector variants
+ *     (AVX2, AVX-512) in a private table the engine fills once, in nvp_init (nvp_set_cpu_path switches
+ *     it later); none of them is declared here or exported from libnvp.
+ *   - only what this file declares between the FFI markers is exported (the visibility pragma below;
+ *     the library is built with -fvisibility=hidden).
  *
  * Only the text between NVP_FFI_BEGIN and NVP_FFI_END is read by LuaJIT's ffi.cdef (CMake turns
  * it into lua/nvp/nvp_h.lua), so it must stay plain declarations: no macros, no #include, no
@@ -22,6 +25,13 @@
 
 #ifdef __cplusplus
 extern "C" {
+#endif
+
+#if defined(__GNUC__)
+/* libnvp is compiled with -fvisibility=hidden: only the declarations between here and the pop below
+ * are exported (spec/unit/abi_spec.lua checks nm -D against this header). A pragma rather than a macro
+ * on each line keeps the FFI section plain C for ffi.cdef. */
+#pragma GCC visibility push(default)
 #endif
 
 /* NVP_FFI_BEGIN */
@@ -45,17 +55,20 @@ void nvp_clear_error(void);
 
 /* ---- library set-up -------------------------------------------------------------------- */
 
-/* Choose the CPU path (AVX2 if the CPU has it and NVP_FORCE_SCALAR is not 1) and the thread count
- * (NVP_THREADS, else the number of online CPUs). Idempotent; every entry point works without it,
- * using the scalar path and one thread. */
+/* Choose the CPU path (the best this CPU has: avx512, else avx2, else scalar; NVP_FORCE_SCALAR=1 in the
+ * environment gives "scalar", NVP_NO_AVX512=1 at most "avx2") and the thread count (NVP_THREADS, else
+ * the number of online CPUs). The only place the engine reads the environment; idempotent. Every entry
+ * point works without it, on the scalar path and one thread. */
 void nvp_init(void);
-/* "avx512" (the AVX2 kernels plus the AVX-512 products of nvp_gemm_small), "avx2" or "scalar":
- * the path chosen by nvp_init. NVP_FORCE_SCALAR=1 gives "scalar", NVP_NO_AVX512=1 "avx2". */
+/* Switch every kernel to a CPU path: "scalar" (the references), "avx2" (AVX2 + FMA kernels, OpenBLAS
+ * products) or "avx2" plus the AVX-512 kernels, "avx512". NVP_STATUS_UNSUPPORTED (and the path kept) when
+ * the CPU lacks it, NVP_STATUS_BAD_ARG for another name. For specs and benchmarks comparing paths; not
+ * to be called while kernels run on other threads. */
+nvp_status nvp_set_cpu_path(const char *path);
+/* The current CPU path: "avx512", "avx2" or "scalar". */
 const char *nvp_cpu_path(void);
-/* 1 when the CPU supports AVX2+FMA (independent of NVP_FORCE_SCALAR). */
-int nvp_cpu_has_avx2(void);
-/* 1 when the CPU supports AVX-512 F, CD, BW, DQ and VL. */
-int nvp_cpu_has_avx512(void);
+/* 1 when this CPU can run the path nvp_set_cpu_path accepts by that name ("scalar" always), else 0. */
+int nvp_cpu_supports(const char *path);
 /* The kernel set OpenBLAS runs ("Haswell", "SkylakeX", ...), as openblas_get_corename says. */
 const char *nvp_blas_core(void);
 /* Set the engine's thread count (OpenMP loops and OpenBLAS alike). n >= 1. */
@@ -117,24 +130,14 @@ nvp_status nvp_fill(float *y, float value, int64_t n);
 nvp_status nvp_copy(float *y, const float *x, int64_t n);
 /* y = a + b, all (n) */
 nvp_status nvp_add(float *y, const float *a, const float *b, int64_t n);
-nvp_status nvp_add_ref(float *y, const float *a, const float *b, int64_t n);
-nvp_status nvp_add_avx2(float *y, const float *a, const float *b, int64_t n);
 /* y = a * b, all (n) */
 nvp_status nvp_mul(float *y, const float *a, const float *b, int64_t n);
-nvp_status nvp_mul_ref(float *y, const float *a, const float *b, int64_t n);
-nvp_status nvp_mul_avx2(float *y, const float *a, const float *b, int64_t n);
 /* y += alpha * x, all (n) */
 nvp_status nvp_axpy(float *y, float alpha, const float *x, int64_t n);
-nvp_status nvp_axpy_ref(float *y, float alpha, const float *x, int64_t n);
-nvp_status nvp_axpy_avx2(float *y, float alpha, const float *x, int64_t n);
 /* y = alpha * x + beta, all (n); y may be x */
 nvp_status nvp_scale(float *y, const float *x, float alpha, float beta, int64_t n);
-nvp_status nvp_scale_ref(float *y, const float *x, float alpha, float beta, int64_t n);
-nvp_status nvp_scale_avx2(float *y, const float *x, float alpha, float beta, int64_t n);
 /* [OUT] sum, sum of squares of x: (n), accumulated in double */
 nvp_status nvp_sum(double *sum, double *sumsq, const float *x, int64_t n);
-nvp_status nvp_sum_ref(double *sum, double *sumsq, const float *x, int64_t n);
-nvp_status nvp_sum_avx2(double *sum, double *sumsq, const float *x, int64_t n);
 /* [OUT] dot = sum x*y in double */
 nvp_status nvp_dot(double *dot, const float *x, const float *y, int64_t n);
 /* [OUT] number of non-finite values in x: (n) */
@@ -143,57 +146,24 @@ nvp_status nvp_count_nonfinite(int64_t *count, const float *x, int64_t n);
 /* ---- matrix multiply: the one wrapper around OpenBLAS -------------------------------------- */
 
 /* C (M,N) = alpha * op(A) * op(B) + beta * C, row-major; op(X) = X or X^T (trans_* = 1).
- * lda/ldb/ldc are row strides. nvp_gemm_ref is a plain scalar loop (the definition of correct);
- * nvp_gemm goes to OpenBLAS's cblas_sgemm (its own AVX2 kernels) unless NVP_FORCE_SCALAR=1. */
+ * lda/ldb/ldc are row strides. OpenBLAS's cblas_sgemm (its own AVX2 kernels) on the vector CPU paths,
+ * a plain scalar loop (the definition of correct) on the scalar path. */
 nvp_status nvp_gemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                     const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
-nvp_status nvp_gemm_ref(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-                        const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
 
 /* C (M,N) = op(A) * op(B) (accumulate = 0) or C += op(A) * op(B) (accumulate = 1) on the calling
  * thread alone: the many small products of one thread's share (Winograd tiles, 1x1 convolutions).
- * nvp_gemm_small picks the AVX-512 kernels (no packing, gemm_avx512.c) when nvp_init chose them,
- * else nvp_gemm (single-threaded inside a parallel region), else the reference. The AVX-512 kernels
- * cover op(A) * B and A * B^T; A^T * B^T goes to nvp_gemm. nvp_gemm_small_avx512 fails with
- * NVP_STATUS_UNSUPPORTED on a CPU without AVX-512. */
+ * The avx512 CPU path runs nvp's own AVX-512 kernels (no packing, gemm_avx512.c; they cover op(A) * B
+ * and A * B^T, A^T * B^T goes to OpenBLAS), the avx2 path OpenBLAS (single-threaded inside a parallel
+ * region), the scalar path the reference loops. */
 nvp_status nvp_gemm_small(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                           const float *b, int64_t ldb, int accumulate, float *c, int64_t ldc);
-nvp_status nvp_gemm_small_ref(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const float *a,
-                              int64_t lda, const float *b, int64_t ldb, int accumulate, float *c, int64_t ldc);
-nvp_status nvp_gemm_small_avx512(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const float *a,
-                                 int64_t lda, const float *b, int64_t ldb, int accumulate, float *c, int64_t ldc);
 
 /* ---- convolution: k x k (k = 1 or 3), stride 1, zero "same" padding k/2 -------------------- */
-/* The layout decision (NCHW activations, im2col + GEMM) lives in conv2d.c alone. */
-
-/* y: (N,Cout,H,W) = conv(x: (N,Cin,H,W), w: (Cout,Cin,k,k)) + b: (Cout) (b may be NULL);
- * accumulate = 1 adds into y instead of overwriting it (residual and skip sums). */
-nvp_status nvp_conv2d_forward(float *y, const float *x, const float *w, const float *b, int64_t n,
-                              int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k, int accumulate);
-nvp_status nvp_conv2d_forward_ref(float *y, const float *x, const float *w, const float *b, int64_t n,
-                                  int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k, int accumulate);
-nvp_status nvp_conv2d_forward_avx2(float *y, const float *x, const float *w, const float *b, int64_t n,
-                                   int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k, int accumulate);
-/* y = r + conv(x) + b, r (N,Cout,H,W) given: y itself or a tensor disjoint from it (a residual sum: the
- * Winograd paths add r in their output transform; the others copy r into y, then accumulate). */
-nvp_status nvp_conv2d_forward_add(float *y, const float *r, const float *x, const float *w, const float *b, int64_t n,
-                                  int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k);
-nvp_status nvp_conv2d_forward_add_ref(float *y, const float *r, const float *x, const float *w, const float *b,
-                                      int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k);
-nvp_status nvp_conv2d_forward_add_avx2(float *y, const float *r, const float *x, const float *w, const float *b,
-                                       int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k);
-/* Given dy: (N,Cout,H,W): dx = (accumulate_dx ? dx : 0) + d/dx (N,Cin,H,W), dw += d/dw (Cout,Cin,k,k),
- * db += d/db (Cout). Any of dx, dw, db may be NULL (not wanted). accumulate_dx = 0 never reads dx
- * (a fresh gradient buffer needs no zero fill first). */
-nvp_status nvp_conv2d_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
-                               int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k,
-                               int accumulate_dx);
-nvp_status nvp_conv2d_backward_ref(float *dx, float *dw, float *db, const float *dy, const float *x,
-                                   const float *w, int64_t n, int64_t cin, int64_t cout, int64_t h,
-                                   int64_t width, int64_t k, int accumulate_dx);
-nvp_status nvp_conv2d_backward_avx2(float *dx, float *dw, float *db, const float *dy, const float *x,
-                                    const float *w, int64_t n, int64_t cin, int64_t cout, int64_t h,
-                                    int64_t width, int64_t k, int accumulate_dx);
+/* One entry per pass. Which algorithm runs a call (direct loops, im2col + GEMM, Winograd F(2x2,3x3) or
+ * F(4x4,3x3); a 1x1 conv is a plain GEMM) is the engine's choice by shape and CPU path
+ * (engine/src/kernels/conv2d_router.c gives the rules and their reasons); every algorithm computes the
+ * same convolution to float32 rounding. */
 
 /* A batch norm + ReLU applied to a conv's input as the conv reads it (the s/t networks' BN -> ReLU ->
  * conv, with the statistics of nvp_batchnorm_forward_train or the running ones): the conv sees
@@ -203,115 +173,50 @@ typedef struct nvp_bn_relu {
     const float *mean, *invstd, *gamma, *beta;
 } nvp_bn_relu;
 
-/* y = (r ? r : 0) + conv(x') + b, x' = act(x) (act NULL: x itself); r NULL (y written), y (accumulate)
- * or a tensor disjoint from y. The 3x3 Winograd paths apply act to each input plane in L1 as they
- * transform it, so x' is never written out; the others apply it into a scratch copy of x first. */
-nvp_status nvp_conv2d_forward_act(float *y, const float *r, const float *x, const nvp_bn_relu *act, const float *w,
-                                  const float *b, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width,
-                                  int64_t k);
-nvp_status nvp_conv2d_forward_act_ref(float *y, const float *r, const float *x, const nvp_bn_relu *act,
-                                      const float *w, const float *b, int64_t n, int64_t cin, int64_t cout, int64_t h,
-                                      int64_t width, int64_t k);
-nvp_status nvp_conv2d_forward_act_avx2(float *y, const float *r, const float *x, const nvp_bn_relu *act,
-                                       const float *w, const float *b, int64_t n, int64_t cin, int64_t cout,
-                                       int64_t h, int64_t width, int64_t k);
-/* nvp_conv2d_backward of y = conv(act(x)): dw and db as there with x' = act(x) (recomputed, never
- * stored), dx = dL/dx' (the batch norm's backward takes it from there). */
-nvp_status nvp_conv2d_backward_act(float *dx, float *dw, float *db, const float *dy, const float *x,
-                                   const nvp_bn_relu *act, const float *w, int64_t n, int64_t cin, int64_t cout,
-                                   int64_t h, int64_t width, int64_t k, int accumulate_dx);
-nvp_status nvp_conv2d_backward_act_ref(float *dx, float *dw, float *db, const float *dy, const float *x,
-                                       const nvp_bn_relu *act, const float *w, int64_t n, int64_t cin, int64_t cout,
-                                       int64_t h, int64_t width, int64_t k, int accumulate_dx);
-nvp_status nvp_conv2d_backward_act_avx2(float *dx, float *dw, float *db, const float *dy, const float *x,
-                                        const nvp_bn_relu *act, const float *w, int64_t n, int64_t cin, int64_t cout,
-                                        int64_t h, int64_t width, int64_t k, int accumulate_dx);
+/* y: (N,Cout,H,W) = (r ? r : 0) + conv(x', w: (Cout,Cin,k,k)) + b: (Cout), x' = act(x: (N,Cin,H,W))
+ * (act NULL: x itself; b may be NULL). r: NULL (y is written), y itself (accumulate: skip sums) or an
+ * (N,Cout,H,W) tensor disjoint from y (a residual sum, added in the same pass where the algorithm can).
+ * x' is never written out: the Winograd algorithms apply act to each input plane in L1, the others to a
+ * scratch copy. */
+nvp_status nvp_conv2d_forward(float *y, const float *r, const float *x, const nvp_bn_relu *act, const float *w,
+                              const float *b, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width,
+                              int64_t k);
+/* The backward of nvp_conv2d_forward given dy: (N,Cout,H,W): dx = (accumulate_dx ? dx : 0) + dL/dx'
+ * (N,Cin,H,W) (through act the batch norm's backward takes it from there), dw += (Cout,Cin,k,k),
+ * db += (Cout), with x' = act(x) recomputed (never stored). Any of dx, dw, db may be NULL (not wanted);
+ * accumulate_dx = 0 never reads dx (a fresh gradient buffer needs no zero fill first). */
+nvp_status nvp_conv2d_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
+                               const nvp_bn_relu *act, const float *w, int64_t n, int64_t cin, int64_t cout,
+                               int64_t h, int64_t width, int64_t k, int accumulate_dx);
 
 /* The algorithm a conv pass (0 forward, 1 backward-data, 2 backward-filter) of this shape runs on the
- * current CPU path and NVP_CONV_PATH: "winograd F(4x4,3x3)", "direct AVX-512 (few input channels)",
+ * current CPU path and override: "winograd F(4x4,3x3)", "direct AVX-512 (few input channels)",
  * "im2col per image", "direct (scalar reference)", ... (a static string; for benchmarks and logs). */
 const char *nvp_conv2d_path_name(int pass, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k);
-const char *nvp_conv2d_path_name_avx2(int pass, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width,
-                                      int64_t k);
 
-/* Winograd F(tile x tile, 3x3) convolutions (3x3, pad 1, stride 1 only; tile = 2 or 4), same
- * contract as nvp_conv2d_forward / nvp_conv2d_backward (dw, db accumulate, dx as accumulate_dx
- * says; dx, dw, db may be NULL). nvp_conv2d_* choose them for the 3x3 shapes where they win (conv2d_avx2.c); _ref has the
- * scalar tile transforms, _avx2 the AVX2 ones, _avx512 the AVX-512 ones (NVP_STATUS_UNSUPPORTED on a
- * CPU without AVX-512); all multiply with nvp_gemm_small. F(4x4) does 4x fewer
- * multiplies than the direct conv and F(2x2) 2.25x, at a larger float32 error (winograd.c). */
-nvp_status nvp_winograd_forward(float *y, const float *x, const float *w, const float *b, int64_t n, int64_t cin,
-                                int64_t cout, int64_t h, int64_t width, int tile, int accumulate);
-nvp_status nvp_winograd_forward_ref(float *y, const float *x, const float *w, const float *b, int64_t n, int64_t cin,
-                                    int64_t cout, int64_t h, int64_t width, int tile, int accumulate);
-nvp_status nvp_winograd_forward_avx2(float *y, const float *x, const float *w, const float *b, int64_t n, int64_t cin,
-                                     int64_t cout, int64_t h, int64_t width, int tile, int accumulate);
-nvp_status nvp_winograd_forward_avx512(float *y, const float *x, const float *w, const float *b, int64_t n,
-                                       int64_t cin, int64_t cout, int64_t h, int64_t width, int tile, int accumulate);
-/* y = r + conv3x3(x) + b (b may be NULL), r (N,Cout,H,W) given: y itself or a tensor disjoint from it.
- * The residual sum of a ResNet block in one pass over y (no copy of r into y first). */
-nvp_status nvp_winograd_forward_add(float *y, const float *r, const float *x, const float *w, const float *b,
-                                    int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile);
-nvp_status nvp_winograd_forward_add_ref(float *y, const float *r, const float *x, const float *w, const float *b,
-                                        int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile);
-nvp_status nvp_winograd_forward_add_avx2(float *y, const float *r, const float *x, const float *w, const float *b,
-                                         int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile);
-nvp_status nvp_winograd_forward_add_avx512(float *y, const float *r, const float *x, const float *w, const float *b,
-                                           int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile);
-nvp_status nvp_winograd_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
-                                 int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile,
-                                 int accumulate_dx);
-nvp_status nvp_winograd_backward_ref(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
-                                     int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile,
-                                     int accumulate_dx);
-nvp_status nvp_winograd_backward_avx2(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
-                                      int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile,
-                                      int accumulate_dx);
-nvp_status nvp_winograd_backward_avx512(float *dx, float *dw, float *db, const float *dy, const float *x,
-                                        const float *w, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width,
-                                        int tile, int accumulate_dx);
-
-/* The same with an input batch norm + ReLU (nvp_bn_relu; NULL = none): forward y = (r ? r : 0) +
- * conv3x3(act(x)) + b; backward dw, db of that, dx = dL/d act(x). Each input plane goes through act in
- * L1 on its way into the input transform (forward and backward-filter). */
-nvp_status nvp_winograd_forward_act(float *y, const float *r, const float *x, const nvp_bn_relu *act, const float *w,
-                                    const float *b, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width,
-                                    int tile);
-nvp_status nvp_winograd_forward_act_ref(float *y, const float *r, const float *x, const nvp_bn_relu *act,
-                                        const float *w, const float *b, int64_t n, int64_t cin, int64_t cout,
-                                        int64_t h, int64_t width, int tile);
-nvp_status nvp_winograd_forward_act_avx2(float *y, const float *r, const float *x, const nvp_bn_relu *act,
-                                         const float *w, const float *b, int64_t n, int64_t cin, int64_t cout,
-                                         int64_t h, int64_t width, int tile);
-nvp_status nvp_winograd_forward_act_avx512(float *y, const float *r, const float *x, const nvp_bn_relu *act,
-                                           const float *w, const float *b, int64_t n, int64_t cin, int64_t cout,
-                                           int64_t h, int64_t width, int tile);
-nvp_status nvp_winograd_backward_act(float *dx, float *dw, float *db, const float *dy, const float *x,
-                                     const nvp_bn_relu *act, const float *w, int64_t n, int64_t cin, int64_t cout,
-                                     int64_t h, int64_t width, int tile, int accumulate_dx);
-nvp_status nvp_winograd_backward_act_ref(float *dx, float *dw, float *db, const float *dy, const float *x,
-                                         const nvp_bn_relu *act, const float *w, int64_t n, int64_t cin,
-                                         int64_t cout, int64_t h, int64_t width, int tile, int accumulate_dx);
-nvp_status nvp_winograd_backward_act_avx2(float *dx, float *dw, float *db, const float *dy, const float *x,
-                                          const nvp_bn_relu *act, const float *w, int64_t n, int64_t cin,
-                                          int64_t cout, int64_t h, int64_t width, int tile, int accumulate_dx);
-nvp_status nvp_winograd_backward_act_avx512(float *dx, float *dw, float *db, const float *dy, const float *x,
-                                            const nvp_bn_relu *act, const float *w, int64_t n, int64_t cin,
-                                            int64_t cout, int64_t h, int64_t width, int tile, int accumulate_dx);
+/* Override the router's choice for every later conv call (benchmarks and specs; process-wide, not
+ * thread-safe against running convs). An algorithm a call cannot use (Winograd for a 1x1 conv, im2col
+ * on the scalar path, the AVX-512 direct loops in a backward pass or off the avx512 path) leaves that
+ * call to the rules, or to the direct reference on the scalar path. */
+typedef enum nvp_conv_algorithm {
+    NVP_CONV_AUTO = 0,            /* the rules (the default) */
+    NVP_CONV_DIRECT = 1,          /* direct loops: AVX-512 for a forward 3x3 on the avx512 path, else scalar */
+    NVP_CONV_IM2COL = 2,          /* im2col + GEMM per image, the images split over the threads */
+    NVP_CONV_IM2COL_BATCHED = 3,  /* im2col of several images side by side, threaded GEMMs */
+    NVP_CONV_WINOGRAD = 4,        /* every 3x3 conv by Winograd, the tile by the rules */
+    NVP_CONV_WINOGRAD_F2 = 5,     /* every 3x3 conv by Winograd F(2x2,3x3) */
+    NVP_CONV_WINOGRAD_F4 = 6      /* every 3x3 conv by Winograd F(4x4,3x3) */
+} nvp_conv_algorithm;
+nvp_status nvp_set_conv_algorithm(nvp_conv_algorithm algorithm);
+nvp_conv_algorithm nvp_get_conv_algorithm(void);
 
 /* ---- weight normalisation (Salimans & Kingma 2016), per output row ---------------------------- */
 
 /* w: (Cout,K) = g: (Cout) * v: (Cout,K) / ||v_o||; [OUT] norm: (Cout) = ||v_o|| for the backward. */
 nvp_status nvp_weightnorm_forward(float *w, float *norm, const float *v, const float *g, int64_t cout, int64_t k);
-nvp_status nvp_weightnorm_forward_ref(float *w, float *norm, const float *v, const float *g, int64_t cout, int64_t k);
-nvp_status nvp_weightnorm_forward_avx2(float *w, float *norm, const float *v, const float *g, int64_t cout, int64_t k);
 /* Given dw: (Cout,K): dg += <dw_o, v_o>/||v_o||; dv += g/||v_o|| * (dw_o - <dw_o, v_o> v_o/||v_o||^2). */
 nvp_status nvp_weightnorm_backward(float *dv, float *dg, const float *dw, const float *v, const float *g,
                                    const float *norm, int64_t cout, int64_t k);
-nvp_status nvp_weightnorm_backward_ref(float *dv, float *dg, const float *dw, const float *v, const float *g,
-                                       const float *norm, int64_t cout, int64_t k);
-nvp_status nvp_weightnorm_backward_avx2(float *dv, float *dg, const float *dw, const float *v, const float *g,
-                                        const float *norm, int64_t cout, int64_t k);
 
 /* ---- batch normalisation over (N, H, W) per channel, optionally fused with ReLU --------------- */
 /* x, y: (N,C,HW). gamma, beta, mean, invstd, running_mean, running_var: (C).
@@ -323,24 +228,10 @@ nvp_status nvp_batchnorm_forward_train(float *y, float *mean, float *invstd, flo
                                        float *running_var, const float *x, const float *gamma,
                                        const float *beta, int64_t n, int64_t c, int64_t hw, float eps,
                                        float momentum, int relu);
-nvp_status nvp_batchnorm_forward_train_ref(float *y, float *mean, float *invstd, float *running_mean,
-                                           float *running_var, const float *x, const float *gamma,
-                                           const float *beta, int64_t n, int64_t c, int64_t hw, float eps,
-                                           float momentum, int relu);
-nvp_status nvp_batchnorm_forward_train_avx2(float *y, float *mean, float *invstd, float *running_mean,
-                                            float *running_var, const float *x, const float *gamma,
-                                            const float *beta, int64_t n, int64_t c, int64_t hw, float eps,
-                                            float momentum, int relu);
 /* Evaluation: the given mean and invstd (from running averages: invstd = 1/sqrt(running_var + eps)). */
 nvp_status nvp_batchnorm_forward_eval(float *y, const float *x, const float *gamma, const float *beta,
                                       const float *mean, const float *invstd, int64_t n, int64_t c, int64_t hw,
                                       int relu);
-nvp_status nvp_batchnorm_forward_eval_ref(float *y, const float *x, const float *gamma, const float *beta,
-                                          const float *mean, const float *invstd, int64_t n, int64_t c,
-                                          int64_t hw, int relu);
-nvp_status nvp_batchnorm_forward_eval_avx2(float *y, const float *x, const float *gamma, const float *beta,
-                                           const float *mean, const float *invstd, int64_t n, int64_t c,
-                                           int64_t hw, int relu);
 /* Inverse of the evaluation transform (flow batch norm when sampling): x = (y - beta)/(gamma*invstd) + mean. */
 nvp_status nvp_batchnorm_inverse(float *x, const float *y, const float *gamma, const float *beta,
                                  const float *mean, const float *invstd, int64_t n, int64_t c, int64_t hw);
@@ -355,14 +246,6 @@ nvp_status nvp_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const 
                                   const float *gamma, const float *beta, const float *mean, const float *invstd,
                                   int64_t n, int64_t c, int64_t hw, int relu, float dlogdet, int training,
                                   int accumulate_dx);
-nvp_status nvp_batchnorm_backward_ref(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
-                                      const float *gamma, const float *beta, const float *mean,
-                                      const float *invstd, int64_t n, int64_t c, int64_t hw, int relu,
-                                      float dlogdet, int training, int accumulate_dx);
-nvp_status nvp_batchnorm_backward_avx2(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
-                                       const float *gamma, const float *beta, const float *mean,
-                                       const float *invstd, int64_t n, int64_t c, int64_t hw, int relu,
-                                       float dlogdet, int training, int accumulate_dx);
 /* Synchronised batch norm (lua/nvp/layers/batchnorm.lua, train.sync_batchnorm): the training transform
  * in steps, so that the caller can sum each step's per-channel sums over every rank
  * (nvp_dist_allreduce_sum_f64) before the next. With one rank the steps give the fused kernels'
@@ -372,10 +255,6 @@ nvp_status nvp_batchnorm_backward_avx2(float *dx, float *dgamma, float *dbeta, c
  * center = mean for the variance. */
 nvp_status nvp_batchnorm_moments(double *sum, double *sumsq, const float *x, const double *center, int64_t n,
                                  int64_t c, int64_t hw);
-nvp_status nvp_batchnorm_moments_ref(double *sum, double *sumsq, const float *x, const double *center, int64_t n,
-                                     int64_t c, int64_t hw);
-nvp_status nvp_batchnorm_moments_avx2(double *sum, double *sumsq, const float *x, const double *center, int64_t n,
-                                      int64_t c, int64_t hw);
 /* Then, from the summed moments of m values per channel: [OUT] mean = mean_d, invstd =
  * 1/sqrt(sumsq/m + eps), and the running averages as nvp_batchnorm_forward_train; nvp_batchnorm_forward_eval
  * with this mean and invstd is the output. mean_d, sumsq: (C). */
@@ -387,12 +266,6 @@ nvp_status nvp_batchnorm_finish_stats(float *mean, float *invstd, float *running
 nvp_status nvp_batchnorm_backward_sums(double *sums, const float *dy, const float *x, const float *gamma,
                                        const float *beta, const float *mean, const float *invstd, int64_t n,
                                        int64_t c, int64_t hw, int relu);
-nvp_status nvp_batchnorm_backward_sums_ref(double *sums, const float *dy, const float *x, const float *gamma,
-                                           const float *beta, const float *mean, const float *invstd, int64_t n,
-                                           int64_t c, int64_t hw, int relu);
-nvp_status nvp_batchnorm_backward_sums_avx2(double *sums, const float *dy, const float *x, const float *gamma,
-                                            const float *beta, const float *mean, const float *invstd, int64_t n,
-                                            int64_t c, int64_t hw, int relu);
 /* Then dx += the training backward with the statistics' terms from total: (2C), the sums of every
  * rank over m_total values; dgamma, dbeta (may be NULL) += this rank's own part, from local: (2C)
  * (the dlogdet term counts this rank's n*hw values). */
@@ -400,26 +273,16 @@ nvp_status nvp_batchnorm_backward_apply(float *dx, float *dgamma, float *dbeta, 
                                         const float *gamma, const float *beta, const float *mean,
                                         const float *invstd, const double *local, const double *total,
                                         int64_t m_total, int64_t n, int64_t c, int64_t hw, int relu, float dlogdet);
-nvp_status nvp_batchnorm_backward_apply_ref(float *dx, float *dgamma, float *dbeta, const float *dy,
-                                            const float *x, const float *gamma, const float *beta,
-                                            const float *mean, const float *invstd, const double *local,
-                                            const double *total, int64_t m_total, int64_t n, int64_t c,
-                                            int64_t hw, int relu, float dlogdet);
-nvp_status nvp_batchnorm_backward_apply_avx2(float *dx, float *dgamma, float *dbeta, const float *dy,
-                                             const float *x, const float *gamma, const float *beta,
-                                             const float *mean, const float *invstd, const double *local,
-                                             const double *total, int64_t m_total, int64_t n, int64_t c,
-                                             int64_t hw, int relu, float dlogdet);
 
 /* ---- activations ------------------------------------------------------------------------------ */
 
-/* Concatenated ReLU of the s/t-net input (REFERENCE.md 2.4): y: (N,2C,HW) = [relu(a x), relu(-a x)],
+/* Concatenated ReLU of the s/t-net input (docs/REFERENCE.md 2.4): y: (N,2C,HW) = [relu(a x), relu(-a x)],
  * x: (N,C,HW), a = scale (2 for checkerboard couplings, else 1). Backward: dx += a (dy1 [x>0] - dy2 [x<0]). */
 nvp_status nvp_crelu_forward(float *y, const float *x, float scale, int64_t n, int64_t c, int64_t hw);
 nvp_status nvp_crelu_backward(float *dx, const float *dy, const float *x, float scale, int64_t n, int64_t c,
                               int64_t hw);
 
-/* ---- coupling layers (paper Eq. 4-9; REFERENCE.md 2.3) ----------------------------------------- */
+/* ---- coupling layers (paper Eq. 4-9; docs/REFERENCE.md 2.3) ----------------------------------------- */
 /* mask_kind 0 = checkerboard: position (i,j) conditions when (i + j + parity) is odd, else changes;
  *   st: (N, 2C, H, W), s_raw = channels [0,C), t = [C,2C).
  * mask_kind 1 = channel-wise: parity 0 changes channels [0,C/2) and conditions on [C/2,C); parity 1
@@ -429,30 +292,15 @@ nvp_status nvp_crelu_backward(float *dx, const float *dy, const float *x, float 
  * logdet: (N), += the sum of s over the changing positions of each sample. */
 nvp_status nvp_coupling_forward(float *y, float *logdet, const float *x, const float *st, const float *lam,
                                 int64_t n, int64_t c, int64_t h, int64_t w, int mask_kind, int parity);
-nvp_status nvp_coupling_forward_ref(float *y, float *logdet, const float *x, const float *st, const float *lam,
-                                    int64_t n, int64_t c, int64_t h, int64_t w, int mask_kind, int parity);
-nvp_status nvp_coupling_forward_avx2(float *y, float *logdet, const float *x, const float *st,
-                                     const float *lam, int64_t n, int64_t c, int64_t h, int64_t w,
-                                     int mask_kind, int parity);
 /* x = y * exp(-s) - t on changing positions, copied elsewhere (st computed from the conditioning part). */
 nvp_status nvp_coupling_inverse(float *x, const float *y, const float *st, const float *lam, int64_t n,
                                 int64_t c, int64_t h, int64_t w, int mask_kind, int parity);
-nvp_status nvp_coupling_inverse_ref(float *x, const float *y, const float *st, const float *lam, int64_t n,
-                                    int64_t c, int64_t h, int64_t w, int mask_kind, int parity);
-nvp_status nvp_coupling_inverse_avx2(float *x, const float *y, const float *st, const float *lam, int64_t n,
-                                     int64_t c, int64_t h, int64_t w, int mask_kind, int parity);
 /* Given dy: (N,C,H,W) and dlogdet: (N): dx += the direct part only (dy on conditioning positions,
  * dy*exp(s) on changing ones; the path through the s/t network is the caller's), dst += d/d(s_raw, t)
  * (zero on conditioning positions), dlam += d/dlam. x is the forward input. */
 nvp_status nvp_coupling_backward(float *dx, float *dst, float *dlam, const float *dy, const float *dlogdet,
                                  const float *x, const float *st, const float *lam, int64_t n, int64_t c,
                                  int64_t h, int64_t w, int mask_kind, int parity);
-nvp_status nvp_coupling_backward_ref(float *dx, float *dst, float *dlam, const float *dy, const float *dlogdet,
-                                     const float *x, const float *st, const float *lam, int64_t n, int64_t c,
-                                     int64_t h, int64_t w, int mask_kind, int parity);
-nvp_status nvp_coupling_backward_avx2(float *dx, float *dst, float *dlam, const float *dy,
-                                      const float *dlogdet, const float *x, const float *st, const float *lam,
-                                      int64_t n, int64_t c, int64_t h, int64_t w, int mask_kind, int parity);
 /* y: (N,C,H,W) = x * m, m the checkerboard's conditioning mask ((i+j+parity) odd);
  * accumulate = 1 adds into y (the same op is its own backward). */
 nvp_status nvp_checker_mask(float *y, const float *x, int64_t n, int64_t c, int64_t h, int64_t w, int parity,
@@ -464,31 +312,25 @@ nvp_status nvp_checker_mask(float *y, const float *x, int64_t n, int64_t c, int6
  * dst: (N, dst_c, HW); accumulate = 1 adds instead of copying. Serves split, concat and slices. */
 nvp_status nvp_copy_channels(float *dst, int64_t dst_c, int64_t dst_first, const float *src, int64_t src_c,
                              int64_t src_first, int64_t count, int64_t n, int64_t hw, int accumulate);
-/* Squeeze x: (N,C,H,W) -> y: (N,4C,H/2,W/2) (REFERENCE.md 2.2). order 0 ("A"):
+/* Squeeze x: (N,C,H,W) -> y: (N,4C,H/2,W/2) (docs/REFERENCE.md 2.2). order 0 ("A"):
  * y[4c + 2dy + dx, Y, X] = x[c, 2Y+dy, 2X+dx]; order 1 ("B"): channel blocks of C, one per pixel
  * offset in the order (0,0), (1,1), (0,1), (1,0): y[q C + c, Y, X] = x[c, 2Y+dy_q, 2X+dx_q].
  * H and W even. nvp_unsqueeze is the exact inverse (x from y; x is (N,C,H,W), the squeezed size). */
 nvp_status nvp_squeeze(float *y, const float *x, int64_t n, int64_t c, int64_t h, int64_t w, int order);
-nvp_status nvp_squeeze_ref(float *y, const float *x, int64_t n, int64_t c, int64_t h, int64_t w, int order);
-nvp_status nvp_squeeze_avx2(float *y, const float *x, int64_t n, int64_t c, int64_t h, int64_t w, int order);
 nvp_status nvp_unsqueeze(float *x, const float *y, int64_t n, int64_t c, int64_t h, int64_t w, int order);
-nvp_status nvp_unsqueeze_ref(float *x, const float *y, int64_t n, int64_t c, int64_t h, int64_t w, int order);
-nvp_status nvp_unsqueeze_avx2(float *x, const float *y, int64_t n, int64_t c, int64_t h, int64_t w, int order);
 
-/* ---- data preprocessing (REFERENCE.md 2.1) ----------------------------------------------------- */
+/* ---- data preprocessing (docs/REFERENCE.md 2.1) ----------------------------------------------------- */
 
 /* v: (n) = x + u, x uint8 pixels, u ~ U[0,1) from the counter-based stream (seed, counter + i):
  * dequantised values in [0, 256). */
 nvp_status nvp_dequantize(float *v, const uint8_t *x, uint64_t seed, uint64_t counter, int64_t n);
 /* y: (N,D) = logit(p), p = alpha + (1 - 2 alpha) v / 256 for v: (N,D) in [0, 256);
  * logdet: (N) += sum_d [log(1 - 2 alpha) - log p - log(1 - p)], the log-det of u = v/256 -> y
- * (REFERENCE.md 2.1); the loss adds D log 256 for the bins (2.5), giving bits/dim of the pixels. */
+ * (docs/REFERENCE.md 2.1); the loss adds D log 256 for the bins (2.5), giving bits/dim of the pixels. */
 nvp_status nvp_logit_forward(float *y, float *logdet, const float *v, int64_t n, int64_t d, float alpha);
-nvp_status nvp_logit_forward_ref(float *y, float *logdet, const float *v, int64_t n, int64_t d, float alpha);
-nvp_status nvp_logit_forward_avx2(float *y, float *logdet, const float *v, int64_t n, int64_t d, float alpha);
 /* v = 256 (sigmoid(y) - alpha) / (1 - 2 alpha): the exact inverse of nvp_logit_forward. */
 nvp_status nvp_logit_inverse(float *v, const float *y, int64_t n, float alpha);
-/* pixels = clamp(floor(v), 0, 255) for v in [0, 256) (REFERENCE.md 2.5). */
+/* pixels = clamp(floor(v), 0, 255) for v in [0, 256) (docs/REFERENCE.md 2.5). */
 nvp_status nvp_quantize(uint8_t *x, const float *v, int64_t n);
 /* Horizontal flip of the images whose flag is 1: x: (N,C,H,W) uint8, in place; flags: (N). */
 nvp_status nvp_flip_horizontal_u8(uint8_t *x, const uint8_t *flags, int64_t n, int64_t c, int64_t h, int64_t w);
@@ -500,10 +342,6 @@ nvp_status nvp_flip_horizontal_u8(uint8_t *x, const uint8_t *flags, int64_t n, i
  * param, m, v, grad: (n); step t >= 1. */
 nvp_status nvp_adam_step(float *param, float *m, float *v, const float *grad, int64_t n, float lr, float beta1,
                          float beta2, float eps, float weight_decay, int64_t step);
-nvp_status nvp_adam_step_ref(float *param, float *m, float *v, const float *grad, int64_t n, float lr,
-                             float beta1, float beta2, float eps, float weight_decay, int64_t step);
-nvp_status nvp_adam_step_avx2(float *param, float *m, float *v, const float *grad, int64_t n, float lr,
-                              float beta1, float beta2, float eps, float weight_decay, int64_t step);
 
 /* ---- Glow layers (Kingma & Dhariwal 2018; engine/src/kernels/{actnorm,glow_coupling}.c) ------------ */
 /* One public entry per op; the scalar reference and the AVX2 twin behind it are private. */
@@ -689,6 +527,13 @@ nvp_status nvp_prefetch_wait(nvp_prefetch *prefetch, uint8_t **batch);
 /* Stop the thread (after the current job) and free everything. */
 void nvp_prefetch_free(nvp_prefetch *prefetch);
 
+/* Write an animated WebP that loops forever (libwebp's WebPAnimEncoder, engine/src/io/webp.c): the
+ * full-colour animation for RGB models. frames: (nframes, height, width, channels) interleaved,
+ * channels 1 (gray, stored as RGB) or 3; delay_ms: milliseconds per frame; quality: < 0 lossless
+ * (every pixel exact), else 0..100 lossy. Written atomically (nvp_file_write_atomic). */
+nvp_status nvp_webp_write(const char *path, const uint8_t *frames, int32_t width, int32_t height, int32_t channels,
+                          int32_t nframes, int32_t delay_ms, int32_t quality);
+
 /* ---- many processes: data-parallel training over MPI (engine/src/dist/dist.c) -------------- */
 /* The engine is the only caller of MPI. Built without MPI (CMake option NVP_MPI) or started
  * without a launcher, every call is the one-rank case: rank 0 of 1, reductions leave their buffer
@@ -724,7 +569,86 @@ void nvp_dist_abort(int code);
 /* Leave the job at a normal exit (MPI_Finalize); nothing without one. */
 nvp_status nvp_dist_finalize(void);
 
+/* ---- rANS: the entropy coder of nvp compress (engine/src/kernels/rans.c) ------------------ */
+/* A message is a stack: push (encode) and pop (decode) in LIFO order, as bits-back coding needs
+ * (pop a sample under one distribution, push it back under another). 64-bit state kept in
+ * [2^31, 2^63), renormalised by 32-bit words onto a growable stack. Each call states its precision
+ * p (1..24): the frequencies of that call sum to 2^p. Every call is all-or-nothing: on failure
+ * the message is unchanged (the batch calls excepted, see there). Serial by nature: no threads,
+ * no vector path; the same bytes on every CPU path. */
+typedef struct nvp_rans nvp_rans;
+typedef enum nvp_rans_dist {
+    NVP_RANS_GAUSSIAN = 0,      /* F(x) = (1 + erf((x - mean) / (scale sqrt 2))) / 2 */
+    NVP_RANS_LOGISTIC = 1       /* F(x) = 1 / (1 + exp(-(x - mean) / scale)) */
+} nvp_rans_dist;
+
+/* [OUT] rans: an empty message (state 2^31, no words). Free with nvp_rans_free. */
+nvp_status nvp_rans_create(nvp_rans **rans);
+void nvp_rans_free(nvp_rans *rans);
+/* [OUT] rans: an independent copy of src. */
+nvp_status nvp_rans_clone(nvp_rans **rans, const nvp_rans *src);
+/* The information the message holds, in bits: 32 * words + log2(state) - 31 (0 when empty). */
+double nvp_rans_bits(const nvp_rans *rans);
+/* The number of 32-bit words on the stack (the state not counted). */
+int64_t nvp_rans_words(const nvp_rans *rans);
+/* 1 when both messages hold the same state and words. */
+int nvp_rans_equal(const nvp_rans *a, const nvp_rans *b);
+
+/* Push the symbol whose slots are [start, start + freq) of 2^precision. freq >= 1. */
+nvp_status nvp_rans_push(nvp_rans *rans, uint32_t start, uint32_t freq, int32_t precision);
+/* [OUT] slot: the slot in [0, 2^precision) the next pop at this precision decodes; the caller
+ * finds the symbol whose [start, start + freq) holds it and calls nvp_rans_pop. */
+nvp_status nvp_rans_peek(const nvp_rans *rans, int32_t precision, uint32_t *slot);
+/* Pop the symbol [start, start + freq) of 2^precision; it must hold the peeked slot. */
+nvp_status nvp_rans_pop(nvp_rans *rans, uint32_t start, uint32_t freq, int32_t precision);
+/* A categorical symbol under the cumulative table cdf: (nsym + 1), cdf[0] = 0, cdf[nsym] =
+ * 2^precision, symbol s owning [cdf[s], cdf[s+1]) (every symbol must have cdf[s+1] > cdf[s]). */
+nvp_status nvp_rans_push_cdf(nvp_rans *rans, int32_t symbol, const uint32_t *cdf, int32_t nsym, int32_t precision);
+/* [OUT] symbol: popped under cdf (binary search). */
+nvp_status nvp_rans_pop_cdf(nvp_rans *rans, int32_t *symbol, const uint32_t *cdf, int32_t nsym, int32_t precision);
+/* A uniform integer value in [0, n), 1 <= n <= 2^24: exactly log2(n) bits when n is a power of two
+ * (the initial bits, dequantisation noise), within log2(1 / (1 - n / 2^24)) bits of it otherwise. */
+nvp_status nvp_rans_push_uniform(nvp_rans *rans, uint32_t value, uint32_t n);
+nvp_status nvp_rans_pop_uniform(nvp_rans *rans, uint32_t *value, uint32_t n);
+
+/* A bucket of a discretised continuous distribution (dist, mean, scale > 0): nbuckets buckets of
+ * equal width from lo, the two end buckets taking the tails (-inf, lo + width] and
+ * [lo + (nbuckets - 1) width, inf). Bucket b gets freq floor(S F(e_b+1)) - floor(S F(e_b)) + 1 with
+ * S = 2^precision - nbuckets (so every bucket has freq >= 1; 1 < nbuckets < 2^precision). F is
+ * computed in double with +, -, *, / only (own exp and erfc, no libm, no FMA contraction), so
+ * encoder and decoder agree bit for bit on any IEEE-754 machine. Push runs the decoder's search
+ * at both ends of the bucket's slots, so a CDF that rounding made non-monotone (never seen) is
+ * refused, never miscoded. */
+nvp_status nvp_rans_push_bucket(nvp_rans *rans, int32_t bucket, nvp_rans_dist dist, double mean, double scale,
+                                double lo, double width, int32_t nbuckets, int32_t precision);
+/* [OUT] bucket: popped under the same arguments. */
+nvp_status nvp_rans_pop_bucket(nvp_rans *rans, int32_t *bucket, nvp_rans_dist dist, double mean, double scale,
+                               double lo, double width, int32_t nbuckets, int32_t precision);
+/* [OUT] start, freq: bucket b's slots, as push_bucket codes it (for codelengths and specs). */
+nvp_status nvp_rans_bucket_freq(uint32_t *start, uint32_t *freq, int32_t bucket, nvp_rans_dist dist, double mean,
+                                double scale, double lo, double width, int32_t nbuckets, int32_t precision);
+/* buckets, mean, scale: (n). Push element 0 first, n - 1 last; pop_buckets pops n - 1 first, so it
+ * undoes push_buckets. On failure the elements before the failing one are coded. */
+nvp_status nvp_rans_push_buckets(nvp_rans *rans, const int32_t *buckets, const float *mean, const float *scale,
+                                 int64_t n, nvp_rans_dist dist, double lo, double width, int32_t nbuckets,
+                                 int32_t precision);
+nvp_status nvp_rans_pop_buckets(nvp_rans *rans, int32_t *buckets, const float *mean, const float *scale, int64_t n,
+                                nvp_rans_dist dist, double lo, double width, int32_t nbuckets, int32_t precision);
+
+/* [OUT] size: the bytes nvp_rans_to_bytes writes: 24-byte header ("nvprans1", words, state),
+ * 4 per word, 4 of CRC-32. */
+size_t nvp_rans_size(const nvp_rans *rans);
+/* [OUT] out: (cap) the serialised message (little-endian); [OUT] size: bytes written. */
+nvp_status nvp_rans_to_bytes(uint8_t *out, size_t cap, size_t *size, const nvp_rans *rans);
+/* [OUT] rans: a new message read from data: (size), refused in one line when the magic, length,
+ * state or CRC-32 does not match (truncated, altered, empty). */
+nvp_status nvp_rans_from_bytes(nvp_rans **rans, const uint8_t *data, size_t size);
+
 /* NVP_FFI_END */
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

@@ -118,7 +118,7 @@ end
 --- The averaging of a model's gradients over ranks, through one flat float buffer laid out in
 -- buckets. opts.overlap = false: one bucket, reduced by one allreduce after the backward.
 -- opts.overlap = true: one bucket per flow layer that has parameters (each layer of every Sequence,
--- e.g. a coupling), whose reduction starts as soon as that layer's backward returns, while the layers
+-- e.g. a coupling, containers such as FactorOut opened), whose reduction starts as soon as that layer's backward returns, while the layers
 -- before it are still differentiated (its parameters are used by no other layer, so its gradients
 -- are final); average() then waits for them.
 function Gradients.new(model, opts)
@@ -143,8 +143,12 @@ function Gradients.new(model, opts)
         local function visit(module)
             if module.layers then -- a Sequence: its layers are the buckets
                 for _, layer in ipairs(module.layers) do
-                    local b = bucket_of(layer)
-                    if b then start_after_backward(layer, self, b) end
+                    if layer.layers or layer.inner then
+                        visit(layer)             -- a container (a FactorOut's inner level): its layers
+                    else
+                        local b = bucket_of(layer)
+                        if b then start_after_backward(layer, self, b) end
+                    end
                 end
                 return
             end

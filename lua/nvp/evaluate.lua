@@ -1,45 +1,100 @@
 -- nvp.evaluate: bits/dim of a model on a held-out image set, in evaluation mode (batch norm on its
--- running averages), averaged over `draws` dequantization-noise draws per image. Under mpirun
--- (nvp.dist) each rank evaluates its contiguous share of the images, with the noise counters those
--- images have in the whole set, and the sums are reduced: every rank returns the same figure, the
--- one a single process gives (up to the order of the double sums).
+-- running averages), over `draws` dequantization-noise draws per image. Under mpirun (nvp.dist) each
+-- rank evaluates its contiguous share of the images, with the noise counters those images have in the
+-- whole set, and the sums are reduced: every rank returns the same figure, the one a single process
+-- gives (up to the order of the double sums).
 --
 --   local bpd = evaluate.bits_per_dim(model, images, {batch = 250, draws = 1, seed = 0})
+--   local bpd, n, se = evaluate.bits_per_dim(model, images, {draws = 8, estimator = "iw"})
+--
+-- Two estimators of the same quantity, -log2 P(x) / D for the discrete image x, both upper bounds
+-- (the dequantisation bound, Theis et al. 2016; Ho et al. 2019, Flow++ Sec. 3.1):
+--   "mean" (default)  the average over K draws u_k of -log p(x + u_k): the average of K bounds;
+--   "iw"              -log (1/K sum_k p(x + u_k)), the importance-weighted bound (log-mean-exp over
+--                     the draws): <= "mean" for every image (Jensen) and equal to it at K = 1; it
+--                     tightens towards -log P(x) as K grows.
+-- The standard error is that of the per-image figures' mean (their standard deviation / sqrt(N)).
+-- Image i's noise for draw d is the stream (seed + 1000003 d) from counter i * D, for every batch size,
+-- rank count and estimator, so the two estimators see the same draws.
 local Rng = require "nvp.rng"
 local dist = require "nvp.dist"
 
 local M = {}
 
---- opts: batch, draws, seed, on_batch(done, total) (progress). Returns bits/dim (mean over all
--- images and draws) and the number of images. Restores the model's training mode afterwards.
+M.ESTIMATORS = {mean = true, iw = true}
+
+--- -log mean_k exp(-a_k) of a Lua array of K numbers (the importance-weighted NLL from K NLLs).
+function M.iw_of(a)
+    local k = #a
+    local lo = math.huge
+    for i = 1, k do if a[i] < lo then lo = a[i] end end
+    local s = 0
+    for i = 1, k do s = s + math.exp(lo - a[i]) end
+    return lo - math.log(s / k)
+end
+
+--- opts: batch, draws, seed, estimator ("mean" | "iw"), on_batch(done, total) (progress),
+-- on_image(i, nll_list) (0-based index in the set, the K NLLs in nats; for callers that keep them).
+-- Returns bits/dim (the chosen estimator's mean over all images), the number of images, the standard
+-- error of that mean, and the other estimator's figure. Restores the model's training mode afterwards.
 -- Every rank of a job must call it (it ends with a reduction).
 function M.bits_per_dim(model, images, opts)
     opts = opts or {}
+    if images == nil or images.count == nil or images.count < 1 then
+        error(("evaluate.bits_per_dim: no images to evaluate (%s)"):format(images == nil and "nil" or
+            ("%s images"):format(tostring(images.count))), 2)
+    end
     local batch = math.min(opts.batch or 250, images.count)
     local draws = opts.draws or 1
+    local estimator = opts.estimator or "mean"
+    if not M.ESTIMATORS[estimator] then
+        error(("evaluate: unknown estimator '%s' (valid: mean, iw)"):format(tostring(estimator)), 2)
+    end
+    if draws < 1 or draws ~= math.floor(draws) then
+        error(("evaluate: draws must be a positive integer, got %s"):format(tostring(draws)), 2)
+    end
     local was_training = model.training
     model:evaluate()
-    local total, count = 0, 0
+    local bits = model.dims * math.log(2)
+    local sum, sumsq, other, count = 0, 0, 0, 0
     local bytes = images:image_bytes()
     local share_first, share = dist.shard(images.count)
-    for d = 1, draws do
-        -- The evaluation noise has its own stream: the same images get the same noise every time;
-        -- image i's noise starts at counter i * dims.
-        local rng = Rng.new((opts.seed or 0) + 1000003 * d)
-        rng:take(share_first * model.dims)
-        local first, last = share_first, share_first + share
-        while first < last do
-            local n = math.min(batch, last - first)
-            local _, _, nll = model:loss(images.data + first * bytes, n, rng)
-            for i = 0, n - 1 do total = total + nll.data[i] end
-            count = count + n
-            first = first + n
-            if opts.on_batch then opts.on_batch(count, share * draws) end
+    local first, last = share_first, share_first + share
+    local nlls = {} -- nlls[j][d]: image first + j - 1, draw d
+    while first < last do
+        local n = math.min(batch, last - first)
+        for j = 1, n do nlls[j] = nlls[j] or {} end
+        for d = 1, draws do
+            -- The evaluation noise has its own stream: the same images get the same noise every time;
+            -- image i's noise starts at counter i * dims.
+            local rng = Rng.new((opts.seed or 0) + 1000003 * d)
+            rng:take(first * model.dims)
+            local y, logdet_pre = model:preprocess(images.data + first * bytes, n, rng)
+            local z, logdet = model:forward(y)
+            local nll = model:nll_from(z, logdet, logdet_pre)
+            for j = 1, n do nlls[j][d] = nll.data[j - 1] end
         end
+        for j = 1, n do
+            local a = nlls[j]
+            local mean = 0
+            for d = 1, draws do mean = mean + a[d] end
+            mean = mean / draws
+            local iw = draws == 1 and mean or M.iw_of(a)
+            local v, w = mean / bits, iw / bits
+            if estimator == "iw" then v, w = w, v end
+            sum, sumsq, other = sum + v, sumsq + v * v, other + w
+            if opts.on_image then opts.on_image(first + j - 1, a) end
+        end
+        count = count + n
+        first = first + n
+        if opts.on_batch then opts.on_batch(count, share) end
     end
     model:train(was_training)
-    local sums = dist.sum{total, count}
-    return sums[1] / sums[2] / (model.dims * math.log(2)), images.count
+    local sums = dist.sum{sum, sumsq, other, count}
+    local n = sums[4]
+    local mean = sums[1] / n
+    local var = n > 1 and math.max(0, (sums[2] - n * mean * mean) / (n - 1)) or 0
+    return mean, images.count, math.sqrt(var / n), sums[3] / n
 end
 
 return M

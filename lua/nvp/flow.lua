@@ -16,6 +16,13 @@
 -- model:architecture() is the whole description as data, with the image dims: what a checkpoint
 -- stores and flow.from_architecture rebuilds.
 --
+-- Modes (model:train(), the default, and model:evaluate()): in training, forward and loss normalise
+-- with the batch's statistics and fold them into the running averages (the model's state changes);
+-- in evaluation they use the running averages and change nothing. inverse, decode and sample never
+-- change the model's state: in training mode they use the batch's statistics without folding them in.
+-- Every entry point refuses, in one line naming it and the tensor, a non-finite input (model.check_finite
+-- = false skips that pass), an empty batch, a bad temperature (nvp.guard).
+--
 -- recompute = true: the forward keeps only z (and the factored-out halves); backward walks the
 -- layers in reverse, rebuilding each one's input from its output by the exact inverse and re-running
 -- that coupling's s/t network, so activation memory is one s/t network's, whatever the number of
@@ -36,6 +43,7 @@ local nffi = require "nvp.ffi"
 local nn = require "nvp.nn"
 local Module = require "nvp.layers.module"
 local ws = require "nvp.workspace"
+local guard = require "nvp.guard"
 local C, check = nffi.C, nffi.check
 
 local M = {}
@@ -208,11 +216,15 @@ end
 
 --- z, logdet (N) of the flow alone, for x already in logit space: (N, C, H, W).
 function Flow:forward(x)
+    guard.images_tensor(self, "model:forward", "x", x)
+    guard.finite(self, "model:forward", "x", x)
     ws.use_batch(x.shape[1])
     return self.flow:forward(x)
 end
 
 function Flow:inverse(z)
+    guard.images_tensor(self, "model:inverse", "z", z)
+    guard.finite(self, "model:inverse", "z", z)
     ws.use_batch(z.shape[1])
     return self.flow:inverse(z)
 end
@@ -234,9 +246,11 @@ end
 
 -- ---- preprocessing and loss -------------------------------------------------------------------
 
---- Dequantise and logit-transform uint8 images (a pointer to N*C*H*W bytes): returns y (N, C, H, W)
+--- Dequantise and logit-transform uint8 images (an images batch, nvp.data.images, or a pointer to
+-- N*C*H*W bytes with its count n): returns y (N, C, H, W)
 -- in logit space and logdet_pre (N), the log-det of u = v / 256 -> y. noise = false uses u = 0.5 (no rng).
 function Flow:preprocess(pixels, n, rng, noise)
+    pixels, n = guard.pixels(self, "model:preprocess", pixels, n)
     local v = self.dequantize:forward(pixels, {self.cfg.channels, self.cfg.height, self.cfg.width_px}, n, rng, noise)
     return self.logit:transform(v, "pre")
 end
@@ -276,10 +290,12 @@ function Flow:is_conditional()
     return #self.label_layers > 0
 end
 
---- Forward pass with the loss on a batch of uint8 images (pointer to N*C*H*W bytes); labels (optional:
--- the images' classes, for a class-conditional model; see set_labels).
+--- Forward pass with the loss on a batch of uint8 images (an images batch, or a pointer to N*C*H*W
+-- bytes with its count n; n >= 1); labels (optional: the images' classes, for a class-conditional
+-- model; see set_labels).
 -- Returns the mean NLL in nats and bits/dim; remembers what backward() needs.
 function Flow:loss(pixels, n, rng, noise, labels)
+    pixels, n = guard.pixels(self, "model:loss", pixels, n)
     if labels ~= nil then self:set_labels(labels) end
     local y, logdet_pre = self:preprocess(pixels, n, rng, noise)
     local z, logdet = self:forward(y)
@@ -326,6 +342,10 @@ end
 -- averages unless the caller keeps the model in training mode. labels: the classes to draw from (a
 -- number or N labels, see set_labels) for a class-conditional model; absent: class i % classes for image i.
 function Flow:sample(n, rng, temperature, height, width, labels)
+    if type(n) ~= "number" or n < 1 or n ~= math.floor(n) then
+        error(("model:sample: n must be a positive integer, got %s"):format(tostring(n)), 2)
+    end
+    guard.temperature("model:sample", temperature or 1)
     local previous = self.labels
     if self:is_conditional() then
         if labels == nil then

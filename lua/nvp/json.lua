@@ -13,6 +13,7 @@
 -- UTF-8 in strings, lone surrogates, duplicate object keys or trailing text; nesting deeper than 512
 -- is refused. null decodes to json.null; arrays and objects get the metatables json.array_mt and
 -- json.object_mt, so a decoded value encodes back to the same text.
+-- Why ours and not lua-cjson or cJSON (with measurements): docs/dependencies.md.
 local M = {}
 
 M.null = setmetatable({}, {__tostring = function() return "null" end})

@@ -1,6 +1,6 @@
 -- nvp.optim: Adam (Kingma & Ba 2015) over a module's parameters, with the paper's L2 penalty on
 -- the weight-norm scales (coupled: added to the gradient, as the reference's torch.optim.Adam
--- weight_decay), gradient-norm clipping per group (REFERENCE.md 2.5: {g's} and {everything else},
+-- weight_decay), gradient-norm clipping per group (docs/REFERENCE.md 2.5: {g's} and {everything else},
 -- each clipped to `clip`), optional linear learning-rate warm-up, and optional Polyak averaging
 -- (an exponential moving average of the weights, used for evaluation).
 --

@@ -168,11 +168,12 @@ function M.open(path)
         return nil, ("%s: not an nvp checkpoint (format '%s', expected '%s')"):format(path,
             tostring(meta["nvp.format"]), M.FORMAT)
     end
-    for _, key in ipairs{"nvp.model", "nvp.settings", "nvp.step"} do
+    for _, key in ipairs{"nvp.model", "nvp.step"} do
         if meta[key] == nil then return nil, ("%s: metadata '%s' is missing"):format(path, key) end
     end
     local ok, r = pcall(function()
-        local settings = json.decode(meta["nvp.settings"])
+        -- a model saved by a script, with no recipe: the default settings
+        local settings = meta["nvp.settings"] and json.decode(meta["nvp.settings"]) or {}
         if type(settings) ~= "table" then error("not a table", 0) end
         return recipe_mod.normalize_settings(settings)
     end)

@@ -35,7 +35,7 @@ describe("adam: reference", function()
             local ep, em, ev = tab(p), tab(m), tab(v)
             for t = 1, 5 do
                 local g = spec_rng(100 * k + t):normal(T.empty{n}, 0, 0.1 * t)
-                assert.are.equal(0, NVP.nvp_adam_step_ref(p.data, m.data, v.data, g.data, n, h.lr, h.b1, h.b2,
+                assert.are.equal(0, ON.scalar.nvp_adam_step(p.data, m.data, v.data, g.data, n, h.lr, h.b1, h.b2,
                     h.eps, h.wd, t))
                 adam_ref(ep, em, ev, tab(g), n, h.lr, h.b1, h.b2, h.eps, h.wd, t)
                 -- keep the reference on the float state so rounding does not compound
@@ -56,7 +56,7 @@ describe("adam: reference", function()
 
     it("refuses bad arguments with a message naming them", function()
         local p = T.zeros{4}
-        assert.are.equal(1, NVP.nvp_adam_step_ref(p.data, p.data, p.data, p.data, 4, 1e-3, 0.9, 0.999, 1e-8, 0, 0))
+        assert.are.equal(1, ON.scalar.nvp_adam_step(p.data, p.data, p.data, p.data, 4, 1e-3, 0.9, 0.999, 1e-8, 0, 0))
         assert.are.equal("nvp_adam_step: step = 0 must be >= 1", nffi.last_error())
         assert.are.equal(1, NVP.nvp_adam_step(p.data, p.data, p.data, p.data, 4, 1e-3, 1, 0.999, 1e-8, 0, 1))
         assert.are.equal("nvp_adam_step: beta1 = 1 is not in [0, 1)", nffi.last_error())
@@ -68,7 +68,7 @@ describe("adam: reference", function()
 end)
 
 describe("adam: avx2 == ref", function()
-    if NVP.nvp_cpu_has_avx2() == 0 then
+    if NVP.nvp_cpu_supports("avx2") == 0 then
         pending("this CPU has no AVX2")
         return
     end
@@ -80,8 +80,8 @@ describe("adam: avx2 == ref", function()
             local p2, m2, v2 = p1:clone(), m1:clone(), v1:clone()
             for t = 1, 3 do
                 local g = spec_rng(n + t):normal(T.empty{n})
-                NVP.nvp_adam_step_ref(p1.data, m1.data, v1.data, g.data, n, h.lr, h.b1, h.b2, h.eps, h.wd, t)
-                NVP.nvp_adam_step_avx2(p2.data, m2.data, v2.data, g.data, n, h.lr, h.b1, h.b2, h.eps, h.wd, t)
+                ON.scalar.nvp_adam_step(p1.data, m1.data, v1.data, g.data, n, h.lr, h.b1, h.b2, h.eps, h.wd, t)
+                ON.avx2.nvp_adam_step(p2.data, m2.data, v2.data, g.data, n, h.lr, h.b1, h.b2, h.eps, h.wd, t)
             end
             assert_close(p2, p1, 1e-6, 1e-7, "param")
             assert_close(m2, m1, 1e-5, 1e-7, "m")

@@ -53,7 +53,7 @@ end
 
 local function train(fn, x, gamma, beta, n, c, hw, relu, rm, rv)
     local y, mean, invstd = T.empty{n, c, hw}, T.empty{c}, T.empty{c}
-    assert.are.equal(0, NVP[fn](y.data, mean.data, invstd.data, rm and rm.data, rv and rv.data, x.data,
+    assert.are.equal(0, kernel(fn)(y.data, mean.data, invstd.data, rm and rm.data, rv and rv.data, x.data,
         gamma.data, beta.data, n, c, hw, EPS, MOM, relu))
     return y, mean, invstd
 end
@@ -90,7 +90,7 @@ describe("batch norm: reference", function()
                         es.invstd[ch] = is.data[ch]
                     end
                     local ye = T.empty{n, c, hw}
-                    assert.are.equal(0, NVP.nvp_batchnorm_forward_eval_ref(ye.data, x.data, gamma.data,
+                    assert.are.equal(0, ON.scalar.nvp_batchnorm_forward_eval(ye.data, x.data, gamma.data,
                         beta.data, rm.data, is.data, n, c, hw, relu))
                     local eye = bn_ref(tab(x), tab(gamma), tab(beta), n, c, hw, relu, es)
                     assert_close(ye, list(eye, n * c * hw), 1e-5, 1e-5, "y (eval)")
@@ -114,7 +114,7 @@ describe("batch norm: reference", function()
                 local dx0 = spec_rng(14):normal(T.empty{n, c, hw})
                 local dg0, db0 = spec_rng(15):normal(T.empty{c}), spec_rng(16):normal(T.empty{c})
                 local dx, dg, db = dx0:clone(), dg0:clone(), db0:clone()
-                assert.are.equal(0, NVP.nvp_batchnorm_backward_ref(dx.data, dg.data, db.data, dy.data, x.data,
+                assert.are.equal(0, ON.scalar.nvp_batchnorm_backward(dx.data, dg.data, db.data, dy.data, x.data,
                     gamma.data, beta.data, mean.data, invstd.data, n, c, hw, relu, dlogdet, training, 1))
                 local xt, gt, bt, dyt = tab(x), tab(gamma), tab(beta), tab(dy)
                 local function loss()
@@ -139,7 +139,7 @@ describe("batch norm: reference", function()
                 assert_close(ag, eg, 2e-4, 2e-5, "dgamma")
                 assert_close(ab, eb, 2e-4, 2e-5, "dbeta")
                 -- dgamma and dbeta are optional
-                assert.are.equal(0, NVP.nvp_batchnorm_backward_ref(dx.data, nil, nil, dy.data, x.data,
+                assert.are.equal(0, ON.scalar.nvp_batchnorm_backward(dx.data, nil, nil, dy.data, x.data,
                     gamma.data, beta.data, mean.data, invstd.data, n, c, hw, relu, dlogdet, training, 1))
             end)
         end
@@ -164,7 +164,7 @@ describe("batch norm: reference", function()
             local rm2, rv2 = rm1:clone(), rv1:clone()
             local _, m1, s1 = train(fn, x, gamma, beta, n, c, hw, 1, rm1, rv1)
             local m2, s2 = T.empty{c}, T.empty{c}
-            assert.are.equal(0, NVP[fn](nil, m2.data, s2.data, rm2.data, rv2.data, x.data, gamma.data, beta.data, n,
+            assert.are.equal(0, kernel(fn)(nil, m2.data, s2.data, rm2.data, rv2.data, x.data, gamma.data, beta.data, n,
                 c, hw, EPS, MOM, 1))
             for _, pair in ipairs{{m1, m2}, {s1, s2}, {rm1, rm2}, {rv1, rv2}} do
                 assert.are.equal(0, pair[1]:max_abs_diff(pair[2]))
@@ -203,18 +203,18 @@ describe("batch norm: reference", function()
         local x, gamma, beta = inputs(3, 5, 7, 1)
         local y, mean, invstd = T.empty{3, 5, 7}, T.empty{5}, T.empty{5}
         for _, fn in ipairs{"nvp_batchnorm_forward_train_ref", "nvp_batchnorm_forward_train_avx2"} do
-            if fn:match("avx2") and NVP.nvp_cpu_has_avx2() == 0 then break end
-            assert.are.equal(2, NVP[fn](y.data, mean.data, invstd.data, nil, nil, x.data, gamma.data,
+            if fn:match("avx2") and NVP.nvp_cpu_supports("avx2") == 0 then break end
+            assert.are.equal(2, kernel(fn)(y.data, mean.data, invstd.data, nil, nil, x.data, gamma.data,
                 beta.data, 1, 5, 1, EPS, MOM, 0))
             assert.are.equal("nvp_batchnorm_forward_train: x (1,5,1) has 1 value(s) per channel; "
                 .. "batch statistics need at least 2", nffi.last_error())
-            assert.are.equal(1, NVP[fn](y.data, mean.data, invstd.data, nil, nil, x.data, gamma.data,
+            assert.are.equal(1, kernel(fn)(y.data, mean.data, invstd.data, nil, nil, x.data, gamma.data,
                 beta.data, 3, 5, 7, EPS, 1.5, 0))
             assert.are.equal("nvp_batchnorm_forward_train: momentum = 1.5 is not in [0, 1]", nffi.last_error())
-            assert.are.equal(1, NVP[fn](y.data, mean.data, invstd.data, nil, nil, x.data, gamma.data,
+            assert.are.equal(1, kernel(fn)(y.data, mean.data, invstd.data, nil, nil, x.data, gamma.data,
                 beta.data, 3, 5, 7, -1, MOM, 0))
             assert.are.equal("nvp_batchnorm_forward_train: eps = -1 is not a finite value >= 0", nffi.last_error())
-            assert.are.equal(1, NVP[fn](y.data, nil, invstd.data, nil, nil, x.data, gamma.data,
+            assert.are.equal(1, kernel(fn)(y.data, nil, invstd.data, nil, nil, x.data, gamma.data,
                 beta.data, 3, 5, 7, EPS, MOM, 0))
             assert.are.equal("nvp_batchnorm_forward_train: mean is NULL", nffi.last_error())
         end
@@ -232,7 +232,7 @@ describe("batch norm: reference", function()
 end)
 
 describe("batch norm: avx2 == ref", function()
-    if NVP.nvp_cpu_has_avx2() == 0 then
+    if NVP.nvp_cpu_supports("avx2") == 0 then
         pending("this CPU has no AVX2")
         return
     end
@@ -266,9 +266,9 @@ describe("batch norm: avx2 == ref", function()
                 assert_close(rm2, rm1, 1e-6, 1e-7, "running_mean")
                 assert_close(rv2, rv1, 1e-6, 1e-7, "running_var")
                 local e1, e2 = T.empty{n, c, hw}, T.empty{n, c, hw}
-                NVP.nvp_batchnorm_forward_eval_ref(e1.data, x.data, gamma.data, beta.data, rm1.data, s1.data, n, c,
+                ON.scalar.nvp_batchnorm_forward_eval(e1.data, x.data, gamma.data, beta.data, rm1.data, s1.data, n, c,
                     hw, relu)
-                NVP.nvp_batchnorm_forward_eval_avx2(e2.data, x.data, gamma.data, beta.data, rm1.data, s1.data, n, c,
+                ON.avx2.nvp_batchnorm_forward_eval(e2.data, x.data, gamma.data, beta.data, rm1.data, s1.data, n, c,
                     hw, relu)
                 assert_close(e2, e1, 1e-5, 1e-5, "y (eval)")
                 local dy = spec_rng(9):normal(T.empty{n, c, hw})
@@ -276,9 +276,9 @@ describe("batch norm: avx2 == ref", function()
                     local training, dlogdet = mode[1], mode[2]
                     local dx1, dg1, db1 = spec_rng(3):normal(T.empty{n, c, hw}), T.zeros{c}, T.zeros{c}
                     local dx2, dg2, db2 = dx1:clone(), T.zeros{c}, T.zeros{c}
-                    NVP.nvp_batchnorm_backward_ref(dx1.data, dg1.data, db1.data, dy.data, x.data, gamma.data,
+                    ON.scalar.nvp_batchnorm_backward(dx1.data, dg1.data, db1.data, dy.data, x.data, gamma.data,
                         beta.data, m1.data, s1.data, n, c, hw, relu, dlogdet, training, 1)
-                    NVP.nvp_batchnorm_backward_avx2(dx2.data, dg2.data, db2.data, dy.data, x.data, gamma.data,
+                    ON.avx2.nvp_batchnorm_backward(dx2.data, dg2.data, db2.data, dy.data, x.data, gamma.data,
                         beta.data, m1.data, s1.data, n, c, hw, relu, dlogdet, training, 1)
                     local what = (" (training %d, dlogdet %g)"):format(training, dlogdet)
                     assert_close(dx2, dx1, 1e-4, 1e-5, "dx" .. what)
@@ -288,7 +288,7 @@ describe("batch norm: avx2 == ref", function()
                     local dx0 = spec_rng(3):normal(T.empty{n, c, hw})
                     for _, fn in ipairs{"nvp_batchnorm_backward_ref", "nvp_batchnorm_backward_avx2"} do
                         local dxw = T.full({n, c, hw}, 0 / 0)
-                        NVP[fn](dxw.data, nil, nil, dy.data, x.data, gamma.data, beta.data, m1.data, s1.data, n, c,
+                        kernel(fn)(dxw.data, nil, nil, dy.data, x.data, gamma.data, beta.data, m1.data, s1.data, n, c,
                             hw, relu, dlogdet, training, 0)
                         assert_close(dxw:clone():axpy(1, dx0), dx1, 1e-4, 1e-5, "dx written by " .. fn .. what)
                     end

@@ -34,7 +34,7 @@ end
 local function forward_steps(suffix, x, gamma, beta, parts, c, hw, relu)
     local n = x.shape[1]
     local sum, part_sum = doubles(c), doubles(c)
-    local moments = NVP["nvp_batchnorm_moments" .. suffix]
+    local moments = kernel("nvp_batchnorm_moments" .. suffix)
     local m = 0
     for ch = 0, c - 1 do sum[ch] = 0 end
     for _, p in ipairs(parts) do
@@ -53,7 +53,7 @@ local function forward_steps(suffix, x, gamma, beta, parts, c, hw, relu)
     assert.are.equal(0, NVP.nvp_batchnorm_finish_stats(mean.data, invstd.data, rm.data, rv.data, mean_d, sumsq, m,
         c, EPS, MOM))
     local y = T.empty{n, c, hw}
-    assert.are.equal(0, NVP["nvp_batchnorm_forward_eval" .. suffix](y.data, x.data, gamma.data, beta.data, mean.data,
+    assert.are.equal(0, kernel("nvp_batchnorm_forward_eval" .. suffix)(y.data, x.data, gamma.data, beta.data, mean.data,
         invstd.data, n, c, hw, relu))
     return y, mean, invstd, rm, rv
 end
@@ -62,7 +62,7 @@ local function forward_fused(suffix, x, gamma, beta, c, hw, relu)
     local n = x.shape[1]
     local y, mean, invstd = T.empty{n, c, hw}, T.empty{c}, T.empty{c}
     local rm, rv = spec_rng(2):normal(T.empty{c}), spec_rng(3):uniform(T.empty{c}, 0.5, 2)
-    assert.are.equal(0, NVP["nvp_batchnorm_forward_train" .. suffix](y.data, mean.data, invstd.data, rm.data, rv.data,
+    assert.are.equal(0, kernel("nvp_batchnorm_forward_train" .. suffix)(y.data, mean.data, invstd.data, rm.data, rv.data,
         x.data, gamma.data, beta.data, n, c, hw, EPS, MOM, relu))
     return y, mean, invstd, rm, rv
 end
@@ -74,13 +74,13 @@ local function backward_steps(suffix, dx, dg, db, dy, x, gamma, beta, mean, invs
     local m = 0
     for i, p in ipairs(parts) do
         locals[i] = doubles(2 * c)
-        assert.are.equal(0, NVP["nvp_batchnorm_backward_sums" .. suffix](locals[i], part(dy, p[1], p[2]).data,
+        assert.are.equal(0, kernel("nvp_batchnorm_backward_sums" .. suffix)(locals[i], part(dy, p[1], p[2]).data,
             part(x, p[1], p[2]).data, gamma.data, beta.data, mean.data, invstd.data, p[2], c, hw, relu))
         for k = 0, 2 * c - 1 do total[k] = total[k] + locals[i][k] end
         m = m + p[2] * hw
     end
     for i, p in ipairs(parts) do
-        assert.are.equal(0, NVP["nvp_batchnorm_backward_apply" .. suffix](part(dx, p[1], p[2]).data, dg.data, db.data,
+        assert.are.equal(0, kernel("nvp_batchnorm_backward_apply" .. suffix)(part(dx, p[1], p[2]).data, dg.data, db.data,
             part(dy, p[1], p[2]).data, part(x, p[1], p[2]).data, gamma.data, beta.data, mean.data, invstd.data,
             locals[i], total, m, p[2], c, hw, relu, dlogdet))
     end
@@ -102,7 +102,7 @@ describe("batch norm in steps", function()
                 local dx1, dg1, db1 = spec_rng(3):normal(T.empty{n, c, hw}), T.zeros{c}, T.zeros{c}
                 local dx2, dg2, db2 = dx1:clone(), T.zeros{c}, T.zeros{c}
                 backward_steps("_ref", dx1, dg1, db1, dy, x, gamma, beta, want[2], want[3], {{0, n}}, c, hw, relu, 0.4)
-                NVP.nvp_batchnorm_backward_ref(dx2.data, dg2.data, db2.data, dy.data, x.data, gamma.data, beta.data,
+                ON.scalar.nvp_batchnorm_backward(dx2.data, dg2.data, db2.data, dy.data, x.data, gamma.data, beta.data,
                     want[2].data, want[3].data, n, c, hw, relu, 0.4, 1, 1)
                 assert.are.equal(0, dx1:max_abs_diff(dx2), "dx")
                 assert.are.equal(0, dg1:max_abs_diff(dg2), "dgamma")
@@ -153,7 +153,7 @@ describe("batch norm in steps", function()
 end)
 
 describe("batch norm in steps: avx2 == ref", function()
-    if NVP.nvp_cpu_has_avx2() == 0 then
+    if NVP.nvp_cpu_supports("avx2") == 0 then
         pending("this CPU has no AVX2")
         return
     end
@@ -165,25 +165,25 @@ describe("batch norm in steps: avx2 == ref", function()
                 local center = doubles(c)
                 for ch = 0, c - 1 do center[ch] = 0.1 * ch - 0.2 end
                 local s1, q1, s2, q2 = doubles(c), doubles(c), doubles(c), doubles(c)
-                NVP.nvp_batchnorm_moments_ref(s1, q1, x.data, center, n, c, hw)
-                NVP.nvp_batchnorm_moments_avx2(s2, q2, x.data, center, n, c, hw)
+                ON.scalar.nvp_batchnorm_moments(s1, q1, x.data, center, n, c, hw)
+                ON.avx2.nvp_batchnorm_moments(s2, q2, x.data, center, n, c, hw)
                 assert_close(as_list(s2, c), as_list(s1, c), 1e-12, 1e-12, "sum")
                 assert_close(as_list(q2, c), as_list(q1, c), 1e-12, 1e-12, "sumsq")
                 local _, mean, invstd = forward_fused("_ref", x, gamma, beta, c, hw, relu)
                 local dy = spec_rng(9):normal(T.empty{n, c, hw})
                 local b1, b2 = doubles(2 * c), doubles(2 * c)
-                NVP.nvp_batchnorm_backward_sums_ref(b1, dy.data, x.data, gamma.data, beta.data, mean.data,
+                ON.scalar.nvp_batchnorm_backward_sums(b1, dy.data, x.data, gamma.data, beta.data, mean.data,
                     invstd.data, n, c, hw, relu)
-                NVP.nvp_batchnorm_backward_sums_avx2(b2, dy.data, x.data, gamma.data, beta.data, mean.data,
+                ON.avx2.nvp_batchnorm_backward_sums(b2, dy.data, x.data, gamma.data, beta.data, mean.data,
                     invstd.data, n, c, hw, relu)
                 assert_close(as_list(b2, 2 * c), as_list(b1, 2 * c), 1e-6, 1e-6, "backward sums")
                 local total = doubles(2 * c)
                 for k = 0, 2 * c - 1 do total[k] = 3 * b1[k] end -- as if two more ranks had the same sums
                 local dx1, dg1, db1 = spec_rng(3):normal(T.empty{n, c, hw}), T.zeros{c}, T.zeros{c}
                 local dx2, dg2, db2 = dx1:clone(), T.zeros{c}, T.zeros{c}
-                NVP.nvp_batchnorm_backward_apply_ref(dx1.data, dg1.data, db1.data, dy.data, x.data, gamma.data,
+                ON.scalar.nvp_batchnorm_backward_apply(dx1.data, dg1.data, db1.data, dy.data, x.data, gamma.data,
                     beta.data, mean.data, invstd.data, b1, total, 3 * n * hw, n, c, hw, relu, 0.25)
-                NVP.nvp_batchnorm_backward_apply_avx2(dx2.data, dg2.data, db2.data, dy.data, x.data, gamma.data,
+                ON.avx2.nvp_batchnorm_backward_apply(dx2.data, dg2.data, db2.data, dy.data, x.data, gamma.data,
                     beta.data, mean.data, invstd.data, b1, total, 3 * n * hw, n, c, hw, relu, 0.25)
                 assert_close(dx2, dx1, 1e-4, 1e-5, "dx")
                 assert_close(dg2, dg1, 1e-6, 1e-6, "dgamma")

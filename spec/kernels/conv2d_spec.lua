@@ -77,7 +77,8 @@ end
 
 local function paths()
     local list = {"_ref", ""}
-    if NVP.nvp_cpu_has_avx2() ~= 0 then list[#list + 1] = "_avx2" end
+    if NVP.nvp_cpu_supports("avx2") ~= 0 then list[#list + 1] = "_avx2" end
+    if NVP.nvp_cpu_supports("avx512") ~= 0 then list[#list + 1] = "_avx512" end
     return list
 end
 
@@ -92,7 +93,7 @@ describe("conv2d forward against a direct Lua conv (double)", function()
                         local b = bias and randn({cout}, 3) or nil
                         local y = acc == 1 and randn({n, cout, h, wd}, 4) or T.full({n, cout, h, wd}, NaN)
                         local expect = lua_forward(x, w, b, acc == 1 and y:clone() or nil, n, cin, cout, h, wd, k)
-                        assert.are.equal(0, NVP["nvp_conv2d_forward" .. suffix](y.data, x.data, w.data,
+                        assert.are.equal(0, conv_entry("nvp_conv2d_forward" .. suffix)(y.data, x.data, w.data,
                             b and b.data or nil, n, cin, cout, h, wd, k, acc))
                         assert_close(y, expect, 1e-5, 1e-5, "y")
                     end)
@@ -107,11 +108,12 @@ describe("conv2d forward of few input channels (the direct AVX-512 loops on that
     -- second ragged), narrower, one pixel; cout below, at and past a block of 16 (the one-channel tail)
     local shapes = {{2, 2, 32, 28, 28}, {1, 4, 64, 14, 14}, {3, 3, 17, 5, 37}, {2, 12, 33, 9, 16},
                     {1, 1, 5, 1, 1}, {2, 7, 16, 3, 17}, {1, 6, 3, 2, 33}}
-    for _, suffix in ipairs{"", "_avx2"} do
+    local needs = {_avx2 = "avx2", _avx512 = "avx512"}
+    for _, suffix in ipairs{"", "_avx2", "_avx512"} do
         for _, sh in ipairs(shapes) do
             local n, cin, cout, h, wd = unpack(sh)
             it(("nvp_conv2d_forward%s (%s), bias and accumulate"):format(suffix, table.concat(sh, ",")), function()
-                if suffix == "_avx2" and NVP.nvp_cpu_has_avx2() == 0 then return end
+                if needs[suffix] and NVP.nvp_cpu_supports(needs[suffix]) == 0 then return end
                 local x, w, b = randn({n, cin, h, wd}, 11), randn({cout, cin, 3, 3}, 12), randn({cout}, 13)
                 local y0 = randn({n, cout, h, wd}, 14)
                 for _, acc in ipairs{0, 1} do
@@ -119,9 +121,9 @@ describe("conv2d forward of few input channels (the direct AVX-512 loops on that
                         local want = acc == 1 and y0:clone() or T.empty(y0.shape)
                         local got = acc == 1 and y0:clone() or T.full(y0.shape, NaN)
                         local bp = bias and bias.data or nil
-                        assert.are.equal(0, NVP.nvp_conv2d_forward_ref(want.data, x.data, w.data, bp, n, cin, cout, h,
+                        assert.are.equal(0, conv_entry("nvp_conv2d_forward_ref")(want.data, x.data, w.data, bp, n, cin, cout, h,
                             wd, 3, acc))
-                        assert.are.equal(0, NVP["nvp_conv2d_forward" .. suffix](got.data, x.data, w.data, bp, n, cin,
+                        assert.are.equal(0, conv_entry("nvp_conv2d_forward" .. suffix)(got.data, x.data, w.data, bp, n, cin,
                             cout, h, wd, 3, acc))
                         assert_close(got, want, 1e-5, 1e-5, ("y (accumulate %d, bias %s)"):format(acc, tostring(bias ~= false)))
                     end
@@ -143,15 +145,12 @@ describe("conv2d forward_add (y = r + conv(x) + b) against a direct Lua conv (do
                 local r = randn({n, cout, h, wd}, 14)
                 local expect = lua_forward(x, w, b, r:clone(), n, cin, cout, h, wd, k)
                 local y = T.full({n, cout, h, wd}, NaN)
-                local f = NVP["nvp_conv2d_forward_add" .. suffix]
+                local f = conv_entry("nvp_conv2d_forward_add" .. suffix)
                 assert.are.equal(0, f(y.data, r.data, x.data, w.data, b.data, n, cin, cout, h, wd, k))
                 assert_close(y, expect, 1e-5, 1e-5, "y = r + conv")
                 local r0 = r:clone()
                 assert.are.equal(0, f(r.data, r.data, x.data, w.data, b.data, n, cin, cout, h, wd, k))
                 assert_close(r, expect, 1e-5, 1e-5, "r = r + conv")
-                assert.are.equal(1, f(y.data, nil, x.data, w.data, b.data, n, cin, cout, h, wd, k))
-                assert.are.equal(("nvp_conv2d_forward_add: r (%d,%d,%d,%d) is NULL"):format(n, cout, h, wd),
-                    nffi.last_error())
                 assert.is_true(r0:max_abs_diff(r) > 0)
             end)
         end
@@ -167,7 +166,7 @@ describe("conv2d backward against a direct Lua backward (double)", function()
                 local dx, dw, db = randn({n, cin, h, wd}, 8), randn({cout, cin, k, k}, 9), randn({cout}, 10)
                 local dx0, dw0, db0 = dx:clone(), dw:clone(), db:clone()
                 local ex, ew, eb = lua_backward(dy, x, w, n, cin, cout, h, wd, k)
-                assert.are.equal(0, NVP["nvp_conv2d_backward" .. suffix](dx.data, dw.data, db.data, dy.data, x.data,
+                assert.are.equal(0, conv_entry("nvp_conv2d_backward" .. suffix)(dx.data, dw.data, db.data, dy.data, x.data,
                     w.data, n, cin, cout, h, wd, k, 1))
                 assert_close(dx, plus(ex, dx0), 1e-5, 1e-5, "dx")
                 assert_close(dw, plus(ew, dw0), 1e-5, 1e-5, "dw")
@@ -185,13 +184,13 @@ describe("conv2d backward against central finite differences", function()
             local r = randn({n, cout, h, wd}, 14)
             local y = T.empty{n, cout, h, wd}
             local function loss()
-                assert.are.equal(0, NVP.nvp_conv2d_forward(y.data, x.data, w.data, b.data, n, cin, cout, h, wd, k, 0))
+                assert.are.equal(0, NVP.nvp_conv2d_forward(y.data, nil, x.data, nil, w.data, b.data, n, cin, cout, h, wd, k))
                 local s = 0
                 for i = 0, y.numel - 1 do s = s + r.data[i] * y.data[i] end
                 return s
             end
             local dx, dw, db = T.zeros(x.shape), T.zeros(w.shape), T.zeros(b.shape)
-            assert.are.equal(0, NVP.nvp_conv2d_backward(dx.data, dw.data, db.data, r.data, x.data, w.data,
+            assert.are.equal(0, NVP.nvp_conv2d_backward(dx.data, dw.data, db.data, r.data, x.data, nil, w.data,
                 n, cin, cout, h, wd, k, 1))
             for _, case in ipairs{{x, dx, "dx"}, {w, dw, "dw"}, {b, db, "db"}} do
                 local p, g, name = case[1], case[2], case[3]
@@ -204,7 +203,7 @@ describe("conv2d backward against central finite differences", function()
 end)
 
 describe("conv2d: avx2 == ref on ragged and chunked shapes", function()
-    if NVP.nvp_cpu_has_avx2() == 0 then
+    if NVP.nvp_cpu_supports("avx2") == 0 then
         pending("this CPU has no AVX2")
         return
     end
@@ -223,15 +222,15 @@ describe("conv2d: avx2 == ref on ragged and chunked shapes", function()
             local tol = 1e-4 * math.sqrt(cin * k * k)
             for acc = 0, 1 do
                 local yr, ya = y0:clone(), y0:clone()
-                assert.are.equal(0, NVP.nvp_conv2d_forward_ref(yr.data, x.data, w.data, b.data, n, cin, cout, h, wd, k, acc))
-                assert.are.equal(0, NVP.nvp_conv2d_forward_avx2(ya.data, x.data, w.data, b.data, n, cin, cout, h, wd, k, acc))
+                assert.are.equal(0, conv_entry("nvp_conv2d_forward_ref")(yr.data, x.data, w.data, b.data, n, cin, cout, h, wd, k, acc))
+                assert.are.equal(0, conv_entry("nvp_conv2d_forward_avx2")(ya.data, x.data, w.data, b.data, n, cin, cout, h, wd, k, acc))
                 assert_close(ya, yr, 1e-4, tol, "y, accumulate = " .. acc)
             end
             local dy = randn({n, cout, h, wd}, 25)
             local grads = {}
             for _, suffix in ipairs{"_ref", "_avx2"} do
                 local dx, dw, db = randn({n, cin, h, wd}, 26), randn({cout, cin, k, k}, 27), randn({cout}, 28)
-                assert.are.equal(0, NVP["nvp_conv2d_backward" .. suffix](dx.data, dw.data, db.data, dy.data, x.data,
+                assert.are.equal(0, conv_entry("nvp_conv2d_backward" .. suffix)(dx.data, dw.data, db.data, dy.data, x.data,
                     w.data, n, cin, cout, h, wd, k, 1))
                 grads[suffix] = {dx, dw, db}
             end
@@ -244,13 +243,13 @@ describe("conv2d: avx2 == ref on ragged and chunked shapes", function()
 end)
 
 describe("conv2d: both fast paths (batched and per-thread) == ref, any team size", function()
-    if NVP.nvp_cpu_has_avx2() == 0 then
+    if NVP.nvp_cpu_supports("avx2") == 0 then
         pending("this CPU has no AVX2")
         return
     end
     local ffi = require "ffi"
-    -- conv2d_avx2.c's internal path switch (not in nvp.h): 1 = batched, 2 = per-thread, 0 = the rule
-    pcall(ffi.cdef, "int nvp_conv2d_path;")
+    -- the conv algorithm override (nvp.h): 1 = im2col batched, 2 = im2col per image, 0 = the rules
+    local algorithms = {[0] = "auto", "im2col_batched", "im2col"}
     -- {n, cin, cout, h, w, k}: several im2col row blocks per image, the last one shorter (h = 37);
     -- fewer images than threads; more images than threads, unevenly split; big enough (>= 1M MACs)
     -- that the per-thread path really runs a team.
@@ -260,15 +259,16 @@ describe("conv2d: both fast paths (batched and per-thread) == ref, any team size
     }
     local function run(s, path, threads)
         local n, cin, cout, h, wd, k = s[1], s[2], s[3], s[4], s[5], s[6]
-        local saved_path, saved_threads = NVP.nvp_conv2d_path, NVP.nvp_get_threads()
-        NVP.nvp_conv2d_path = path
+        local saved_threads = NVP.nvp_get_threads()
         assert.are.equal(0, NVP.nvp_set_threads(threads))
         local x, w, b = randn({n, cin, h, wd}, 41), randn({cout, cin, k, k}, 42), randn({cout}, 43)
         local y, dy = randn({n, cout, h, wd}, 44), randn({n, cout, h, wd}, 45)
         local dx, dw, db = randn({n, cin, h, wd}, 46), randn({cout, cin, k, k}, 47), randn({cout}, 48)
-        local st1 = NVP.nvp_conv2d_forward_avx2(y.data, x.data, w.data, b.data, n, cin, cout, h, wd, k, 1)
-        local st2 = NVP.nvp_conv2d_backward_avx2(dx.data, dw.data, db.data, dy.data, x.data, w.data, n, cin, cout, h, wd, k, 1)
-        NVP.nvp_conv2d_path = saved_path
+        local st1, st2 = with_conv_algorithm(algorithms[path], function()
+            return conv_entry("nvp_conv2d_forward_avx2")(y.data, x.data, w.data, b.data, n, cin, cout, h, wd, k, 1),
+                conv_entry("nvp_conv2d_backward_avx2")(dx.data, dw.data, db.data, dy.data, x.data, w.data, n, cin, cout,
+                    h, wd, k, 1)
+        end)
         assert.are.equal(0, NVP.nvp_set_threads(saved_threads))
         assert.are.equal(0, st1)
         assert.are.equal(0, st2)
@@ -279,8 +279,8 @@ describe("conv2d: both fast paths (batched and per-thread) == ref, any team size
         local x, w, b = randn({n, cin, h, wd}, 41), randn({cout, cin, k, k}, 42), randn({cout}, 43)
         local y, dy = randn({n, cout, h, wd}, 44), randn({n, cout, h, wd}, 45)
         local dx, dw, db = randn({n, cin, h, wd}, 46), randn({cout, cin, k, k}, 47), randn({cout}, 48)
-        assert.are.equal(0, NVP.nvp_conv2d_forward_ref(y.data, x.data, w.data, b.data, n, cin, cout, h, wd, k, 1))
-        assert.are.equal(0, NVP.nvp_conv2d_backward_ref(dx.data, dw.data, db.data, dy.data, x.data, w.data, n, cin,
+        assert.are.equal(0, conv_entry("nvp_conv2d_forward_ref")(y.data, x.data, w.data, b.data, n, cin, cout, h, wd, k, 1))
+        assert.are.equal(0, conv_entry("nvp_conv2d_backward_ref")(dx.data, dw.data, db.data, dy.data, x.data, w.data, n, cin,
             cout, h, wd, k, 1))
         return {y, dx, dw, db}
     end
@@ -315,7 +315,7 @@ describe("conv2d backward skips NULL gradients", function()
                 local n, cin, cout, h, wd = 3, 4, 5, 6, 7
                 local x, w, dy = randn({n, cin, h, wd}, 31), randn({cout, cin, k, k}, 32), randn({n, cout, h, wd}, 33)
                 local fx, fw, fb = T.zeros(x.shape), T.zeros(w.shape), T.zeros{cout}
-                local f = NVP["nvp_conv2d_backward" .. suffix]
+                local f = conv_entry("nvp_conv2d_backward" .. suffix)
                 assert.are.equal(0, f(fx.data, fw.data, fb.data, dy.data, x.data, w.data, n, cin, cout, h, wd, k, 1))
                 -- each alone; x may be NULL without dw, w may be NULL without dx
                 local dx, dw, db = T.zeros(x.shape), T.zeros(w.shape), T.zeros{cout}
@@ -343,7 +343,7 @@ describe("conv2d argument errors", function()
     local x, w, y = T.zeros{2 * 3 * 5 * 7}, T.zeros{5 * 3 * 9}, T.zeros{2 * 5 * 5 * 7}
     for _, suffix in ipairs(paths()) do
         it("nvp_conv2d_forward" .. suffix .. " names a bad k, a negative size and a NULL operand", function()
-            local f = NVP["nvp_conv2d_forward" .. suffix]
+            local f = conv_entry("nvp_conv2d_forward" .. suffix)
             assert.are.equal(6, f(y.data, x.data, w.data, nil, 2, 3, 5, 5, 7, 5, 0))
             assert.are.equal("nvp_conv2d_forward: k = 5 is not supported (k must be 1 or 3)", nffi.last_error())
             assert.are.equal(6, f(y.data, x.data, w.data, nil, 2, 3, 5, 5, 7, 2, 0))
@@ -358,7 +358,7 @@ describe("conv2d argument errors", function()
             assert.are.equal("nvp_conv2d_forward: w (5,3,3,3) is NULL", nffi.last_error())
         end)
         it("nvp_conv2d_backward" .. suffix .. " names a bad k, a negative size and a missing input", function()
-            local f = NVP["nvp_conv2d_backward" .. suffix]
+            local f = conv_entry("nvp_conv2d_backward" .. suffix)
             assert.are.equal(6, f(x.data, nil, nil, y.data, x.data, w.data, 2, 3, 5, 5, 7, 0, 1))
             assert.are.equal("nvp_conv2d_backward: k = 0 is not supported (k must be 1 or 3)", nffi.last_error())
             assert.are.equal(1, f(x.data, nil, nil, y.data, x.data, w.data, -2, 3, 5, 5, 7, 3, 1))
@@ -374,8 +374,8 @@ describe("conv2d argument errors", function()
         local b = T.from_table{1, 2}
         local yy = T.full({1, 2, 2, 2}, NaN)
         for _, suffix in ipairs(paths()) do
-            assert.are.equal(0, NVP["nvp_conv2d_forward" .. suffix](nil, nil, nil, nil, 0, 3, 5, 5, 7, 3, 0))
-            assert.are.equal(0, NVP["nvp_conv2d_forward" .. suffix](yy.data, nil, nil, b.data, 1, 0, 2, 2, 2, 3, 0))
+            assert.are.equal(0, conv_entry("nvp_conv2d_forward" .. suffix)(nil, nil, nil, nil, 0, 3, 5, 5, 7, 3, 0))
+            assert.are.equal(0, conv_entry("nvp_conv2d_forward" .. suffix)(yy.data, nil, nil, b.data, 1, 0, 2, 2, 2, 3, 0))
             assert.are.same({1, 1, 1, 1, 2, 2, 2, 2}, yy:to_table())
         end
     end)
@@ -390,7 +390,7 @@ describe("conv2d argument errors", function()
             assert.are.equal("direct (scalar reference)", name(0, 64, 64, 64, 32, 32, 3))
             return
         end
-        if os.getenv("NVP_CONV_PATH") then pending("NVP_CONV_PATH is set: the rule is overridden") return end
+        assert.are.equal(0, NVP.nvp_get_conv_algorithm()) -- the rules, not an override
         for pass = 0, 2 do
             assert.are.equal("winograd F(4x4,3x3)", name(pass, 64, 64, 64, 32, 32, 3))
             -- F(4x4) from 14x14 with the AVX-512 transforms, from 28x28 with the AVX2 ones

@@ -1,5 +1,6 @@
 -- Convolutions that apply a batch norm + ReLU to their input as they read it (nvp_bn_relu):
--- nvp_winograd_{forward,backward}_act* and nvp_conv2d_{forward,backward}_act*, each against the same
+-- nvp_conv2d_forward / nvp_conv2d_backward with act, on every CPU path and with the Winograd algorithms
+-- forced (conv_entry's nvp_winograd_* and nvp_conv2d_* forms, spec/helpers.lua), each against the same
 -- path's batch norm (nvp_batchnorm_forward_eval, relu = 1) written out and then the plain conv. The
 -- activation is the same arithmetic on the same path, so the results must agree bit for bit: a
 -- padded border that went through the activation (max(0, beta - mean * scale) instead of 0), a
@@ -12,13 +13,10 @@ local ffi = require "ffi"
 
 local function randn(shape, seed) return spec_rng(seed):normal(T.empty(shape)) end
 
--- The batch norm a conv path pairs with: the scalar one for _ref, the AVX2 one for the vector Winograd
--- transforms, the dispatcher for nvp_conv2d_*_act and _act_avx2 (they dispatch the Winograd calls too:
--- under NVP_FORCE_SCALAR=1 both are the scalar ones).
-local function bn_eval_for(suffix, winograd)
-    if suffix == "_ref" then return NVP.nvp_batchnorm_forward_eval_ref end
-    if winograd then return NVP.nvp_batchnorm_forward_eval_avx2 end
-    return NVP.nvp_batchnorm_forward_eval
+-- The batch norm a conv path pairs with: nvp_batchnorm_forward_eval on the same CPU path ("" the current
+-- one, "_ref" the scalar one, ...: kernel() in spec/helpers.lua).
+local function bn_eval_for(suffix)
+    return kernel("nvp_batchnorm_forward_eval" .. suffix)
 end
 
 -- {n, cin, cout, h, w, k}
@@ -69,9 +67,9 @@ describe("winograd with an input batch norm + ReLU (nvp_bn_relu)", function()
                         table.concat(s, ",", 1, 5))
                     local sizes = {p.n, p.cin, p.cout, p.h, p.w, tile}
                     it("forward " .. name, function()
-                        local f = NVP["nvp_winograd_forward_act" .. suffix]
-                        local plain, plain_add = NVP["nvp_winograd_forward" .. suffix],
-                            NVP["nvp_winograd_forward_add" .. suffix]
+                        local f = conv_entry("nvp_winograd_forward_act" .. suffix)
+                        local plain, plain_add = conv_entry("nvp_winograd_forward" .. suffix),
+                            conv_entry("nvp_winograd_forward_add" .. suffix)
                         local y, want = nan_like(p.r), T.empty(p.r.shape) -- r = NULL: y never read
                         assert.are.equal(0, f(y.data, nil, p.x.data, p.act, p.wt.data, p.b.data, unpack(sizes)))
                         assert.are.equal(0, plain(want.data, xa.data, p.wt.data, p.b.data, args(sizes, 0)))
@@ -85,12 +83,12 @@ describe("winograd with an input batch norm + ReLU (nvp_bn_relu)", function()
                         assert_close(yacc, want, 0, 0, "y += conv(act(x))")
                     end)
                     it("backward " .. name, function()
-                        local f = NVP["nvp_winograd_backward_act" .. suffix]
+                        local f = conv_entry("nvp_winograd_backward_act" .. suffix)
                         local dx, dw, db = p.dx0:clone(), p.dw0:clone(), p.db0:clone()
                         assert.are.equal(0, f(dx.data, dw.data, db.data, p.dy.data, p.x.data, p.act, p.wt.data,
                             args(sizes, 1)))
                         local wdx, wdw, wdb = p.dx0:clone(), p.dw0:clone(), p.db0:clone()
-                        assert.are.equal(0, NVP["nvp_winograd_backward" .. suffix](wdx.data, wdw.data, wdb.data,
+                        assert.are.equal(0, conv_entry("nvp_winograd_backward" .. suffix)(wdx.data, wdw.data, wdb.data,
                             p.dy.data, xa.data, p.wt.data, args(sizes, 1)))
                         assert_close(dw, wdw, 0, 0, "dw of conv(act(x))")
                         assert_close(db, wdb, 0, 0, "db")
@@ -110,8 +108,8 @@ describe("winograd with an input batch norm + ReLU (nvp_bn_relu)", function()
 end)
 
 describe("conv2d with an input batch norm + ReLU (nvp_bn_relu)", function()
-    local suffixes = {"", "_ref"}
-    if NVP.nvp_cpu_has_avx2() ~= 0 then suffixes[#suffixes + 1] = "_avx2" end
+    local suffixes = {""}
+    for _, suffix in ipairs(kernel_suffixes()) do suffixes[#suffixes + 1] = suffix end
     for _, s in ipairs(shapes) do
         local p = problem(s)
         for _, suffix in ipairs(suffixes) do
@@ -119,8 +117,8 @@ describe("conv2d with an input batch norm + ReLU (nvp_bn_relu)", function()
             local name = ("nvp_conv2d_*_act%s (n,cin,cout,h,w,k) = (%s)"):format(suffix, table.concat(s, ","))
             local sizes = {p.n, p.cin, p.cout, p.h, p.w, p.k}
             it(name .. " forward: conv(act(x)) + b, r + ..., y += ...", function()
-                local f = NVP["nvp_conv2d_forward_act" .. suffix]
-                local plain, plain_add = NVP["nvp_conv2d_forward" .. suffix], NVP["nvp_conv2d_forward_add" .. suffix]
+                local f = conv_entry("nvp_conv2d_forward_act" .. suffix)
+                local plain, plain_add = conv_entry("nvp_conv2d_forward" .. suffix), conv_entry("nvp_conv2d_forward_add" .. suffix)
                 local y, want = nan_like(p.r), T.empty(p.r.shape)
                 assert.are.equal(0, f(y.data, nil, p.x.data, p.act, p.wt.data, p.b.data, unpack(sizes)))
                 assert.are.equal(0, plain(want.data, xa.data, p.wt.data, p.b.data, args(sizes, 0)))
@@ -139,12 +137,12 @@ describe("conv2d with an input batch norm + ReLU (nvp_bn_relu)", function()
                 assert_close(y0, want, 0, 0, "act = NULL")
             end)
             it(name .. " backward: dw, db with act(x); dx = dL/d act(x)", function()
-                local f = NVP["nvp_conv2d_backward_act" .. suffix]
+                local f = conv_entry("nvp_conv2d_backward_act" .. suffix)
                 local dx, dw, db = nan_like(p.dx0), p.dw0:clone(), p.db0:clone()
                 assert.are.equal(0, f(dx.data, dw.data, db.data, p.dy.data, p.x.data, p.act, p.wt.data,
                     args(sizes, 0)))
                 local wdx, wdw, wdb = T.empty(p.dx0.shape), p.dw0:clone(), p.db0:clone()
-                assert.are.equal(0, NVP["nvp_conv2d_backward" .. suffix](wdx.data, wdw.data, wdb.data, p.dy.data,
+                assert.are.equal(0, conv_entry("nvp_conv2d_backward" .. suffix)(wdx.data, wdw.data, wdb.data, p.dy.data,
                     xa.data, p.wt.data, args(sizes, 0)))
                 assert_close(dw, wdw, 0, 0, "dw")
                 assert_close(db, wdb, 0, 0, "db")
@@ -160,16 +158,16 @@ describe("conv2d with an input batch norm + ReLU (nvp_bn_relu)", function()
                 local bad = ffi.new("nvp_bn_relu", p.act)
                 bad[missing] = nil
                 local last = fn == "nvp_winograd_forward_act" and 2 or 3
-                assert.are_not.equal(0, NVP[fn](y.data, nil, p.x.data, bad, p.wt.data, nil, p.n, p.cin, p.cout, p.h,
-                    p.w, last == 2 and 4 or 3))
-                assert.are.equal(("%s: act->%s (%d) is NULL"):format(fn, missing, p.cin), nffi.last_error())
+                assert.are_not.equal(0, conv_entry(fn)(y.data, nil, p.x.data, bad, p.wt.data, nil, p.n, p.cin, p.cout,
+                    p.h, p.w, last == 2 and 4 or 3))
+                assert.are.equal(("nvp_conv2d_forward: act->%s (%d) is NULL"):format(missing, p.cin), nffi.last_error())
             end
         end
         local bad = ffi.new("nvp_bn_relu", p.act)
         bad.beta = nil
         local dw = p.dw0:clone()
-        assert.are_not.equal(0, NVP.nvp_conv2d_backward_act(nil, dw.data, nil, p.dy.data, p.x.data, bad, p.wt.data,
+        assert.are_not.equal(0, NVP.nvp_conv2d_backward(nil, dw.data, nil, p.dy.data, p.x.data, bad, p.wt.data,
             p.n, p.cin, p.cout, p.h, p.w, 3, 1))
-        assert.are.equal(("nvp_conv2d_backward_act: act->beta (%d) is NULL"):format(p.cin), nffi.last_error())
+        assert.are.equal(("nvp_conv2d_backward: act->beta (%d) is NULL"):format(p.cin), nffi.last_error())
     end)
 end)

@@ -4,7 +4,7 @@
 local T = require "nvp.tensor"
 local nffi = require "nvp.ffi"
 
-local has_avx2 = NVP.nvp_cpu_has_avx2() ~= 0
+local has_avx2 = NVP.nvp_cpu_supports("avx2") ~= 0
 local paths = has_avx2 and {"_ref", "_avx2", ""} or {"_ref", ""}
 
 -- ---- the Lua reference (lua/nvp/layers/coupling.md), in double ---------------------------------
@@ -67,8 +67,11 @@ local function operands(n, c, h, w, kind, seed)
     return x, st, lam
 end
 
+-- path: "_ref" (the scalar path), "_avx2" (the AVX2 path) or "" (the path nvp_init chose)
+local path_names = {_ref = "scalar", _avx2 = "avx2"}
 local function call(name, path, ...)
-    local status = NVP["nvp_coupling_" .. name .. path](...)
+    local fn = NVP["nvp_coupling_" .. name]
+    local status = path == "" and fn(...) or on_path(path_names[path], fn, ...)
     assert(status == 0, nffi.last_error())
 end
 
@@ -362,7 +365,7 @@ describe("coupling argument checks", function()
         local x, st, lam = operands(2, 3, 4, 4, 0, 81)
         local y, logdet = T.empty{2, 3, 4, 4}, T.zeros{2}
         for _, path in ipairs(paths) do
-            local status = NVP["nvp_coupling_forward" .. path](y.data, logdet.data, x.data, st.data, lam.data,
+            local status = kernel("nvp_coupling_forward" .. path)(y.data, logdet.data, x.data, st.data, lam.data,
                                                                2, 3, 4, 4, 1, 0)
             assert.are.equal(2, status)
             assert.are.equal("nvp_coupling_forward: a channel-wise coupling needs an even channel count, "

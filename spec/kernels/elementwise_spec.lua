@@ -7,7 +7,7 @@ local function pair(n, seed)
 end
 
 describe("element-wise kernels: avx2 == ref", function()
-    if NVP.nvp_cpu_has_avx2() == 0 then
+    if NVP.nvp_cpu_supports("avx2") == 0 then
         pending("this CPU has no AVX2")
         return
     end
@@ -16,31 +16,31 @@ describe("element-wise kernels: avx2 == ref", function()
             local a, b = pair(n, n)
             local r, v = T.empty{n}, T.empty{n}
             for _, op in ipairs{"add", "mul"} do
-                NVP["nvp_" .. op .. "_ref"](r.data, a.data, b.data, n)
-                NVP["nvp_" .. op .. "_avx2"](v.data, a.data, b.data, n)
+                ON.scalar["nvp_" .. op](r.data, a.data, b.data, n)
+                ON.avx2["nvp_" .. op](v.data, a.data, b.data, n)
                 assert.are.equal(0, r:max_abs_diff(v), op)
             end
             r:copy(a); v:copy(a)
-            NVP.nvp_axpy_ref(r.data, 0.7, b.data, n)
-            NVP.nvp_axpy_avx2(v.data, 0.7, b.data, n)
+            ON.scalar.nvp_axpy(r.data, 0.7, b.data, n)
+            ON.avx2.nvp_axpy(v.data, 0.7, b.data, n)
             assert_close(v, r, 1e-6, 1e-6, "axpy")
-            NVP.nvp_scale_ref(r.data, a.data, -1.5, 0.25, n)
-            NVP.nvp_scale_avx2(v.data, a.data, -1.5, 0.25, n)
+            ON.scalar.nvp_scale(r.data, a.data, -1.5, 0.25, n)
+            ON.avx2.nvp_scale(v.data, a.data, -1.5, 0.25, n)
             assert_close(v, r, 1e-6, 1e-6, "scale")
         end)
 
         it("sum at n = " .. n, function()
             local a = pair(n, n + 1)
             local r, v = require("ffi").new("double[2]"), require("ffi").new("double[2]")
-            NVP.nvp_sum_ref(r, r + 1, a.data, n)
-            NVP.nvp_sum_avx2(v, v + 1, a.data, n)
+            ON.scalar.nvp_sum(r, r + 1, a.data, n)
+            ON.avx2.nvp_sum(v, v + 1, a.data, n)
             assert_close(v[0], r[0], 1e-12, 1e-9, "sum")
             assert_close(v[1], r[1], 1e-12, 1e-9, "sumsq")
         end)
     end
 
     it("refuses a negative size with a message naming it", function()
-        assert.are.equal(1, NVP.nvp_add_ref(nil, nil, nil, -3))
+        assert.are.equal(1, ON.scalar.nvp_add(nil, nil, nil, -3))
         assert.matches("nvp_add: n = %-3 is negative", require("nvp.ffi").last_error())
     end)
 end)

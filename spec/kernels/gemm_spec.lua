@@ -1,4 +1,4 @@
--- nvp_gemm (OpenBLAS, or the reference under NVP_FORCE_SCALAR=1), nvp_gemm_ref and nvp_gemm_small against a
+-- nvp_gemm (OpenBLAS, or the reference on the scalar path) and nvp_gemm_small on every CPU path against a
 -- double-precision Lua GEMM: all four transpose combinations, padded row strides, alpha and beta.
 local ffi = require "ffi"
 local T = require "nvp.tensor"
@@ -59,14 +59,23 @@ local function check_product(call, label, ta, tb, m, n, k, alpha, beta, seed)
     assert_close(got, expect, 1e-5, 1e-5, label)
 end
 
+-- "nvp_gemm@avx2": the public entry nvp_gemm run on that CPU path (nvp_set_cpu_path).
+local function named(fname)
+    local name, path = fname:match("^(.-)@(.*)$")
+    return ON[path][name]
+end
+
 local function check_gemm(fname, ta, tb, m, n, k, alpha, beta, seed)
     check_product(function(a, lda, b, ldb, c, ldc)
-        return NVP[fname](ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        return named(fname)(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     end, ("%s ta=%d tb=%d (%d,%d,%d) alpha=%g beta=%g"):format(fname, ta, tb, m, n, k, alpha, beta),
         ta, tb, m, n, k, alpha, beta, seed)
 end
 
-for _, fname in ipairs{"nvp_gemm_ref", "nvp_gemm"} do
+-- the scalar reference, and OpenBLAS (the same on the avx2 and avx512 paths)
+local gemm_fns = {"nvp_gemm@scalar"}
+if NVP.nvp_cpu_supports("avx2") == 1 then gemm_fns[#gemm_fns + 1] = "nvp_gemm@avx2" end
+for _, fname in ipairs(gemm_fns) do
     describe(fname, function()
         for _, shape in ipairs{{5, 7, 3}, {1, 1, 1}, {33, 17, 45}, {9, 70, 13}} do
             local m, n, k = shape[1], shape[2], shape[3]
@@ -90,21 +99,21 @@ for _, fname in ipairs{"nvp_gemm_ref", "nvp_gemm"} do
         end)
 
         it("accepts empty m or n without touching pointers", function()
-            assert.are.equal(0, NVP[fname](0, 0, 0, 5, 3, 1.0, nil, 3, nil, 5, 0.0, nil, 5))
-            assert.are.equal(0, NVP[fname](0, 0, 4, 0, 3, 1.0, nil, 3, nil, 1, 0.0, nil, 1))
+            assert.are.equal(0, named(fname)(0, 0, 0, 5, 3, 1.0, nil, 3, nil, 5, 0.0, nil, 5))
+            assert.are.equal(0, named(fname)(0, 0, 4, 0, 3, 1.0, nil, 3, nil, 1, 0.0, nil, 1))
         end)
 
         it("refuses negative sizes, short row strides and NULL operands, naming them", function()
             local a, b, c = T.zeros{64}, T.zeros{64}, T.zeros{64}
-            assert.are.equal(1, NVP[fname](0, 0, -1, 2, 2, 1.0, a.data, 2, b.data, 2, 0.0, c.data, 2))
+            assert.are.equal(1, named(fname)(0, 0, -1, 2, 2, 1.0, a.data, 2, b.data, 2, 0.0, c.data, 2))
             assert.are.equal("nvp_gemm: m = -1 is negative", nffi.last_error())
-            assert.are.equal(1, NVP[fname](0, 0, 5, 4, 3, 1.0, a.data, 2, b.data, 4, 0.0, c.data, 4))
+            assert.are.equal(1, named(fname)(0, 0, 5, 4, 3, 1.0, a.data, 2, b.data, 4, 0.0, c.data, 4))
             assert.are.equal("nvp_gemm: lda = 2 < 3, the row length of A (5,3) (trans_a = 0)", nffi.last_error())
-            assert.are.equal(1, NVP[fname](1, 1, 5, 4, 3, 1.0, a.data, 5, b.data, 2, 0.0, c.data, 4))
+            assert.are.equal(1, named(fname)(1, 1, 5, 4, 3, 1.0, a.data, 5, b.data, 2, 0.0, c.data, 4))
             assert.matches("ldb = 2 < 3", nffi.last_error())
-            assert.are.equal(1, NVP[fname](0, 0, 5, 4, 3, 1.0, a.data, 3, b.data, 4, 0.0, c.data, 3))
+            assert.are.equal(1, named(fname)(0, 0, 5, 4, 3, 1.0, a.data, 3, b.data, 4, 0.0, c.data, 3))
             assert.matches("ldc = 3 < 4", nffi.last_error())
-            assert.are.equal(1, NVP[fname](0, 0, 5, 4, 3, 1.0, nil, 3, b.data, 4, 0.0, c.data, 4))
+            assert.are.equal(1, named(fname)(0, 0, 5, 4, 3, 1.0, nil, 3, b.data, 4, 0.0, c.data, 4))
             assert.are.equal("nvp_gemm: a is NULL", nffi.last_error())
         end)
     end)
@@ -117,7 +126,7 @@ describe("nvp_gemm at a conv-sized shape", function()
         local a, b = g:normal(T.empty{m * k}), g:normal(T.empty{n * k})
         local c1, c2 = T.zeros{m * n}, T.zeros{m * n}
         assert.are.equal(0, NVP.nvp_gemm(0, 1, m, n, k, 1.0, a.data, k, b.data, k, 0.0, c1.data, n))
-        assert.are.equal(0, NVP.nvp_gemm_ref(0, 1, m, n, k, 1.0, a.data, k, b.data, k, 0.0, c2.data, n))
+        assert.are.equal(0, ON.scalar.nvp_gemm(0, 1, m, n, k, 1.0, a.data, k, b.data, k, 0.0, c2.data, n))
         assert_close(c1, c2, 1e-4, 1e-4, "gemm vs ref")
     end)
 end)
@@ -127,13 +136,14 @@ end)
 -- clamped row tails) against the Lua GEMM on shapes that are ragged for every block size.
 local function check_small(fname, ta, tb, m, n, k, accumulate, seed)
     check_product(function(a, lda, b, ldb, c, ldc)
-        return NVP[fname](ta, tb, m, n, k, a, lda, b, ldb, accumulate, c, ldc)
+        return named(fname)(ta, tb, m, n, k, a, lda, b, ldb, accumulate, c, ldc)
     end, ("%s ta=%d tb=%d (%d,%d,%d) accumulate=%d"):format(fname, ta, tb, m, n, k, accumulate),
         ta, tb, m, n, k, 1.0, accumulate, seed)
 end
 
-local small_fns = {"nvp_gemm_small_ref", "nvp_gemm_small"}
-if NVP.nvp_cpu_has_avx512() == 1 then small_fns[#small_fns + 1] = "nvp_gemm_small_avx512" end
+-- the scalar reference, OpenBLAS single-threaded (avx2) and the AVX-512 kernels
+local small_fns = {}
+for _, path in ipairs(cpu_paths()) do small_fns[#small_fns + 1] = "nvp_gemm_small@" .. path end
 for _, fname in ipairs(small_fns) do
     describe(fname, function()
         -- m around the 8-row and 4-row blocks, n around 32- and 16-lane panels, k around 16-lane steps
@@ -154,16 +164,16 @@ for _, fname in ipairs(small_fns) do
 
         it("refuses a short row stride, naming it", function()
             local a, b, c = T.zeros{64}, T.zeros{64}, T.zeros{64}
-            assert.are.equal(1, NVP[fname](0, 0, 5, 4, 3, a.data, 2, b.data, 4, 0, c.data, 4))
+            assert.are.equal(1, named(fname)(0, 0, 5, 4, 3, a.data, 2, b.data, 4, 0, c.data, 4))
             assert.matches("lda = 2 < 3", nffi.last_error())
         end)
     end)
 end
 
-describe("nvp_gemm_small_avx512", function()
+describe("nvp_gemm_small on the avx512 path", function()
     it("agrees with the reference at the Winograd and 1x1 shapes (A * B; A * B^T by transpose at K = 512, by dot products at K = 1030)",
         function()
-        if NVP.nvp_cpu_has_avx512() == 0 then
+        if NVP.nvp_cpu_supports("avx512") == 0 then
             pending("this CPU has no AVX-512")
             return
         end
@@ -173,8 +183,8 @@ describe("nvp_gemm_small_avx512", function()
             local a, b = g:normal(T.empty{m * k}), g:normal(T.empty{n * k})
             local c1, c2 = T.zeros{m * n}, T.zeros{m * n}
             local lda, ldb = ta == 1 and m or k, tb == 1 and k or n
-            assert.are.equal(0, NVP.nvp_gemm_small_avx512(ta, tb, m, n, k, a.data, lda, b.data, ldb, 0, c1.data, n))
-            assert.are.equal(0, NVP.nvp_gemm_small_ref(ta, tb, m, n, k, a.data, lda, b.data, ldb, 0, c2.data, n))
+            assert.are.equal(0, ON.avx512.nvp_gemm_small(ta, tb, m, n, k, a.data, lda, b.data, ldb, 0, c1.data, n))
+            assert.are.equal(0, ON.scalar.nvp_gemm_small(ta, tb, m, n, k, a.data, lda, b.data, ldb, 0, c2.data, n))
             assert_close(c1, c2, 1e-4, 1e-4, ("small avx512 vs ref ta=%d tb=%d (%d,%d,%d)"):format(ta, tb, m, n, k))
         end
     end)

@@ -1,4 +1,4 @@
--- Data preprocessing (REFERENCE.md 2.1, 2.5; lua/nvp/layers/preprocess.md): dequantisation, the
+-- Data preprocessing (docs/REFERENCE.md 2.1, 2.5; lua/nvp/layers/preprocess.md): dequantisation, the
 -- logit transform and its log-det, its inverse, quantisation and horizontal flips.
 local ffi = require "ffi"
 local T = require "nvp.tensor"
@@ -168,7 +168,7 @@ describe("flip_horizontal_u8", function()
 end)
 
 describe("logit forward: avx2 == ref", function()
-    if NVP.nvp_cpu_has_avx2() == 0 then
+    if NVP.nvp_cpu_supports("avx2") == 0 then
         pending("this CPU has no AVX2")
         return
     end
@@ -181,8 +181,8 @@ describe("logit forward: avx2 == ref", function()
             v.data[n * d - 1] = 255.999
             local yr, yv = T.empty{n, d}, T.empty{n, d}
             local lr, lv = T.full({n}, 0.5), T.full({n}, 0.5) -- accumulates
-            assert.are.equal(0, NVP.nvp_logit_forward_ref(yr.data, lr.data, v.data, n, d, 0.05))
-            assert.are.equal(0, NVP.nvp_logit_forward_avx2(yv.data, lv.data, v.data, n, d, 0.05))
+            assert.are.equal(0, ON.scalar.nvp_logit_forward(yr.data, lr.data, v.data, n, d, 0.05))
+            assert.are.equal(0, ON.avx2.nvp_logit_forward(yv.data, lv.data, v.data, n, d, 0.05))
             assert_close(yv, yr, 1e-6, 2e-6, "y")
             assert_close(lv, lr, 1e-6, 1e-4, "logdet")
         end)
@@ -190,7 +190,7 @@ describe("logit forward: avx2 == ref", function()
 
     it("gives the reference's message for a bad alpha", function()
         local buf = require("ffi").new("float[4]")
-        assert.are.equal(1, NVP.nvp_logit_forward_avx2(buf, buf, buf, 1, 1, 0.5))
+        assert.are.equal(1, ON.avx2.nvp_logit_forward(buf, buf, buf, 1, 1, 0.5))
         assert.are.equal("nvp_logit_forward: alpha = 0.5 is not in [0, 0.5)", require("nvp.ffi").last_error())
     end)
 end)

@@ -1,5 +1,5 @@
 -- Moving values without arithmetic: nvp_copy_channels, nvp_squeeze / nvp_unsqueeze (orders A and B,
--- REFERENCE.md 2.2 and the peer's squeeze_a / squeeze_b), against index formulas written out here.
+-- docs/REFERENCE.md 2.2 and the peer's squeeze_a / squeeze_b), against index formulas written out here.
 local T = require "nvp.tensor"
 local nffi = require "nvp.ffi"
 
@@ -104,7 +104,7 @@ describe("squeeze", function()
 end)
 
 describe("squeeze and unsqueeze: avx2 == ref", function()
-    if NVP.nvp_cpu_has_avx2() == 0 then
+    if NVP.nvp_cpu_supports("avx2") == 0 then
         pending("this CPU has no AVX2")
         return
     end
@@ -115,12 +115,12 @@ describe("squeeze and unsqueeze: avx2 == ref", function()
                 local n, c, h, w = shape[1], shape[2], shape[3], shape[4]
                 local x = spec_rng(order + w):normal(T.empty{n, c, h, w})
                 local r, v = T.empty{n, 4 * c, h / 2, w / 2}, T.empty{n, 4 * c, h / 2, w / 2}
-                assert.are.equal(0, NVP.nvp_squeeze_ref(r.data, x.data, n, c, h, w, order))
-                assert.are.equal(0, NVP.nvp_squeeze_avx2(v.data, x.data, n, c, h, w, order))
+                assert.are.equal(0, ON.scalar.nvp_squeeze(r.data, x.data, n, c, h, w, order))
+                assert.are.equal(0, ON.avx2.nvp_squeeze(v.data, x.data, n, c, h, w, order))
                 assert.are.equal(0, r:max_abs_diff(v))
                 local xr, xv = T.empty{n, c, h, w}, T.empty{n, c, h, w}
-                assert.are.equal(0, NVP.nvp_unsqueeze_ref(xr.data, r.data, n, c, h, w, order))
-                assert.are.equal(0, NVP.nvp_unsqueeze_avx2(xv.data, r.data, n, c, h, w, order))
+                assert.are.equal(0, ON.scalar.nvp_unsqueeze(xr.data, r.data, n, c, h, w, order))
+                assert.are.equal(0, ON.avx2.nvp_unsqueeze(xv.data, r.data, n, c, h, w, order))
                 assert.are.equal(0, xr:max_abs_diff(xv))
                 assert.are.equal(0, xv:max_abs_diff(x))
             end)
@@ -129,7 +129,7 @@ describe("squeeze and unsqueeze: avx2 == ref", function()
 
     it("give the same message for bad shapes on both paths", function()
         local t = T.zeros{2, 3, 5, 4}
-        assert.are.equal(2, NVP.nvp_squeeze_avx2(t.data, t.data, 2, 3, 5, 4, 0))
+        assert.are.equal(2, ON.avx2.nvp_squeeze(t.data, t.data, 2, 3, 5, 4, 0))
         assert.are.equal("nvp_squeeze: x (2,3,5,4) needs an even height and width", nffi.last_error())
     end)
 end)

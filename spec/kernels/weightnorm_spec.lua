@@ -30,7 +30,7 @@ describe("weight norm: reference", function()
         it(("forward matches a double-precision Lua reference at (%d,%d)"):format(cout, k), function()
             local v, g = inputs(cout, k, cout * 100 + k)
             local w, norm = T.empty{cout, k}, T.empty{cout}
-            assert.are.equal(0, NVP.nvp_weightnorm_forward_ref(w.data, norm.data, v.data, g.data, cout, k))
+            assert.are.equal(0, ON.scalar.nvp_weightnorm_forward(w.data, norm.data, v.data, g.data, cout, k))
             local ew, en = wn_ref(tab(v), tab(g), cout, k)
             assert_close(w, list(ew, cout * k), 1e-6, 1e-7, "w")
             assert_close(norm, list(en, cout), 1e-6, 0, "norm")
@@ -40,10 +40,10 @@ describe("weight norm: reference", function()
             local v, g = inputs(cout, k, cout * 100 + k + 1)
             local dw = spec_rng(7):normal(T.empty{cout, k})
             local w, norm = T.empty{cout, k}, T.empty{cout}
-            NVP.nvp_weightnorm_forward_ref(w.data, norm.data, v.data, g.data, cout, k)
+            ON.scalar.nvp_weightnorm_forward(w.data, norm.data, v.data, g.data, cout, k)
             local dv0, dg0 = spec_rng(8):normal(T.empty{cout, k}), spec_rng(9):normal(T.empty{cout})
             local dv, dg = dv0:clone(), dg0:clone()
-            assert.are.equal(0, NVP.nvp_weightnorm_backward_ref(dv.data, dg.data, dw.data, v.data, g.data,
+            assert.are.equal(0, ON.scalar.nvp_weightnorm_backward(dv.data, dg.data, dw.data, v.data, g.data,
                 norm.data, cout, k))
             -- loss = sum(dw * w(v, g)) in double
             local vt, gt, dwt = tab(v), tab(g), tab(dw)
@@ -70,7 +70,7 @@ describe("weight norm: reference", function()
     it("refuses bad arguments with a message naming them", function()
         local v, g = inputs(2, 3, 1)
         local w, norm = T.empty{2, 3}, T.empty{2}
-        assert.are.equal(1, NVP.nvp_weightnorm_forward_ref(w.data, norm.data, v.data, g.data, 2, -3))
+        assert.are.equal(1, ON.scalar.nvp_weightnorm_forward(w.data, norm.data, v.data, g.data, 2, -3))
         assert.are.equal("nvp_weightnorm_forward: k = -3 is negative", nffi.last_error())
         assert.are.equal(1, NVP.nvp_weightnorm_forward(w.data, nil, v.data, g.data, 2, 3))
         assert.are.equal("nvp_weightnorm_forward: norm is NULL", nffi.last_error())
@@ -84,7 +84,7 @@ describe("weight norm: reference", function()
 end)
 
 describe("weight norm: avx2 == ref", function()
-    if NVP.nvp_cpu_has_avx2() == 0 then
+    if NVP.nvp_cpu_supports("avx2") == 0 then
         pending("this CPU has no AVX2")
         return
     end
@@ -93,15 +93,15 @@ describe("weight norm: avx2 == ref", function()
         it(("forward and backward at (%d,%d)"):format(cout, k), function()
             local v, g = inputs(cout, k, cout + k)
             local w1, n1, w2, n2 = T.empty{cout, k}, T.empty{cout}, T.empty{cout, k}, T.empty{cout}
-            assert.are.equal(0, NVP.nvp_weightnorm_forward_ref(w1.data, n1.data, v.data, g.data, cout, k))
-            assert.are.equal(0, NVP.nvp_weightnorm_forward_avx2(w2.data, n2.data, v.data, g.data, cout, k))
+            assert.are.equal(0, ON.scalar.nvp_weightnorm_forward(w1.data, n1.data, v.data, g.data, cout, k))
+            assert.are.equal(0, ON.avx2.nvp_weightnorm_forward(w2.data, n2.data, v.data, g.data, cout, k))
             assert_close(w2, w1, 1e-6, 1e-7, "w")
             assert_close(n2, n1, 1e-6, 0, "norm")
             local dw = spec_rng(3):normal(T.empty{cout, k})
             local dv1, dg1 = spec_rng(4):normal(T.empty{cout, k}), spec_rng(5):normal(T.empty{cout})
             local dv2, dg2 = dv1:clone(), dg1:clone()
-            NVP.nvp_weightnorm_backward_ref(dv1.data, dg1.data, dw.data, v.data, g.data, n1.data, cout, k)
-            NVP.nvp_weightnorm_backward_avx2(dv2.data, dg2.data, dw.data, v.data, g.data, n1.data, cout, k)
+            ON.scalar.nvp_weightnorm_backward(dv1.data, dg1.data, dw.data, v.data, g.data, n1.data, cout, k)
+            ON.avx2.nvp_weightnorm_backward(dv2.data, dg2.data, dw.data, v.data, g.data, n1.data, cout, k)
             assert_close(dv2, dv1, 1e-5, 1e-6, "dv")
             assert_close(dg2, dg1, 1e-5, 1e-6, "dg")
         end)

@@ -1,6 +1,7 @@
 -- Winograd F(2x2,3x3) and F(4x4,3x3) convolutions (winograd.c, winograd_avx2.c, winograd_avx512.c) against the direct
--- reference conv (nvp_conv2d_*_ref) on ragged shapes, for all three passes; thread counts; the conv
--- dispatcher's NVP_CONV_PATH switch; argument errors.
+-- reference conv (the scalar path's nvp_conv2d_*) on ragged shapes, for all three passes and every CPU path
+-- (the Winograd algorithms forced with nvp_set_conv_algorithm: conv_entry in spec/helpers.lua); thread
+-- counts; the override's routing and names; argument errors.
 --
 -- Tolerances, from the measured error (experiments/results/winograd.md): Winograd's float32 error
 -- scales with the largest value in a tile's transforms, not with each output, so it is bounded
@@ -67,17 +68,17 @@ describe("winograd vs the direct reference conv", function()
         -- the reference, once per shape: y = conv + b (and accumulated into y0), dx, dw, db accumulated
         local ref = {}
         ref.y = T.empty{p.n, p.cout, p.h, p.w}
-        assert(NVP.nvp_conv2d_forward_ref(ref.y.data, p.x.data, p.wt.data, p.b.data, p.n, p.cin, p.cout, p.h, p.w, 3, 0) == 0)
+        assert(conv_entry("nvp_conv2d_forward_ref")(ref.y.data, p.x.data, p.wt.data, p.b.data, p.n, p.cin, p.cout, p.h, p.w, 3, 0) == 0)
         ref.yacc = p.y0:clone()
-        assert(NVP.nvp_conv2d_forward_ref(ref.yacc.data, p.x.data, p.wt.data, nil, p.n, p.cin, p.cout, p.h, p.w, 3, 1) == 0)
+        assert(conv_entry("nvp_conv2d_forward_ref")(ref.yacc.data, p.x.data, p.wt.data, nil, p.n, p.cin, p.cout, p.h, p.w, 3, 1) == 0)
         ref.dx, ref.dw, ref.db = p.dx0:clone(), p.dw0:clone(), p.db0:clone()
-        assert(NVP.nvp_conv2d_backward_ref(ref.dx.data, ref.dw.data, ref.db.data, p.dy.data, p.x.data, p.wt.data,
+        assert(conv_entry("nvp_conv2d_backward_ref")(ref.dx.data, ref.dw.data, ref.db.data, p.dy.data, p.x.data, p.wt.data,
             p.n, p.cin, p.cout, p.h, p.w, 3, 1) == 0)
         for _, suffix in ipairs(kernel_suffixes()) do
             for _, tile in ipairs{2, 4} do
                 local name = ("F(%dx%d) %s (n,cin,cout,h,w) = (%s)"):format(tile, tile, suffix, table.concat(s, ","))
                 it("forward " .. name, function()
-                    local f = NVP["nvp_winograd_forward" .. suffix]
+                    local f = conv_entry("nvp_winograd_forward" .. suffix)
                     local y = T.full({p.n, p.cout, p.h, p.w}, 0 / 0) -- accumulate = 0 must not read y
                     assert.are.equal(0, f(y.data, p.x.data, p.wt.data, p.b.data, p.n, p.cin, p.cout, p.h, p.w, tile, 0))
                     assert_wino_close(y, ref.y, tile, "y")
@@ -86,12 +87,12 @@ describe("winograd vs the direct reference conv", function()
                     assert_wino_close(yacc, ref.yacc, tile, "y accumulated")
                     -- y = r + conv(x): r = y0 read from its own tensor, y's NaN garbage never read
                     local yadd = T.full({p.n, p.cout, p.h, p.w}, 0 / 0)
-                    assert.are.equal(0, NVP["nvp_winograd_forward_add" .. suffix](yadd.data, p.y0.data, p.x.data,
+                    assert.are.equal(0, conv_entry("nvp_winograd_forward_add" .. suffix)(yadd.data, p.y0.data, p.x.data,
                         p.wt.data, nil, p.n, p.cin, p.cout, p.h, p.w, tile))
                     assert_wino_close(yadd, ref.yacc, tile, "y = r + conv")
                 end)
                 it("backward-data, backward-filter and bias " .. name, function()
-                    local f = NVP["nvp_winograd_backward" .. suffix]
+                    local f = conv_entry("nvp_winograd_backward" .. suffix)
                     local dx, dw, db = p.dx0:clone(), p.dw0:clone(), p.db0:clone()
                     assert.are.equal(0, f(dx.data, dw.data, db.data, p.dy.data, p.x.data, p.wt.data, args(p, tile)))
                     assert_wino_close(dx, ref.dx, tile, "dx")
@@ -123,9 +124,9 @@ describe("winograd: thread count", function()
         assert.are.equal(0, NVP.nvp_set_threads(threads))
         local y = T.empty{p.n, p.cout, p.h, p.w}
         local dx, dw, db = p.dx0:clone(), p.dw0:clone(), p.db0:clone()
-        local s1 = NVP["nvp_winograd_forward" .. suffix](y.data, p.x.data, p.wt.data, p.b.data, p.n, p.cin, p.cout,
+        local s1 = conv_entry("nvp_winograd_forward" .. suffix)(y.data, p.x.data, p.wt.data, p.b.data, p.n, p.cin, p.cout,
             p.h, p.w, tile, 0)
-        local s2 = NVP["nvp_winograd_backward" .. suffix](dx.data, dw.data, db.data, p.dy.data, p.x.data, p.wt.data,
+        local s2 = conv_entry("nvp_winograd_backward" .. suffix)(dx.data, dw.data, db.data, p.dy.data, p.x.data, p.wt.data,
             args(p, tile))
         assert.are.equal(0, NVP.nvp_set_threads(saved))
         assert.are.equal(0, s1)
@@ -153,107 +154,102 @@ describe("winograd: thread count", function()
     end
 end)
 
-describe("conv2d dispatcher: NVP_CONV_PATH routes 3x3 convs to Winograd", function()
-    if NVP.nvp_cpu_has_avx2() == 0 then
-        pending("this CPU has no AVX2")
-        return
-    end
-    pcall(ffi.cdef, "int nvp_conv2d_path;") -- conv2d_avx2.c's internal switch, set from NVP_CONV_PATH
+describe("the conv algorithm override (nvp_set_conv_algorithm) routes 3x3 convs", function()
+    -- Cin = 10: the rules pick the direct reference (scalar), im2col (avx2) or the direct AVX-512 loops
     local p = problem{3, 10, 12, 9, 11}
-    -- 4 = winograd2, 5 = winograd4: the dispatcher's result is bit-identical to the Winograd call
-    for _, case in ipairs{{4, 2}, {5, 4}} do
-        it(("path %d == nvp_winograd_* (the CPU path's transforms) with tile %d"):format(case[1], case[2]), function()
-            local path, tile = case[1], case[2]
-            local saved = NVP.nvp_conv2d_path
-            NVP.nvp_conv2d_path = path
-            local y, dx, dw, db = T.empty{p.n, p.cout, p.h, p.w}, p.dx0:clone(), p.dw0:clone(), p.db0:clone()
-            local s1 = NVP.nvp_conv2d_forward_avx2(y.data, p.x.data, p.wt.data, p.b.data, p.n, p.cin, p.cout, p.h, p.w, 3, 0)
-            local s2 = NVP.nvp_conv2d_backward_avx2(dx.data, dw.data, db.data, p.dy.data, p.x.data, p.wt.data, p.n, p.cin,
-                p.cout, p.h, p.w, 3, 1)
-            NVP.nvp_conv2d_path = saved
-            assert.are.equal(0, s1)
-            assert.are.equal(0, s2)
-            local ey, edx, edw, edb = T.empty{p.n, p.cout, p.h, p.w}, p.dx0:clone(), p.dw0:clone(), p.db0:clone()
-            assert.are.equal(0, NVP.nvp_winograd_forward(ey.data, p.x.data, p.wt.data, p.b.data, p.n, p.cin,
-                p.cout, p.h, p.w, tile, 0))
-            assert.are.equal(0, NVP.nvp_winograd_backward(edx.data, edw.data, edb.data, p.dy.data, p.x.data,
-                p.wt.data, args(p, tile)))
-            for _, c in ipairs{{y, ey, "y"}, {dx, edx, "dx"}, {dw, edw, "dw"}, {db, edb, "db"}} do
-                assert_close(c[1], c[2], 0, 0, c[3])
-            end
-        end)
+    local function run()
+        local y, dx, dw, db = T.empty{p.n, p.cout, p.h, p.w}, p.dx0:clone(), p.dw0:clone(), p.db0:clone()
+        assert.are.equal(0, NVP.nvp_conv2d_forward(y.data, nil, p.x.data, nil, p.wt.data, p.b.data, p.n, p.cin, p.cout,
+            p.h, p.w, 3))
+        assert.are.equal(0, NVP.nvp_conv2d_backward(dx.data, dw.data, db.data, p.dy.data, p.x.data, nil, p.wt.data,
+            p.n, p.cin, p.cout, p.h, p.w, 3, 1))
+        return {y, dx, dw, db}
+    end
+    local function name(pass)
+        return ffi.string(NVP.nvp_conv2d_path_name(pass, p.n, p.cin, p.cout, p.h, p.w, 3))
+    end
+    pcall(ffi.cdef, "int memcmp(const void *a, const void *b, size_t n);")
+    for _, case in ipairs{{"winograd_f2", 2}, {"winograd_f4", 4}} do
+        for _, suffix in ipairs(kernel_suffixes()) do
+            it(("%s on the %s path: every pass by F(%dx%d), and not what the rules run"):format(case[1], suffix,
+                case[2], case[2]), function()
+                local path = ({_ref = "scalar", _avx2 = "avx2", _avx512 = "avx512"})[suffix]
+                local rules = on_path(path, run)
+                local forced = on_path(path, with_conv_algorithm, case[1], run)
+                for pass = 0, 2 do
+                    assert.are.equal(("winograd F(%dx%d,3x3)"):format(case[2], case[2]),
+                        on_path(path, with_conv_algorithm, case[1], name, pass))
+                    assert.are_not.equal(("winograd F(%dx%d,3x3)"):format(case[2], case[2]), on_path(path, name, pass))
+                end
+                local names = {"y", "dx", "dw", "db"}
+                for j = 1, 4 do
+                    assert_wino_close(forced[j], rules[j], case[2], names[j])
+                    assert.is_false(ffi.C.memcmp(forced[j].data, rules[j].data, rules[j].numel * 4) == 0,
+                        names[j] .. ": the override changed nothing")
+                end
+            end)
+        end
     end
 end)
 
-describe("conv2d dispatcher: the NVP_CONV_PATH names", function()
-    -- a child process reads the variable at its first conv call; it prints the switch's value
-    local script = [[
-local ffi = require "ffi"
-local T = require "nvp.tensor"
-ffi.cdef "int nvp_conv2d_path;"
-local C = require("nvp.ffi").C
-local x, w, y = T.zeros{1, 16, 4, 4}, T.zeros{16, 16, 3, 3}, T.zeros{1, 16, 4, 4}
-assert(C.nvp_conv2d_forward(y.data, x.data, w.data, nil, 1, 16, 16, 4, 4, 3, 0) == 0)
-io.write(C.nvp_conv2d_path)
-]]
-    local function path_for(value)
-        local dir = tmpdir()
-        local f = assert(io.open(dir .. "/p.lua", "w"))
-        f:write(script)
-        f:close()
-        local env = value and ("NVP_CONV_PATH=" .. value .. " ") or "env -u NVP_CONV_PATH "
-        local p = io.popen(env .. nvp_exe() .. " " .. dir .. "/p.lua 2>&1")
-        local out = p:read("*a")
-        p:close()
-        os.remove(dir .. "/p.lua")
-        os.remove(dir)
-        return out
+describe("the conv algorithm override: names and errors", function()
+    local n, cin, cout, h, w = 64, 64, 64, 32, 32
+    local function name(pass, k)
+        return ffi.string(NVP.nvp_conv2d_path_name(pass, n, cin, cout, h, w, k or 3))
     end
-    it("old, new, im2col, winograd, winograd2, winograd4; anything else is the rule", function()
-        if NVP.nvp_cpu_has_avx2() == 0 or os.getenv("NVP_FORCE_SCALAR") == "1" then
-            pending("the switch is read by the AVX2 dispatcher only")
-            return
+    it("each algorithm names itself where the CPU path has it; 1x1 convs keep the rules under Winograd", function()
+        local scalar = ffi.string(NVP.nvp_cpu_path()) == "scalar"
+        local expect = {
+            auto = "winograd F(4x4,3x3)", winograd = "winograd F(4x4,3x3)", winograd_f2 = "winograd F(2x2,3x3)",
+            winograd_f4 = "winograd F(4x4,3x3)", direct = "direct (scalar reference)",
+            im2col = "im2col per image", im2col_batched = "im2col batched",
+        }
+        if scalar then expect.auto, expect.im2col, expect.im2col_batched = "direct (scalar reference)",
+            "direct (scalar reference)", "direct (scalar reference)" end
+        for alg, want in pairs(expect) do
+            local got = with_conv_algorithm(alg, name, 1)
+            assert.are.equal(want, got, alg)
         end
-        local expect = {old = "1", new = "2", im2col = "2", winograd = "3", winograd2 = "4", winograd4 = "5", wino = "0"}
-        for name, value in pairs(expect) do assert.are.equal(value, path_for(name), name) end
-        assert.are.equal("0", path_for(nil))
+        for _, alg in ipairs{"winograd", "winograd_f2", "winograd_f4"} do
+            assert.are.equal(name(1, 1), with_conv_algorithm(alg, name, 1, 1), alg .. " on a 1x1 conv")
+        end
+        assert.are.equal(0, NVP.nvp_get_conv_algorithm())
+    end)
+    it("refuses a value that is no nvp_conv_algorithm, keeping the current one", function()
+        assert.are.equal(1, NVP.nvp_set_conv_algorithm(7))
+        assert.are.equal("nvp_set_conv_algorithm: algorithm = 7 is not an nvp_conv_algorithm", nffi.last_error())
+        assert.are.equal(1, NVP.nvp_set_conv_algorithm(-1))
+        assert.are.equal(0, NVP.nvp_get_conv_algorithm())
     end)
 end)
 
-describe("winograd argument errors", function()
+describe("winograd argument errors (the conv entries' checks, whichever algorithm runs)", function()
     local x, w, y = T.zeros{2 * 3 * 5 * 7}, T.zeros{5 * 3 * 9}, T.zeros{2 * 5 * 5 * 7}
     for _, suffix in ipairs(kernel_suffixes()) do
-        it("nvp_winograd_forward" .. suffix .. " names a bad tile, a negative size and a NULL operand", function()
-            local f = NVP["nvp_winograd_forward" .. suffix]
-            assert.are.equal(6, f(y.data, x.data, w.data, nil, 2, 3, 5, 5, 7, 3, 0))
-            assert.are.equal("nvp_winograd_forward: tile = 3 is not supported (F(2x2,3x3) or F(4x4,3x3): 2 or 4)",
-                nffi.last_error())
+        it("nvp_winograd_forward" .. suffix .. " names a negative size and a NULL operand", function()
+            local f = conv_entry("nvp_winograd_forward" .. suffix)
             assert.are.equal(1, f(y.data, x.data, w.data, nil, 2, -3, 5, 5, 7, 2, 0))
-            assert.are.equal("nvp_winograd_forward: cin = -3 is negative", nffi.last_error())
+            assert.are.equal("nvp_conv2d_forward: cin = -3 is negative", nffi.last_error())
             assert.are.equal(1, f(y.data, nil, w.data, nil, 2, 3, 5, 5, 7, 4, 0))
-            assert.are.equal("nvp_winograd_forward: x (2,3,5,7) is NULL", nffi.last_error())
-            local fadd = NVP["nvp_winograd_forward_add" .. suffix]
-            assert.are.equal(1, fadd(y.data, nil, x.data, w.data, nil, 2, 3, 5, 5, 7, 2))
-            assert.are.equal("nvp_winograd_forward_add: r (2,5,5,7) is NULL", nffi.last_error())
-            assert.are.equal(6, fadd(y.data, y.data, x.data, w.data, nil, 2, 3, 5, 5, 7, 3))
-            assert.matches("nvp_winograd_forward_add: tile = 3 is not supported", nffi.last_error())
+            assert.are.equal("nvp_conv2d_forward: x (2,3,5,7) is NULL", nffi.last_error())
+            local fadd = conv_entry("nvp_winograd_forward_add" .. suffix)
+            assert.are.equal(1, fadd(y.data, y.data, nil, w.data, nil, 2, 3, 5, 5, 7, 2))
+            assert.are.equal("nvp_conv2d_forward: x (2,3,5,7) is NULL", nffi.last_error())
         end)
-        it("nvp_winograd_backward" .. suffix .. " names a bad tile and a missing input", function()
-            local f = NVP["nvp_winograd_backward" .. suffix]
-            assert.are.equal(6, f(x.data, nil, nil, y.data, x.data, w.data, 2, 3, 5, 5, 7, 0, 1))
-            assert.matches("tile = 0 is not supported", nffi.last_error())
+        it("nvp_winograd_backward" .. suffix .. " names a missing input", function()
+            local f = conv_entry("nvp_winograd_backward" .. suffix)
             assert.are.equal(1, f(nil, w.data, nil, y.data, nil, w.data, 2, 3, 5, 5, 7, 2, 1))
-            assert.are.equal("nvp_winograd_backward: x (2,3,5,7) is NULL", nffi.last_error())
+            assert.are.equal("nvp_conv2d_backward: x (2,3,5,7) is NULL", nffi.last_error())
             assert.are.equal(1, f(x.data, nil, nil, y.data, x.data, nil, 2, 3, 5, 5, 7, 4, 1))
-            assert.are.equal("nvp_winograd_backward: w (5,3,3,3) is NULL", nffi.last_error())
+            assert.are.equal("nvp_conv2d_backward: w (5,3,3,3) is NULL", nffi.last_error())
         end)
     end
     it("empty batches and zero input channels are fine (y = bias)", function()
         local b = T.from_table{1, 2}
         for _, suffix in ipairs(kernel_suffixes()) do
             local yy = T.full({1, 2, 2, 2}, 0 / 0)
-            assert.are.equal(0, NVP["nvp_winograd_forward" .. suffix](nil, nil, nil, nil, 0, 3, 5, 5, 7, 2, 0))
-            assert.are.equal(0, NVP["nvp_winograd_forward" .. suffix](yy.data, nil, nil, b.data, 1, 0, 2, 2, 2, 4, 0))
+            assert.are.equal(0, conv_entry("nvp_winograd_forward" .. suffix)(nil, nil, nil, nil, 0, 3, 5, 5, 7, 2, 0))
+            assert.are.equal(0, conv_entry("nvp_winograd_forward" .. suffix)(yy.data, nil, nil, b.data, 1, 0, 2, 2, 2, 4, 0))
             assert.are.same({1, 1, 1, 1, 2, 2, 2, 2}, yy:to_table())
         end
     end)

@@ -1,4 +1,4 @@
--- The three specs every flow layer owes (STYLE.md): inverse round trip, log-det against a
+-- The three specs every flow layer owes (docs/STYLE.md): inverse round trip, log-det against a
 -- brute-force log|det J|, backward against central finite differences.
 local T = require "nvp.tensor"
 local Rng = require "nvp.rng"

@@ -11,7 +11,7 @@ local function perturb(model, seed, std)
 end
 
 describe("RealNVP", function()
-    it("has the peer's parameter counts for cifar-ref and fmnist-small (REFERENCE.md 2.6)", function()
+    it("has the peer's parameter counts for cifar-ref and fmnist-small (docs/REFERENCE.md 2.6)", function()
         assert.are.equal(19631640, flow.RealNVP.new{channels = 3, size = 32, scales = 2, width = 64, blocks = 8}
             :parameter_count())
         assert.are.equal(2487112, flow.RealNVP.new{channels = 1, size = 28, scales = 2, width = 32, blocks = 4}

@@ -12,9 +12,15 @@ local function pixels_of(n, d) return spec_pixels(n * d, 37, 11) end
 
 -- One loss + backward; returns the loss, dL/dx, and copies of every gradient and state buffer.
 local function step(cfg, recompute, evaluate)
-    local full = {seed = 3, recompute = recompute}
-    for k, v in pairs(cfg) do full[k] = v end
-    local model = flow.RealNVP.new(full)
+    local model
+    if cfg.build then -- a flow written with the layer library
+        model = flow.new(cfg.build(require "nvp.nn"), {channels = cfg.channels, height = cfg.size, width = cfg.size},
+                         {seed = 3, recompute = recompute})
+    else
+        local full = {seed = 3, recompute = recompute}
+        for k, v in pairs(cfg) do full[k] = v end
+        model = flow.RealNVP.new(full)
+    end
     if evaluate then model:evaluate() end
     local px = pixels_of(N, model.dims)
     local loss = model:loss(px, N, Rng.new(5))
@@ -55,6 +61,14 @@ local CASES = {
     {"a 3-scale model", {channels = 2, size = 8, scales = 3, width = 4, blocks = 2}},
     {"a 2-scale model with flow batch norm", {channels = 3, size = 8, scales = 2, width = 4, blocks = 2,
                                               flow_batchnorm = true}},
+    {"a custom flow (permutations, flow batch norm, a factor-out inside a level)", {channels = 2, size = 8,
+        build = function(nn)
+            local function c(mask, parity) return nn.Coupling{mask = mask, parity = parity, net = nn.ResNet{width = 4,
+                blocks = 2}} end
+            return nn.Sequence{c("checkerboard", 0), nn.Permute{kind = "shuffle", seed = 2}, c("checkerboard", 1),
+                nn.FactorOut{inner = nn.Sequence{c("channel", 0), nn.FlowBatchNorm{}, nn.Permute{}, c("channel", 0)}},
+                c("checkerboard", 0)}
+        end}},
 }
 
 describe("recompute-by-inverse", function()

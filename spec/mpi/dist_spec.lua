@@ -56,28 +56,7 @@ describe("dist, one process", function()
     end)
 end)
 
-local function be32(n)
-    return string.char(math.floor(n / 16777216) % 256, math.floor(n / 65536) % 256, math.floor(n / 256) % 256, n % 256)
-end
-
--- count 8x8 images (a bright square whose place depends on the index, on noise), IDX, gzip'd.
-local function write_idx(path, count, seed)
-    local bytes, state = {}, seed
-    for k = 0, count - 1 do
-        local ox, oy = k % 4, math.floor(k / 4) % 4
-        for y = 0, 7 do
-            for x = 0, 7 do
-                state = (state * 1103515245 + 12345) % 2147483648
-                local v = state % 40
-                if x >= ox and x < ox + 4 and y >= oy and y < oy + 4 then v = 200 + state % 56 end
-                bytes[#bytes + 1] = string.char(v)
-            end
-        end
-    end
-    assert(fs.write(path, be32(0x803) .. be32(count) .. be32(8) .. be32(8) .. table.concat(bytes)))
-    assert(fs.write(path:gsub("images%-idx3", "labels-idx1"), be32(0x801) .. be32(count) .. ("\0"):rep(count)))
-    os.execute(("gzip -nf %s %s"):format(path, path:gsub("images%-idx3", "labels-idx1")))
-end
+local fixture = dofile("spec/reliability/fixture.lua") -- the 8x8 IDX set
 
 -- Batch norm inside every s/t network and as a flow layer. Adam's eps is large against the rounding
 -- noise of gradients that are exactly 0 in exact arithmetic (a convolution's bias before a batch norm,
@@ -134,8 +113,7 @@ describe("mpirun -np 2", function()
     local dir, recipe_path
     setup(function()
         dir = tmpdir()
-        write_idx(dir .. "/train-images-idx3-ubyte", 512, 1)
-        write_idx(dir .. "/t10k-images-idx3-ubyte", 64, 2)
+        fixture.write_dataset(dir)
         recipe_path = dir .. "/t.lua"
         assert(fs.write(recipe_path, TEXT))
     end)

@@ -1,5 +1,5 @@
 -- Every recipe: it loads and validates, builds its model, and takes one training step on 8
--- synthetic images of its dataset's shape (STYLE.md's recipe smoke spec).
+-- synthetic images of its dataset's shape (docs/STYLE.md's recipe smoke spec).
 local ffi = require "ffi"
 local lfs = require "lfs"
 local recipe = require "nvp.recipe"

@@ -8,41 +8,7 @@ local evaluate = require "nvp.evaluate"
 local fs = require "nvp.fs"
 local dataset = require "nvp.data.dataset"
 
-local function be32(n)
-    return string.char(math.floor(n / 16777216) % 256, math.floor(n / 65536) % 256, math.floor(n / 256) % 256, n % 256)
-end
-
--- count images of 8x8: a bright square at a position that depends on the index, on noise.
-local function write_idx(path, count, seed)
-    local bytes = {}
-    local state = seed
-    for k = 0, count - 1 do
-        local px = {}
-        local ox, oy = k % 4, math.floor(k / 4) % 4
-        for y = 0, 7 do
-            for x = 0, 7 do
-                state = (state * 1103515245 + 12345) % 2147483648
-                local v = state % 40
-                if x >= ox and x < ox + 4 and y >= oy and y < oy + 4 then v = 200 + state % 56 end
-                px[#px + 1] = string.char(v)
-            end
-        end
-        bytes[#bytes + 1] = table.concat(px)
-    end
-    local f = assert(io.open(path, "wb"))
-    f:write(be32(0x803), be32(count), be32(8), be32(8), table.concat(bytes))
-    f:close()
-    local labels = assert(io.open(path:gsub("images%-idx3", "labels-idx1"), "wb"))
-    labels:write(be32(0x801), be32(count), ("\0"):rep(count))
-    labels:close()
-end
-
-local function make_data(dir)
-    write_idx(dir .. "/train-images-idx3-ubyte", 512, 1)
-    write_idx(dir .. "/t10k-images-idx3-ubyte", 64, 2)
-    os.execute(("gzip -nf %s/train-images-idx3-ubyte %s/train-labels-idx1-ubyte %s/t10k-images-idx3-ubyte "
-        .. "%s/t10k-labels-idx1-ubyte"):format(dir, dir, dir, dir))
-end
+local fixture = dofile("spec/reliability/fixture.lua") -- the 8x8 IDX set
 
 local TEXT = [[return {name = "t", data = {dataset = "fashion_mnist"}, model = {scales = 2, width = 4, blocks = 1},
                        train = {batch = 16, lr = 3e-3, log_every = 5, checkpoint_every_minutes = 1000},
@@ -52,7 +18,7 @@ describe("training", function()
     local dir
     setup(function()
         dir = tmpdir()
-        make_data(dir)
+        fixture.write_dataset(dir)
     end)
     teardown(function() os.execute("rm -rf " .. dir) end)
 

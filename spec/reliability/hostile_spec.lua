@@ -163,7 +163,7 @@ describe("a corrupt file stops the CLI with one line and exit code 1", function(
             local root = dir .. "/folder-" .. bad:gsub("[/.]", "-")
             assert(fs.mkdir_p(root .. "/train") and fs.mkdir_p(root .. "/test"))
             for _, name in ipairs{"train/a.png", "train/b.png", "test/c.png"} do
-                os.execute(("cp experiments/fuzz_seeds/png/gray.png %s/%s"):format(root, name))
+                os.execute(("cp spec/fixtures/fuzz_seeds/png/gray.png %s/%s"):format(root, name))
             end
             local target = root .. "/train/bad." .. bad:match("%.(%a+)$")
             os.execute(("cp %s/%s %s"):format(HOSTILE, bad, target))

@@ -1,5 +1,6 @@
--- The results page in a real browser: Debian's chromium, headless, loads a page built from a tiny
--- model, and every <img> must have loaded (naturalWidth > 0); a screenshot is saved. Skipped where
+-- The results page in a real browser: Debian's chromium, headless, loads a page built from two tiny
+-- models (gray: GIF animation; RGB: animated WebP), and every <img> must have loaded (naturalWidth >
+-- 0); a screenshot is saved. Skipped where
 -- /usr/bin/chromium is absent (.ci/packages.txt installs it for CI).
 local flow = require "nvp.flow"
 local images_mod = require "nvp.data.images"
@@ -64,10 +65,28 @@ describe("results page in headless chromium", function()
         assert(require("nvp.run").save(run_dir .. "/last.safetensors", model, nil, {step = 0}, r))
         local x = images_mod.new(16, 1, 8, 8)
         for i = 0, 16 * 64 - 1 do x.data[i] = (i * 29) % 256 end
-        local out = assert(page.write({run_dir}, run_dir .. "/index.html", {heldout = x}))
+        assert(page.write({run_dir}, run_dir .. "/index.html", {heldout = x}))
+        -- and an RGB one, whose manifold animation is an animated WebP
+        local rgb_dir = dir .. "/runs/rgb"
+        assert(fs.mkdir_p(rgb_dir))
+        local rgb = flow.RealNVP.new{channels = 3, size = 8, scales = 2, width = 4, blocks = 1}
+        local r3 = require("nvp.recipe").from_text(RECIPE:gsub("fashion_mnist", "cifar10"), "t.lua", {})
+        assert(require("nvp.run").save(rgb_dir .. "/last.safetensors", rgb, nil, {step = 0}, r3))
+        local x3 = images_mod.new(16, 3, 8, 8)
+        for i = 0, 16 * 192 - 1 do x3.data[i] = (i * 31) % 256 end
+        assert(page.write({rgb_dir}, rgb_dir .. "/index.html", {heldout = x3}))
+        -- the tiny run has OOD results (nvp ood ... json=RUN/ood.json figure=RUN/ood.png): its panel
+        assert(fs.write(run_dir .. "/ood.json", require("nvp.json").encode{inliers = "a", outliers = "b",
+            figure = "ood.png", bpd = {auroc = 0.9, fpr95 = 0.3, mean_in = 3, mean_out = 4},
+            corrected = {auroc = 0.8, fpr95 = 0.5, mean_in = 1, mean_out = 2}}))
+        os.execute(("cp %s/viz_samples.png %s/ood.png"):format(run_dir, run_dir))
+        local out = assert(page.write({run_dir, rgb_dir}, dir .. "/index.html", {generate = false}))
         local html = assert(fs.read(out))
         local expected = select(2, html:gsub("<img ", "<img "))
-        assert.are.equal(9, expected)
+        assert.are.equal(19, expected)
+        assert.matches('<tr class="ood">', html, 1, true)
+        assert.matches('src="data:image/webp;base64,', html, 1, true)
+        assert.matches('src="data:image/gif;base64,', html, 1, true)
 
         local probe_path = dir .. "/probe.html"
         assert(fs.write(probe_path, (html:gsub("</body>", function() return PROBE .. "</body>" end))))

@@ -6,6 +6,8 @@ local images_mod = require "nvp.data.images"
 local latent = require "nvp.viz.latent"
 local figures = require "nvp.viz.figures"
 local gif = require "nvp.viz.gif"
+local webp = require "nvp.viz.webp"
+local grid = require "nvp.viz.grid"
 local base64 = require "nvp.viz.base64"
 local page = require "nvp.viz.page"
 local fs = require "nvp.fs"
@@ -22,6 +24,13 @@ local function synthetic(n)
     local x = images_mod.new(n, 1, 8, 8)
     for i = 0, n * 64 - 1 do x.data[i] = (i * 37 + math.floor(i / 64) * 11) % 256 end
     x.data[0], x.data[1] = 0, 255
+    return x
+end
+
+-- n synthetic 8x8 RGB images.
+local function synthetic_rgb(n)
+    local x = images_mod.new(n, 3, 8, 8)
+    for i = 0, n * 192 - 1 do x.data[i] = (i * 53 + math.floor(i / 192) * 29) % 256 end
     return x
 end
 
@@ -119,6 +128,39 @@ describe("viz", function()
             end
         end)
 
+        it("giflib decodes it to the same pixels (gif2webp, then libwebp; gray exact, RGB the cube)", function()
+            if not fs.exists("/usr/bin/gif2webp") then
+                pending("gif2webp (Debian webp) not installed")
+                return
+            end
+            for _, c in ipairs{1, 3} do
+                local w, h, n = 120, 90, 3                      -- random pixels: 2-3 dictionary resets a frame
+                local px = ffi.new("uint8_t[?]", w * h * c * n)
+                local rng = spec_rng(11 + c)
+                for i = 0, w * h * c * n - 1 do px[i] = math.floor(rng:random() * 256) end
+                local path = ("%s/giflib%d.gif"):format(dir, c)
+                assert(gif.write(path, px, w, h, c, n, {delay = 5}))
+                assert.are.equal(0, os.execute(("/usr/bin/gif2webp -quiet %s -o %s.webp"):format(path, path)))
+                local d = assert(webp.decode(path .. ".webp"))
+                assert.are.same({w, h, n}, {d.width, d.height, #d.frames})
+                local levels = {5, 6, 5}
+                for k = 0, n - 1 do
+                    local bad = 0
+                    for i = 0, w * h - 1 do
+                        for ch = 0, 2 do
+                            local v = px[(k * w * h + i) * c + (c == 1 and 0 or ch)]
+                            if c == 3 then                   -- gif.c's nearest level of the 6x7x6 cube
+                                local l = levels[ch + 1]
+                                v = math.floor(math.floor((v * l + 127) / 255) * 255 / l)
+                            end
+                            if d.frames[k + 1]:byte(4 * i + ch + 1) ~= v then bad = bad + 1 end
+                        end
+                    end
+                    assert.are.equal(0, bad, ("channels %d, frame %d"):format(c, k))
+                end
+            end
+        end)
+
         it("maps RGB to the 6x7x6 cube and refuses bad arguments", function()
             local px = ffi.new("uint8_t[6]", {255, 0, 0, 0, 255, 255})
             local path = dir .. "/c.gif"
@@ -207,6 +249,36 @@ describe("viz", function()
             assert.are.same({side, side}, {page.image_size(paths[1])})
             local info = assert(gif.inspect(paths[2]))
             assert.are.same({width = side, height = side, frames = 40, loops = true}, info)
+            assert.is_false(fs.exists(dir .. "/manifold/viz_manifold.webp"))
+        end)
+
+        it("manifold of an RGB model: an animated WebP (lossless: frame 1 is the still grid exactly)", function()
+            local model = flow.RealNVP.new{channels = 3, size = 8, scales = 2, width = 4, blocks = 1, seed = 3}
+            local ctx = figures.context(model, nil, {dir = dir .. "/manifold_rgb", heldout = synthetic_rgb(16)})
+            assert(fs.mkdir_p(dir .. "/manifold_rgb"))
+            assert(fs.write(dir .. "/manifold_rgb/viz_manifold.gif", "stale")) -- an earlier run's GIF goes
+            local paths = figures.manifold(ctx, {frames = 6, quality = -1})
+            assert.are.equal(dir .. "/manifold_rgb/viz_manifold.webp", paths[2])
+            assert.is_false(fs.exists(dir .. "/manifold_rgb/viz_manifold.gif"))
+            local side = 8 * 8 + 9 * 2
+            assert.are.same({side, side}, {page.image_size(paths[2])})
+            local d = assert(webp.decode(paths[2]))
+            assert.are.same({side, side, 0, 6}, {d.width, d.height, d.loop_count, #d.frames})
+            local z = latent.encode(model, synthetic_rgb(8))
+            local zs = {}
+            for i = 1, 8 do zs[i] = latent.row(z, i) end
+            for k, phi2 in pairs{[1] = 0, [4] = math.pi} do                         -- frames 1 and 4 of 6
+                local px = grid.tile(figures.manifold_frame(ctx, zs, phi2), {cols = 8, pad = 2, background = 255})
+                local bad = 0
+                for i = 0, side * side - 1 do
+                    for ch = 0, 2 do
+                        if d.frames[k]:byte(4 * i + ch + 1) ~= px[3 * i + ch] then bad = bad + 1 end
+                    end
+                end
+                assert.are.equal(0, bad, "frame " .. k)
+            end
+            paths = figures.manifold(ctx, {frames = 2})                           -- default: lossy, quality 90
+            assert.are.equal(2, #assert(webp.decode(paths[2])).frames)
         end)
 
         it("runs every figure by name and reports unknown names", function()
@@ -261,6 +333,24 @@ describe("viz", function()
             assert.matches("test 3.5000 bits/dim", html, 1, true)
             assert.matches("RealNVP(1x8x8, 2 scales, width 4, 1 blocks", html, 1, true)
             assert.matches('figure class="hover"', rows[1], 1, true)
+        end)
+
+        it("shows an RGB run's manifold animation as WebP", function()
+            local run = require "nvp.run"
+            local r = require("nvp.recipe").from_text(RECIPE:gsub("fashion_mnist", "cifar10"), "t.lua", {})
+            local d = dir .. "/runs/rgb"
+            assert(fs.mkdir_p(d))
+            local model = flow.RealNVP.new{channels = 3, size = 8, scales = 2, width = 4, blocks = 1, seed = 3}
+            assert(run.save(d .. "/last.safetensors", model, nil, {step = 0}, r))
+            local out = dir .. "/rgb.html"
+            assert(page.write({d}, out, {heldout = synthetic_rgb(16)}))
+            assert.is_true(fs.exists(d .. "/viz_manifold.webp"))
+            assert.is_false(fs.exists(d .. "/viz_manifold.gif"))
+            local html = assert(fs.read(out))
+            assert.matches('<img class="anim" alt="manifold animation" width="%d+" height="%d+" src="data:image/webp;base64,',
+                html)
+            assert.matches('figure class="hover"', html, 1, true)
+            assert.is_nil(html:find('class="gap"', 1, true))
         end)
 
         it("the verb needs out= for several runs", function()

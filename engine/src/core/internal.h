@@ -14,16 +14,32 @@
  * `return nvp_fail(NVP_STATUS_BAD_SHAPE, "conv2d: x (%lld,%lld) vs w ...", ...);` */
 nvp_status nvp_fail(nvp_status status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* 1 once nvp_init chose the AVX2 path. Read by every dispatcher; written once. */
-extern int nvp_use_avx2;
-/* 1 once nvp_init chose the AVX-512 products (implies nvp_use_avx2). */
-extern int nvp_use_avx512;
+/* The CPU paths, in the order each includes the one before (avx512 = the AVX2 kernels plus the
+ * AVX-512 ones where they exist). */
+typedef enum nvp_isa { NVP_ISA_SCALAR = 0, NVP_ISA_AVX2 = 1, NVP_ISA_AVX512 = 2 } nvp_isa;
 
-/* gemm_avx512.c (see there): C [+]= A * B with A element (i,p) at a[i*a_rs + p*a_cs], and C [+]= A * B^T. */
-void nvp_gemm_nn_avx512(int64_t m, int64_t n, int64_t k, const float *a, int64_t a_rs, int64_t a_cs, const float *b,
-                        int64_t ldb, int accumulate, float *c, int64_t ldc);
-void nvp_gemm_nt_avx512(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b, int64_t ldb,
-                        int accumulate, float *c, int64_t ldc);
+/* 1 when the CPU supports AVX2+FMA / AVX-512 F, CD, BW, DQ and VL (whatever path was chosen). */
+int nvp_cpu_has_avx2(void);
+int nvp_cpu_has_avx512(void);
+
+/* The path nvp_set_cpu_path chose (NVP_ISA_SCALAR before nvp_init). Read by the op tables' select
+ * functions and by the conv router (engine/src/kernels/conv2d_router.c), never by a kernel loop. */
+nvp_isa nvp_current_isa(void);
+
+/* The op tables (torch7's THVectorDispatch): every kernel family with ISA variants keeps a static
+ * table of function pointers in its <op>.c, which its public entries call through. nvp_set_cpu_path
+ * calls each select function once with the new path; before any call the tables hold the scalar
+ * references. Declared here, the one list of them, so that dispatch.c needs no kernel header. */
+void nvp_elementwise_select(nvp_isa isa);
+void nvp_adam_select(nvp_isa isa);
+void nvp_coupling_select(nvp_isa isa);
+void nvp_preprocess_select(nvp_isa isa);
+void nvp_reshape_select(nvp_isa isa);
+void nvp_weightnorm_select(nvp_isa isa);
+void nvp_batchnorm_select(nvp_isa isa);
+void nvp_gemm_select(nvp_isa isa);
+void nvp_winograd_select(nvp_isa isa);
+void nvp_actnorm_select(nvp_isa isa);
 
 /* Internal invariants only (never user input): print file:line and abort. */
 #define NVP_ASSERT(cond)                                                                    \

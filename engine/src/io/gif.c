@@ -1,5 +1,6 @@
 /*
- * gif.c -- animated GIF89a output (the manifold animation), with its own LZW encoder: no library.
+ * gif.c -- animated GIF89a output (the manifold animation of gray models; colour ones get WebP,
+ * webp.c), with its own LZW encoder: no library.
  *
  * One global 256-entry palette for every frame:
  *   channels 1: the 256 grays, so gray images are stored exactly;
@@ -9,6 +10,7 @@
  * A NETSCAPE2.0 block makes the animation loop forever. LZW (GIF89a spec, appendix F): minimum
  * code size 8, clear = 256, end = 257, codes grow from 9 to 12 bits; when all 4096 codes are used
  * a clear code restarts the dictionary. The dictionary is a trie: next[prefix * 256 + pixel].
+ * Why ours and not giflib (and how giflib checks it): docs/dependencies.md.
  */
 #include "internal.h"
 

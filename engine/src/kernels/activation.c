@@ -1,5 +1,5 @@
 /*
- * activation.c -- the concatenated ReLU at the input of the s/t networks (REFERENCE.md 2.4):
+ * activation.c -- the concatenated ReLU at the input of the s/t networks (docs/REFERENCE.md 2.4):
  * y = [relu(a x), relu(-a x)] along channels. Scalar only: the loops are plain enough for the
  * compiler to vectorise, and the op is a small share of a step.
  */

@@ -89,9 +89,7 @@ nvp_status nvp_actnorm_backward_ref(float *dx, float *dlogs, float *dbias, const
     return NVP_OK;
 }
 
-/* ---- the op table: the public entries call the chosen path through it ---- */
-/* (The engine-api work's pattern: once it lands, ops() becomes a table set by nvp_actnorm_select(isa),
- * called from nvp_set_cpu_path; until then it follows nvp_init's choice, as every dispatcher here.) */
+/* ---- the op table (core/internal.h): the public entries call the chosen path through it ---- */
 
 typedef struct actnorm_ops {
     nvp_status (*forward)(float *, const float *, const float *, const float *, int64_t, int64_t, int64_t, int);
@@ -102,23 +100,24 @@ typedef struct actnorm_ops {
 
 static const actnorm_ops ref_ops = {nvp_actnorm_forward_ref, nvp_actnorm_inverse_ref, nvp_actnorm_backward_ref};
 static const actnorm_ops avx2_ops = {nvp_actnorm_forward_avx2, nvp_actnorm_inverse_avx2, nvp_actnorm_backward_avx2};
+static const actnorm_ops *ops = &ref_ops; /* the scalar path until nvp_init or nvp_set_cpu_path */
 
-static const actnorm_ops *ops(void) { return nvp_use_avx2 ? &avx2_ops : &ref_ops; }
+void nvp_actnorm_select(nvp_isa isa) { ops = isa >= NVP_ISA_AVX2 ? &avx2_ops : &ref_ops; }
 
 nvp_status nvp_actnorm_forward(float *y, const float *x, const float *logs, const float *bias, int64_t n, int64_t c,
                                int64_t hw, int relu) {
-    return ops()->forward(y, x, logs, bias, n, c, hw, relu);
+    return ops->forward(y, x, logs, bias, n, c, hw, relu);
 }
 
 nvp_status nvp_actnorm_inverse(float *x, const float *y, const float *logs, const float *bias, int64_t n, int64_t c,
                                int64_t hw) {
-    return ops()->inverse(x, y, logs, bias, n, c, hw);
+    return ops->inverse(x, y, logs, bias, n, c, hw);
 }
 
 nvp_status nvp_actnorm_backward(float *dx, float *dlogs, float *dbias, const float *dy, const float *x,
                                 const float *logs, const float *bias, int64_t n, int64_t c, int64_t hw, int relu,
                                 int accumulate_dx) {
-    return ops()->backward(dx, dlogs, dbias, dy, x, logs, bias, n, c, hw, relu, accumulate_dx);
+    return ops->backward(dx, dlogs, dbias, dy, x, logs, bias, n, c, hw, relu, accumulate_dx);
 }
 
 /* Data-dependent initialisation (once per layer, so no vector twin): per channel, in double,

@@ -1,9 +1,9 @@
 /*
- * adam.c -- one Adam step (Kingma & Ba 2015) with coupled L2 (REFERENCE.md 2.5: the penalty is
- * added to the gradient, not decoupled as in AdamW). The scalar reference and the dispatcher; the
+ * adam.c -- one Adam step (Kingma & Ba 2015) with coupled L2 (docs/REFERENCE.md 2.5: the penalty is added to
+ * the gradient, not decoupled as in AdamW). The public entries, the scalar reference and the op table; the
  * AVX2 twin is in adam_avx2.c.
  */
-#include "internal.h"
+#include "adam_internal.h"
 
 #include <math.h>
 
@@ -11,7 +11,7 @@
 
 /* Argument checks and bias corrections, shared with adam_avx2.c (declared there; not the API):
  * [OUT] c1 = 1/(1 - beta1^t), c2 = 1/(1 - beta2^t). */
-__attribute__((visibility("hidden"))) nvp_status nvp_adam_prepare(float *c1, float *c2, float *param, float *m,
+nvp_status nvp_adam_prepare(float *c1, float *c2, float *param, float *m,
                                                                   float *v, const float *grad, int64_t n,
                                                                   float lr, float beta1, float beta2, float eps,
                                                                   float weight_decay, int64_t step) {
@@ -57,8 +57,22 @@ nvp_status nvp_adam_step_ref(float *param, float *m, float *v, const float *grad
     return NVP_OK;
 }
 
+/* ---- the op table: the public entries call the chosen path through it ---- */
+
+typedef struct adam_ops {
+    __typeof__(nvp_adam_step_ref) *adam_step;
+} adam_ops;
+static const adam_ops ref_ops = {
+    .adam_step = nvp_adam_step_ref,
+};
+static const adam_ops avx2_ops = {
+    .adam_step = nvp_adam_step_avx2,
+};
+static const adam_ops *ops = &ref_ops; /* the scalar path until nvp_init or nvp_set_cpu_path */
+
+void nvp_adam_select(nvp_isa isa) { ops = isa >= NVP_ISA_AVX2 ? &avx2_ops : &ref_ops; }
+
 nvp_status nvp_adam_step(float *param, float *m, float *v, const float *grad, int64_t n, float lr, float beta1,
                          float beta2, float eps, float weight_decay, int64_t step) {
-    return nvp_use_avx2 ? nvp_adam_step_avx2(param, m, v, grad, n, lr, beta1, beta2, eps, weight_decay, step)
-                        : nvp_adam_step_ref(param, m, v, grad, n, lr, beta1, beta2, eps, weight_decay, step);
+    return ops->adam_step(param, m, v, grad, n, lr, beta1, beta2, eps, weight_decay, step);
 }

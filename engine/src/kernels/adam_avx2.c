@@ -1,19 +1,13 @@
 /*
- * adam_avx2.c -- the AVX2 twin of adam.c. Compiled with -mavx2 -mfma (this file only); called only
- * after nvp_init found AVX2. The vector loop ends with a scalar tail.
+ * adam_avx2.c -- the AVX2 twin of adam.c. Compiled with -mavx2 -mfma (this file only); reached only
+ * through the op table on the avx2 and avx512 CPU paths. The vector loop ends with a scalar tail.
  */
-#include "internal.h"
+#include "adam_internal.h"
 
 #include <immintrin.h>
 #include <math.h>
 
 #define OMP_MIN 32768
-
-/* Defined in adam.c. */
-__attribute__((visibility("hidden"))) nvp_status nvp_adam_prepare(float *c1, float *c2, float *param, float *m,
-                                                                  float *v, const float *grad, int64_t n,
-                                                                  float lr, float beta1, float beta2, float eps,
-                                                                  float weight_decay, int64_t step);
 
 // param, m, v, grad: (n)
 nvp_status nvp_adam_step_avx2(float *param, float *m, float *v, const float *grad, int64_t n, float lr,

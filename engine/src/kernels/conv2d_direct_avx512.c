@@ -2,17 +2,16 @@
  * conv2d_direct_avx512.c -- the forward 3x3 convolution of few input channels (the s/t networks'
  * first conv: 2n = 2-12 channels after the concatenated ReLU) as direct loops in registers.
  *
- * im2col + GEMM served these before at K = 9*Cin = 18-36: the GEMM is short in K, so its packing and
- * its stores of partial tiles dominate, and it ran at sgemm's speed at that shape (90 and 160 GFLOP/s
- * on 2->32 @28x28 and 4->64 @14x14, `nvp bench kernels`), far below what the FMA units can do. Here
+ * im2col + GEMM is short in K there (K = 9*Cin = 18-36): its packing and its stores of partial tiles
+ * dominate and it ran at sgemm's speed (figures: experiments/results/conv_tuning.md). Here
  * a zmm holds 16 output columns of one output row, and a block of 4 output rows x 4 output channels
  * stays in registers while the input rows stream past (rows_block). The input rows stay in L1 across
  * the channel blocks; the output is written once, with no im2col copy.
  *
  *   y[i,o,oy,ox] = (accumulate ? y : 0) + b[o] + sum_{c,kh,kw} w[o,c,kh,kw] x[i,c,oy+kh-1,ox+kw-1]
  *
- * Compiled with -mavx512f/...; called by conv2d_avx2.c (nvp_conv2d_forward_avx2) only when nvp_init
- * chose AVX-512, after the argument checks. The reference is conv2d.c's direct loops.
+ * Compiled with -mavx512f/...; called by conv2d_router.c only on the avx512 CPU path, after the
+ * argument checks. The reference is conv2d_direct.c's loops.
  */
 #include "conv2d_internal.h"
 

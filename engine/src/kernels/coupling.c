@@ -1,15 +1,15 @@
 /*
- * coupling.c -- the fused affine coupling of Real NVP (Dinh et al. 2017, Eq. 4-9; REFERENCE.md 2.3):
+ * coupling.c -- the fused affine coupling of Real NVP (Dinh et al. 2017, Eq. 4-9; docs/REFERENCE.md 2.3):
  * forward, inverse and backward of y = (x + t) exp(lam tanh(s_raw)) on the changing positions of a
- * checkerboard or channel-wise mask, plus the checkerboard mask itself. Scalar references and the
- * dispatchers; the AVX2 twins are in coupling_avx2.c. The s/t network is not here: callers pass
+ * checkerboard or channel-wise mask, plus the checkerboard mask itself. Scalar references and the op
+ * table; the AVX2 twins are in coupling_avx2.c. The s/t network is not here: callers pass
  * its output st. Derivation: lua/nvp/layers/coupling.md.
  *
  * Reductions (logdet per sample, dlam per channel) accumulate in double. Work is split over the
  * batch; dlam is summed per sample first and the samples are then combined in order, so results do
  * not depend on the thread count.
  */
-#include "internal.h"
+#include "coupling_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -18,10 +18,6 @@
 
 /* Shared by coupling.c and coupling_avx2.c (not public): checks the sizes, mask kind and parity,
  * and sets *ct (channels of s and of lam), *cst (channels of st). */
-nvp_status nvp_coupling_check_(const char *fn, const void *out, const void *in, const void *st,
-                               const void *lam, int64_t n, int64_t c, int64_t h, int64_t w, int mask_kind,
-                               int parity, int64_t *ct, int64_t *cst)
-    __attribute__((visibility("hidden")));
 
 nvp_status nvp_coupling_check_(const char *fn, const void *out, const void *in, const void *st,
                                const void *lam, int64_t n, int64_t c, int64_t h, int64_t w, int mask_kind,
@@ -139,11 +135,6 @@ static nvp_status check_backward(const float *dx, const float *dst, const float 
 
 nvp_status nvp_coupling_backward_check_(float *dx, float *dst, float *dlam, const float *dy, const float *dlogdet,
                                         const float *x, const float *st, const float *lam, int64_t n, int64_t c,
-                                        int64_t h, int64_t w, int mask_kind, int parity, int64_t *ct, int64_t *cst)
-    __attribute__((visibility("hidden")));
-
-nvp_status nvp_coupling_backward_check_(float *dx, float *dst, float *dlam, const float *dy, const float *dlogdet,
-                                        const float *x, const float *st, const float *lam, int64_t n, int64_t c,
                                         int64_t h, int64_t w, int mask_kind, int parity, int64_t *ct, int64_t *cst) {
     nvp_status e = nvp_coupling_check_("nvp_coupling_backward", dx, x, st, lam, n, c, h, w, mask_kind, parity, ct,
                                        cst);
@@ -232,22 +223,37 @@ nvp_status nvp_checker_mask(float *y, const float *x, int64_t n, int64_t c, int6
     return NVP_OK;
 }
 
-/* ---- dispatchers: the path was chosen once by nvp_init ---- */
+/* ---- the op table: the public entries call the chosen path through it ---- */
+
+typedef struct coupling_ops {
+    __typeof__(nvp_coupling_forward_ref) *coupling_forward;
+    __typeof__(nvp_coupling_inverse_ref) *coupling_inverse;
+    __typeof__(nvp_coupling_backward_ref) *coupling_backward;
+} coupling_ops;
+static const coupling_ops ref_ops = {
+    .coupling_forward = nvp_coupling_forward_ref,
+    .coupling_inverse = nvp_coupling_inverse_ref,
+    .coupling_backward = nvp_coupling_backward_ref,
+};
+static const coupling_ops avx2_ops = {
+    .coupling_forward = nvp_coupling_forward_avx2,
+    .coupling_inverse = nvp_coupling_inverse_avx2,
+    .coupling_backward = nvp_coupling_backward_avx2,
+};
+static const coupling_ops *ops = &ref_ops; /* the scalar path until nvp_init or nvp_set_cpu_path */
+
+void nvp_coupling_select(nvp_isa isa) { ops = isa >= NVP_ISA_AVX2 ? &avx2_ops : &ref_ops; }
 
 nvp_status nvp_coupling_forward(float *y, float *logdet, const float *x, const float *st, const float *lam,
                                 int64_t n, int64_t c, int64_t h, int64_t w, int mask_kind, int parity) {
-    return nvp_use_avx2 ? nvp_coupling_forward_avx2(y, logdet, x, st, lam, n, c, h, w, mask_kind, parity)
-                        : nvp_coupling_forward_ref(y, logdet, x, st, lam, n, c, h, w, mask_kind, parity);
+    return ops->coupling_forward(y, logdet, x, st, lam, n, c, h, w, mask_kind, parity);
 }
 nvp_status nvp_coupling_inverse(float *x, const float *y, const float *st, const float *lam, int64_t n,
                                 int64_t c, int64_t h, int64_t w, int mask_kind, int parity) {
-    return nvp_use_avx2 ? nvp_coupling_inverse_avx2(x, y, st, lam, n, c, h, w, mask_kind, parity)
-                        : nvp_coupling_inverse_ref(x, y, st, lam, n, c, h, w, mask_kind, parity);
+    return ops->coupling_inverse(x, y, st, lam, n, c, h, w, mask_kind, parity);
 }
 nvp_status nvp_coupling_backward(float *dx, float *dst, float *dlam, const float *dy, const float *dlogdet,
                                  const float *x, const float *st, const float *lam, int64_t n, int64_t c,
                                  int64_t h, int64_t w, int mask_kind, int parity) {
-    return nvp_use_avx2
-               ? nvp_coupling_backward_avx2(dx, dst, dlam, dy, dlogdet, x, st, lam, n, c, h, w, mask_kind, parity)
-               : nvp_coupling_backward_ref(dx, dst, dlam, dy, dlogdet, x, st, lam, n, c, h, w, mask_kind, parity);
+    return ops->coupling_backward(dx, dst, dlam, dy, dlogdet, x, st, lam, n, c, h, w, mask_kind, parity);
 }

@@ -1,28 +1,21 @@
 /*
  * coupling_avx2.c -- AVX2 twins of the coupling kernels in coupling.c (same formulas, same argument
- * checks). Compiled with -mavx2 -mfma (this file only); called only after nvp_init found AVX2.
+ * checks). Compiled with -mavx2 -mfma (this file only); reached only through the op table on the avx2 and
+ * avx512 CPU paths.
  *
- * Each (sample, changing channel) plane is one flat loop of 8 lanes plus a scalar tail. The
- * checkerboard is a per-position lane mask (built once per call, shared by all planes): every lane
- * computes the affine map and the mask blends the conditioning positions back to the copy, so
- * exp/tanh of masked lanes are computed and discarded (inf or NaN there never leak: sums AND the
- * mask, stores blend). exp and tanh are float polynomials (below), within ~2 ulp of libm.
+ * Each (sample, changing channel) plane is one flat loop of 8 lanes plus a scalar tail. The checkerboard
+ * is a per-position lane mask (built once per call, shared by all planes): every lane computes the affine
+ * map and the mask blends the conditioning positions back to the copy, so exp/tanh of masked lanes are
+ * computed and discarded (inf or NaN there never leak: sums AND the mask, stores blend). exp and tanh are
+ * float polynomials (below), within ~2 ulp of libm.
  */
-#include "internal.h"
+#include "coupling_internal.h"
 
 #include <immintrin.h>
 #include <math.h>
 #include <stdlib.h>
 
 #define OMP_MIN 16384
-
-nvp_status nvp_coupling_check_(const char *fn, const void *out, const void *in, const void *st,
-                               const void *lam, int64_t n, int64_t c, int64_t h, int64_t w, int mask_kind,
-                               int parity, int64_t *ct, int64_t *cst) __attribute__((visibility("hidden")));
-nvp_status nvp_coupling_backward_check_(float *dx, float *dst, float *dlam, const float *dy, const float *dlogdet,
-                                        const float *x, const float *st, const float *lam, int64_t n, int64_t c,
-                                        int64_t h, int64_t w, int mask_kind, int parity, int64_t *ct, int64_t *cst)
-    __attribute__((visibility("hidden")));
 
 /* ---- vector exp and tanh ------------------------------------------------------------------ */
 

@@ -1,8 +1,8 @@
 /*
  * elementwise.c -- element-wise ops and reductions over flat float buffers: the scalar references
- * and the dispatchers. The AVX2 twins are in elementwise_avx2.c.
+ * and the op table. The AVX2 twins are in elementwise_avx2.c.
  */
-#include "internal.h"
+#include "elementwise_internal.h"
 
 #include <math.h>
 #include <string.h>
@@ -117,20 +117,45 @@ nvp_status nvp_count_nonfinite(int64_t *count, const float *x, int64_t n) {
     return NVP_OK;
 }
 
-/* ---- dispatchers: the path was chosen once by nvp_init ---- */
+/* ---- the op table: the public entries call the chosen path through it ---- */
+
+typedef struct elementwise_ops {
+    __typeof__(nvp_add_ref) *add;
+    __typeof__(nvp_mul_ref) *mul;
+    __typeof__(nvp_axpy_ref) *axpy;
+    __typeof__(nvp_scale_ref) *scale;
+    __typeof__(nvp_sum_ref) *sum;
+} elementwise_ops;
+static const elementwise_ops ref_ops = {
+    .add = nvp_add_ref,
+    .mul = nvp_mul_ref,
+    .axpy = nvp_axpy_ref,
+    .scale = nvp_scale_ref,
+    .sum = nvp_sum_ref,
+};
+static const elementwise_ops avx2_ops = {
+    .add = nvp_add_avx2,
+    .mul = nvp_mul_avx2,
+    .axpy = nvp_axpy_avx2,
+    .scale = nvp_scale_avx2,
+    .sum = nvp_sum_avx2,
+};
+static const elementwise_ops *ops = &ref_ops; /* the scalar path until nvp_init or nvp_set_cpu_path */
+
+void nvp_elementwise_select(nvp_isa isa) { ops = isa >= NVP_ISA_AVX2 ? &avx2_ops : &ref_ops; }
 
 nvp_status nvp_add(float *y, const float *a, const float *b, int64_t n) {
-    return nvp_use_avx2 ? nvp_add_avx2(y, a, b, n) : nvp_add_ref(y, a, b, n);
+    return ops->add(y, a, b, n);
 }
 nvp_status nvp_mul(float *y, const float *a, const float *b, int64_t n) {
-    return nvp_use_avx2 ? nvp_mul_avx2(y, a, b, n) : nvp_mul_ref(y, a, b, n);
+    return ops->mul(y, a, b, n);
 }
 nvp_status nvp_axpy(float *y, float alpha, const float *x, int64_t n) {
-    return nvp_use_avx2 ? nvp_axpy_avx2(y, alpha, x, n) : nvp_axpy_ref(y, alpha, x, n);
+    return ops->axpy(y, alpha, x, n);
 }
 nvp_status nvp_scale(float *y, const float *x, float alpha, float beta, int64_t n) {
-    return nvp_use_avx2 ? nvp_scale_avx2(y, x, alpha, beta, n) : nvp_scale_ref(y, x, alpha, beta, n);
+    return ops->scale(y, x, alpha, beta, n);
 }
 nvp_status nvp_sum(double *sum, double *sumsq, const float *x, int64_t n) {
-    return nvp_use_avx2 ? nvp_sum_avx2(sum, sumsq, x, n) : nvp_sum_ref(sum, sumsq, x, n);
+    return ops->sum(sum, sumsq, x, n);
 }

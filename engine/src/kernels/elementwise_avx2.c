@@ -1,8 +1,8 @@
 /*
- * elementwise_avx2.c -- AVX2 twins of elementwise.c. Compiled with -mavx2 -mfma (this file only);
- * called only after nvp_init found AVX2. Every vector loop ends with a scalar tail.
+ * elementwise_avx2.c -- AVX2 twins of elementwise.c. Compiled with -mavx2 -mfma (this file only); reached
+ * only through the op table on the avx2 and avx512 CPU paths. Every vector loop ends with a scalar tail.
  */
-#include "internal.h"
+#include "elementwise_internal.h"
 
 #include <immintrin.h>
 

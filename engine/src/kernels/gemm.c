@@ -6,11 +6,11 @@
  *
  * Threads: libnvp links the OpenMP build of OpenBLAS (CMakeLists.txt), so BLAS shares the engine's
  * libgomp pool. Called outside a parallel region, one GEMM uses nvp_get_threads() threads; called
- * inside one (as conv2d_avx2.c does, one share of the images per thread) it runs single-threaded.
+ * inside one (as conv2d_im2col_avx2.c does, one share of the images per thread) it runs single-threaded.
  *
  * beta = 0 means C is written, not read (NaN garbage in C does not leak), as in BLAS.
  */
-#include "internal.h"
+#include "gemm_internal.h"
 
 #include <cblas.h>
 
@@ -87,9 +87,9 @@ nvp_status nvp_gemm_ref(int trans_a, int trans_b, int64_t m, int64_t n, int64_t 
     return NVP_OK;
 }
 
-nvp_status nvp_gemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-                    const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
-    if (!nvp_use_avx2) return nvp_gemm_ref(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+/* The OpenBLAS product (the avx2 and avx512 paths' nvp_gemm). */
+static nvp_status gemm_blas(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                            int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
     nvp_status st = gemm_check("nvp_gemm", trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
     if (st != NVP_OK) return st;
     if (m == 0 || n == 0) return NVP_OK;
@@ -130,12 +130,37 @@ nvp_status nvp_gemm_small_avx512(int trans_a, int trans_b, int64_t m, int64_t n,
     else if (!trans_a)
         nvp_gemm_nt_avx512(m, n, k, a, lda, b, ldb, accumulate, c, ldc);
     else
-        return nvp_gemm(1, 1, m, n, k, 1.0f, a, lda, b, ldb, accumulate ? 1.0f : 0.0f, c, ldc);
+        return gemm_blas(1, 1, m, n, k, 1.0f, a, lda, b, ldb, accumulate ? 1.0f : 0.0f, c, ldc);
     return NVP_OK;
+}
+
+/* The avx2 path's small products: OpenBLAS (single-threaded inside a parallel region). */
+static nvp_status gemm_small_blas(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const float *a,
+                                  int64_t lda, const float *b, int64_t ldb, int accumulate, float *c, int64_t ldc) {
+    return gemm_blas(trans_a, trans_b, m, n, k, 1.0f, a, lda, b, ldb, accumulate ? 1.0f : 0.0f, c, ldc);
+}
+
+/* ---- the op table: nvp_gemm is OpenBLAS on both vector paths; nvp_gemm_small has its own AVX-512 kernels ---- */
+
+typedef struct gemm_ops {
+    __typeof__(nvp_gemm_ref) *gemm;
+    __typeof__(nvp_gemm_small_ref) *gemm_small;
+} gemm_ops;
+static const gemm_ops ref_ops = {.gemm = nvp_gemm_ref, .gemm_small = nvp_gemm_small_ref};
+static const gemm_ops avx2_ops = {.gemm = gemm_blas, .gemm_small = gemm_small_blas};
+static const gemm_ops avx512_ops = {.gemm = gemm_blas, .gemm_small = nvp_gemm_small_avx512};
+static const gemm_ops *ops = &ref_ops; /* the scalar path until nvp_init or nvp_set_cpu_path */
+
+void nvp_gemm_select(nvp_isa isa) {
+    ops = isa == NVP_ISA_AVX512 ? &avx512_ops : isa == NVP_ISA_AVX2 ? &avx2_ops : &ref_ops;
+}
+
+nvp_status nvp_gemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                    int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
+    return ops->gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 nvp_status nvp_gemm_small(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                           const float *b, int64_t ldb, int accumulate, float *c, int64_t ldc) {
-    if (nvp_use_avx512) return nvp_gemm_small_avx512(trans_a, trans_b, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
-    return nvp_gemm(trans_a, trans_b, m, n, k, 1.0f, a, lda, b, ldb, accumulate ? 1.0f : 0.0f, c, ldc);
+    return ops->gemm_small(trans_a, trans_b, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
 }

@@ -17,10 +17,10 @@
  * micro-kernel: 4 rows of A x 4 rows of B, 16 dot products over k in zmm lanes (masked tail),
  * reduced by a transpose-and-add tree to one zmm whose 128-bit chunk r holds C[r][0..3].
  *
- * Compiled with -mavx2 -mfma -mavx512f/cd/bw/dq/vl (CMakeLists.txt); called only when nvp_init found
- * AVX-512 F/CD/BW/DQ/VL (nvp_use_avx512). The reference is nvp_gemm_ref (gemm.c).
+ * Compiled with -mavx2 -mfma -mavx512f/cd/bw/dq/vl (CMakeLists.txt); reached only through
+ * gemm.c's table on the avx512 CPU path (AVX-512 F/CD/BW/DQ/VL). The reference is nvp_gemm_ref (gemm.c).
  */
-#include "internal.h"
+#include "gemm_internal.h"
 
 #include <immintrin.h>
 

@@ -1,11 +1,11 @@
 /*
- * preprocess.c -- the data end of the flow (Real NVP Sec. 4.1; REFERENCE.md 2.1, 2.5): uniform
+ * preprocess.c -- the data end of the flow (Real NVP Sec. 4.1; docs/REFERENCE.md 2.1, 2.5): uniform
  * dequantisation of 8-bit pixels, the logit transform with its log-det and its inverse, quantisation
  * back to pixels, and random horizontal flips. The transcendental parts run in double here; the
  * logit forward (run on every training batch) has an AVX2 twin in preprocess_avx2.c. Derivation:
  * lua/nvp/layers/preprocess.md.
  */
-#include "internal.h"
+#include "preprocess_internal.h"
 
 #include <math.h>
 #include <string.h>
@@ -45,9 +45,23 @@ nvp_status nvp_check_logit_forward(const float *y, const float *logdet, const fl
     return NVP_OK;
 }
 
+/* ---- the op table: the public entries call the chosen path through it ---- */
+
+typedef struct preprocess_ops {
+    __typeof__(nvp_logit_forward_ref) *logit_forward;
+} preprocess_ops;
+static const preprocess_ops ref_ops = {
+    .logit_forward = nvp_logit_forward_ref,
+};
+static const preprocess_ops avx2_ops = {
+    .logit_forward = nvp_logit_forward_avx2,
+};
+static const preprocess_ops *ops = &ref_ops; /* the scalar path until nvp_init or nvp_set_cpu_path */
+
+void nvp_preprocess_select(nvp_isa isa) { ops = isa >= NVP_ISA_AVX2 ? &avx2_ops : &ref_ops; }
+
 nvp_status nvp_logit_forward(float *y, float *logdet, const float *v, int64_t n, int64_t d, float alpha) {
-    return nvp_use_avx2 ? nvp_logit_forward_avx2(y, logdet, v, n, d, alpha)
-                        : nvp_logit_forward_ref(y, logdet, v, n, d, alpha);
+    return ops->logit_forward(y, logdet, v, n, d, alpha);
 }
 
 nvp_status nvp_logit_forward_ref(float *y, float *logdet, const float *v, int64_t n, int64_t d, float alpha) {

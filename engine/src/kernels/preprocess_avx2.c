@@ -5,13 +5,10 @@
  * avx_mathfun): relative error about 1e-7 on normal floats; p and 1 - p lie in [alpha, 1 - alpha].
  * Compiled with -mavx2 -mfma (this file only); the loop ends with a scalar tail.
  */
-#include "internal.h"
+#include "preprocess_internal.h"
 
 #include <immintrin.h>
 #include <math.h>
-
-nvp_status nvp_check_logit_forward(const float *y, const float *logdet, const float *v, int64_t n, int64_t d,
-                                   float alpha);
 
 #define OMP_MIN 32768
 

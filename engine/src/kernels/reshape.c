@@ -1,10 +1,10 @@
 /*
  * reshape.c -- moving values between channels and pixels without arithmetic: channel slices
  * (split, concat, factor-out) and the two squeezes of the multi-scale architecture (Real NVP
- * Sec. 3.6; REFERENCE.md 2.2). Memory moves only, so there is no AVX2 twin; the loops are split
+ * Sec. 3.6; docs/REFERENCE.md 2.2). Memory moves only, so there is no AVX2 twin; the loops are split
  * over the batch.
  */
-#include "internal.h"
+#include "reshape_internal.h"
 
 #include <string.h>
 
@@ -103,10 +103,28 @@ nvp_status nvp_unsqueeze_ref(float *x, const float *y, int64_t n, int64_t c, int
     return NVP_OK;
 }
 
+/* ---- the op table: the public entries call the chosen path through it ---- */
+
+typedef struct reshape_ops {
+    __typeof__(nvp_squeeze_ref) *squeeze;
+    __typeof__(nvp_unsqueeze_ref) *unsqueeze;
+} reshape_ops;
+static const reshape_ops ref_ops = {
+    .squeeze = nvp_squeeze_ref,
+    .unsqueeze = nvp_unsqueeze_ref,
+};
+static const reshape_ops avx2_ops = {
+    .squeeze = nvp_squeeze_avx2,
+    .unsqueeze = nvp_unsqueeze_avx2,
+};
+static const reshape_ops *ops = &ref_ops; /* the scalar path until nvp_init or nvp_set_cpu_path */
+
+void nvp_reshape_select(nvp_isa isa) { ops = isa >= NVP_ISA_AVX2 ? &avx2_ops : &ref_ops; }
+
 nvp_status nvp_squeeze(float *y, const float *x, int64_t n, int64_t c, int64_t h, int64_t w, int order) {
-    return nvp_use_avx2 ? nvp_squeeze_avx2(y, x, n, c, h, w, order) : nvp_squeeze_ref(y, x, n, c, h, w, order);
+    return ops->squeeze(y, x, n, c, h, w, order);
 }
 
 nvp_status nvp_unsqueeze(float *x, const float *y, int64_t n, int64_t c, int64_t h, int64_t w, int order) {
-    return nvp_use_avx2 ? nvp_unsqueeze_avx2(x, y, n, c, h, w, order) : nvp_unsqueeze_ref(x, y, n, c, h, w, order);
+    return ops->unsqueeze(x, y, n, c, h, w, order);
 }

@@ -5,13 +5,10 @@
  * only which output channel a (dy, dx) lands in differs between orders A and B (see nvp.h).
  * Compiled with -mavx2 -mfma (this file only); every vector loop ends with a scalar tail.
  */
-#include "internal.h"
+#include "reshape_internal.h"
 #include "interleave_avx2.h"
 
 #include <immintrin.h>
-
-nvp_status nvp_check_squeeze(const char *fn, const float *out, const float *in, int64_t n, int64_t c, int64_t h,
-                             int64_t w, int order);
 
 #define OMP_MIN 32768
 

@@ -1,19 +1,19 @@
 /*
  * weightnorm.c -- weight normalisation (Salimans & Kingma 2016) per output row, as every conv of
- * the s/t networks uses it (REFERENCE.md 2.4): w_o = g_o v_o / ||v_o||, v: (Cout, K) with
- * K = Cin*k*k. The scalar references and the dispatchers; AVX2 twins in weightnorm_avx2.c.
+ * the s/t networks uses it (docs/REFERENCE.md 2.4): w_o = g_o v_o / ||v_o||, v: (Cout, K) with
+ * K = Cin*k*k. The public entries, the scalar references and the op table; AVX2 twins in weightnorm_avx2.c.
  *
  * Norms and dot products accumulate in double. A row of v with zero norm gives inf/NaN, as in
  * PyTorch: the initialisation (g = ||v||) never produces one.
  */
-#include "internal.h"
+#include "weightnorm_internal.h"
 
 #include <math.h>
 
 #define OMP_MIN 32768 /* elements; below this a parallel region costs more than it saves */
 
 /* Argument checks shared with weightnorm_avx2.c (declared there; not part of the API). */
-__attribute__((visibility("hidden"))) nvp_status nvp_weightnorm_forward_check(float *w, float *norm, const float *v,
+nvp_status nvp_weightnorm_forward_check(float *w, float *norm, const float *v,
                                                                               const float *g, int64_t cout,
                                                                               int64_t k) {
     const char *fn = "nvp_weightnorm_forward";
@@ -27,7 +27,7 @@ __attribute__((visibility("hidden"))) nvp_status nvp_weightnorm_forward_check(fl
     return NVP_OK;
 }
 
-__attribute__((visibility("hidden"))) nvp_status nvp_weightnorm_backward_check(float *dv, float *dg, const float *dw,
+nvp_status nvp_weightnorm_backward_check(float *dv, float *dg, const float *dw,
                                                                                const float *v, const float *g,
                                                                                const float *norm, int64_t cout,
                                                                                int64_t k) {
@@ -81,15 +81,29 @@ nvp_status nvp_weightnorm_backward_ref(float *dv, float *dg, const float *dw, co
     return NVP_OK;
 }
 
-/* ---- dispatchers: the path was chosen once by nvp_init ---- */
+/* ---- the op table: the public entries call the chosen path through it ---- */
+
+typedef struct weightnorm_ops {
+    __typeof__(nvp_weightnorm_forward_ref) *weightnorm_forward;
+    __typeof__(nvp_weightnorm_backward_ref) *weightnorm_backward;
+} weightnorm_ops;
+static const weightnorm_ops ref_ops = {
+    .weightnorm_forward = nvp_weightnorm_forward_ref,
+    .weightnorm_backward = nvp_weightnorm_backward_ref,
+};
+static const weightnorm_ops avx2_ops = {
+    .weightnorm_forward = nvp_weightnorm_forward_avx2,
+    .weightnorm_backward = nvp_weightnorm_backward_avx2,
+};
+static const weightnorm_ops *ops = &ref_ops; /* the scalar path until nvp_init or nvp_set_cpu_path */
+
+void nvp_weightnorm_select(nvp_isa isa) { ops = isa >= NVP_ISA_AVX2 ? &avx2_ops : &ref_ops; }
 
 nvp_status nvp_weightnorm_forward(float *w, float *norm, const float *v, const float *g, int64_t cout, int64_t k) {
-    return nvp_use_avx2 ? nvp_weightnorm_forward_avx2(w, norm, v, g, cout, k)
-                        : nvp_weightnorm_forward_ref(w, norm, v, g, cout, k);
+    return ops->weightnorm_forward(w, norm, v, g, cout, k);
 }
 
 nvp_status nvp_weightnorm_backward(float *dv, float *dg, const float *dw, const float *v, const float *g,
                                    const float *norm, int64_t cout, int64_t k) {
-    return nvp_use_avx2 ? nvp_weightnorm_backward_avx2(dv, dg, dw, v, g, norm, cout, k)
-                        : nvp_weightnorm_backward_ref(dv, dg, dw, v, g, norm, cout, k);
+    return ops->weightnorm_backward(dv, dg, dw, v, g, norm, cout, k);
 }

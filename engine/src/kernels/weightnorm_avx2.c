@@ -1,23 +1,14 @@
 /*
- * weightnorm_avx2.c -- AVX2 twins of weightnorm.c. Compiled with -mavx2 -mfma (this file only);
- * called only after nvp_init found AVX2. Every vector loop ends with a scalar tail. Reductions are
- * widened to double lanes, like the references.
+ * weightnorm_avx2.c -- AVX2 twins of weightnorm.c. Compiled with -mavx2 -mfma (this file only); reached
+ * only through the op table on the avx2 and avx512 CPU paths. Every vector loop ends with a scalar tail.
+ * Reductions are widened to double lanes, like the references.
  */
-#include "internal.h"
+#include "weightnorm_internal.h"
 
 #include <immintrin.h>
 #include <math.h>
 
 #define OMP_MIN 32768
-
-/* Defined in weightnorm.c. */
-__attribute__((visibility("hidden"))) nvp_status nvp_weightnorm_forward_check(float *w, float *norm, const float *v,
-                                                                              const float *g, int64_t cout,
-                                                                              int64_t k);
-__attribute__((visibility("hidden"))) nvp_status nvp_weightnorm_backward_check(float *dv, float *dg, const float *dw,
-                                                                               const float *v, const float *g,
-                                                                               const float *norm, int64_t cout,
-                                                                               int64_t k);
 
 static inline double hsum_pd(__m256d a) {
     double l[4];

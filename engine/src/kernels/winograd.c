@@ -2,9 +2,9 @@
  * winograd.c -- 3x3, pad 1, stride 1 convolutions by Winograd's minimal filtering F(m x m, 3 x 3),
  * m = 2 (alpha = 4: 16 products per 4 outputs instead of 36, 2.25x fewer) or m = 4 (alpha = 6: 36
  * per 16 instead of 144, 4x fewer), Lavin & Gray, "Fast Algorithms for Convolutional Neural
- * Networks" (2016). The algebra is at the top of winograd.h. This file has the drivers (threads,
+ * Networks" (2016). The algebra is at the top of winograd_internal.h. This file has the drivers (threads,
  * chunks, GEMMs) and the scalar tile and filter transforms; the AVX2 ones are in winograd_avx2.c.
- * It is not the reference convolution: that stays the direct loop of conv2d.c, which the specs
+ * It is not the reference convolution: that stays the direct loop of conv2d_direct.c, which the specs
  * compare both tile sizes against.
  *
  * Layout (NCHW in and out; per thread, a chunk of nb of its images, ncols = nb*T tile columns):
@@ -17,11 +17,11 @@
  * the threads in thread order (same team => same bits), then dw += G^T Mw G.
  * Scratch (per thread): slot 0 = V, slot 1 = M or D (+ Mw) + the transforms' work rows; U is the
  * calling thread's slot 2, shared by the team.
- * Threads: the images are split over one OpenMP team as in conv2d_avx2.c, one parallel region per
+ * Threads: the images are split over one OpenMP team as in conv2d_im2col_avx2.c, one parallel region per
  * call (the backward does dx, dw and db in it); with fewer images than threads the team is 1 and
  * OpenBLAS threads each GEMM instead.
  */
-#include "winograd.h"
+#include "winograd_internal.h"
 #include "conv2d_internal.h"
 
 #include <string.h>
@@ -32,14 +32,8 @@
 
 /* Per-thread budget of the transformed input V of one chunk, in floats (512 KB; M is as large, so
  * V and M together fit the 1 MB L2), but at least MIN_COLS tile columns per product (16x16 planes
- * under F(4x4) have 16 tiles: one 128-channel image would give 128 x 16 x 128 products).
- * Measured with the register-row transforms (2 threads, batch 64, the budgets alternated in one
- * process, median of 7; ms per pass fwd / data / filter):
- *   64->64 @14x14    256K 1.66 / 1.70 / 2.09   128K 1.51 / 1.49 / 1.93   64K 1.58 / 1.57 / 2.02
- *   32->32 @28x28    256K 1.67 / 1.76 / 2.59   128K 1.56 / 1.63 / 2.33   64K 1.48 / 1.54 / 2.16
- *   128->128 @16x16  256K 6.75 / 6.59 / 8.06   128K 6.98 / 7.06 / 8.78   (1 image: 16 columns)
- *   64->64 @32x32    flat within 1 % from 32K to 256K (one image a chunk at all of them).
- * Before those transforms (1 thread, CPU time) 128K-256K had been alike, 1M-4M 1.2x slower. */
+ * under F(4x4) have 16 tiles: one 128-channel image would give 128 x 16 x 128 products). The
+ * budgets measured: experiments/results/conv_tuning.md. */
 #define CHUNK_FLOATS ((int64_t)1 << 17)
 #define MIN_COLS 48
 /* V and D rows (one channel, the chunk's tiles) have VPAD floats of padding: the AVX2 transforms
@@ -244,7 +238,7 @@ static void filter_ref(float *u, const float *w, int64_t r, int64_t rows, int64_
     nvp_winograd_filter_row_ref(u, w, r, rows, cols, 0, m, flip);
 }
 
-/* As nvp_batchnorm_forward_eval_ref computes it (no FMA contraction in this file's flags). */
+/* As batchnorm.c's affine_ref computes it (no FMA contraction in this file's flags). */
 static void activate_ref(float *dst, const float *x, int64_t p, float mean, float scale, float beta) {
     for (int64_t q = 0; q < p; q++) {
         float v = (x[q] - mean) * scale + beta;
@@ -373,7 +367,7 @@ static void bias_grad(float *db, const float *dy, int64_t n, int64_t cout, int64
 }
 
 /* This thread's partial Mw (a^2, cout, cin) of the backward-filter pass over its images (see
- * winograd.h), or NULL if it has no images or no memory. */
+ * winograd_internal.h), or NULL if it has no images or no memory. */
 static float *filter_grad_share(const nvp_winograd_transforms *tf, const float *dy, const float *x,
                                 const nvp_bn_relu *act, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width,
                                 int m, int *failed, nvp_status *gemm_st) {
@@ -552,46 +546,66 @@ nvp_status nvp_winograd_backward_act_ref(float *dx, float *dw, float *db, const 
                                       cout, h, width, tile, accumulate_dx);
 }
 
-/* ---- dispatchers ---- */
+/* ---- the op table (nvp_winograd_select) and the entries that go through it ---- */
+
+typedef struct winograd_ops {
+    __typeof__(nvp_winograd_forward_ref) *forward;
+    __typeof__(nvp_winograd_forward_add_ref) *forward_add;
+    __typeof__(nvp_winograd_forward_act_ref) *forward_act;
+    __typeof__(nvp_winograd_backward_ref) *backward;
+    __typeof__(nvp_winograd_backward_act_ref) *backward_act;
+} winograd_ops;
+static const winograd_ops ref_ops = {
+    .forward = nvp_winograd_forward_ref,
+    .forward_add = nvp_winograd_forward_add_ref,
+    .forward_act = nvp_winograd_forward_act_ref,
+    .backward = nvp_winograd_backward_ref,
+    .backward_act = nvp_winograd_backward_act_ref,
+};
+static const winograd_ops avx2_ops = {
+    .forward = nvp_winograd_forward_avx2,
+    .forward_add = nvp_winograd_forward_add_avx2,
+    .forward_act = nvp_winograd_forward_act_avx2,
+    .backward = nvp_winograd_backward_avx2,
+    .backward_act = nvp_winograd_backward_act_avx2,
+};
+static const winograd_ops avx512_ops = {
+    .forward = nvp_winograd_forward_avx512,
+    .forward_add = nvp_winograd_forward_add_avx512,
+    .forward_act = nvp_winograd_forward_act_avx512,
+    .backward = nvp_winograd_backward_avx512,
+    .backward_act = nvp_winograd_backward_act_avx512,
+};
+static const winograd_ops *ops = &ref_ops; /* the scalar path until nvp_init or nvp_set_cpu_path */
+
+void nvp_winograd_select(nvp_isa isa) {
+    ops = isa == NVP_ISA_AVX512 ? &avx512_ops : isa == NVP_ISA_AVX2 ? &avx2_ops : &ref_ops;
+}
 
 nvp_status nvp_winograd_forward_add(float *y, const float *r, const float *x, const float *w, const float *b,
                                     int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile) {
-    if (nvp_use_avx512) return nvp_winograd_forward_add_avx512(y, r, x, w, b, n, cin, cout, h, width, tile);
-    return nvp_use_avx2 ? nvp_winograd_forward_add_avx2(y, r, x, w, b, n, cin, cout, h, width, tile)
-                        : nvp_winograd_forward_add_ref(y, r, x, w, b, n, cin, cout, h, width, tile);
+    return ops->forward_add(y, r, x, w, b, n, cin, cout, h, width, tile);
 }
 
 nvp_status nvp_winograd_forward(float *y, const float *x, const float *w, const float *b, int64_t n, int64_t cin,
                                 int64_t cout, int64_t h, int64_t width, int tile, int accumulate) {
-    if (nvp_use_avx512) return nvp_winograd_forward_avx512(y, x, w, b, n, cin, cout, h, width, tile, accumulate);
-    return nvp_use_avx2 ? nvp_winograd_forward_avx2(y, x, w, b, n, cin, cout, h, width, tile, accumulate)
-                        : nvp_winograd_forward_ref(y, x, w, b, n, cin, cout, h, width, tile, accumulate);
+    return ops->forward(y, x, w, b, n, cin, cout, h, width, tile, accumulate);
 }
 
 nvp_status nvp_winograd_forward_act(float *y, const float *r, const float *x, const nvp_bn_relu *act, const float *w,
                                     const float *b, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width,
                                     int tile) {
-    if (nvp_use_avx512) return nvp_winograd_forward_act_avx512(y, r, x, act, w, b, n, cin, cout, h, width, tile);
-    return nvp_use_avx2 ? nvp_winograd_forward_act_avx2(y, r, x, act, w, b, n, cin, cout, h, width, tile)
-                        : nvp_winograd_forward_act_ref(y, r, x, act, w, b, n, cin, cout, h, width, tile);
+    return ops->forward_act(y, r, x, act, w, b, n, cin, cout, h, width, tile);
 }
 
 nvp_status nvp_winograd_backward_act(float *dx, float *dw, float *db, const float *dy, const float *x,
                                      const nvp_bn_relu *act, const float *w, int64_t n, int64_t cin, int64_t cout,
                                      int64_t h, int64_t width, int tile, int accumulate_dx) {
-    if (nvp_use_avx512)
-        return nvp_winograd_backward_act_avx512(dx, dw, db, dy, x, act, w, n, cin, cout, h, width, tile,
-                                                accumulate_dx);
-    return nvp_use_avx2
-               ? nvp_winograd_backward_act_avx2(dx, dw, db, dy, x, act, w, n, cin, cout, h, width, tile, accumulate_dx)
-               : nvp_winograd_backward_act_ref(dx, dw, db, dy, x, act, w, n, cin, cout, h, width, tile, accumulate_dx);
+    return ops->backward_act(dx, dw, db, dy, x, act, w, n, cin, cout, h, width, tile, accumulate_dx);
 }
 
 nvp_status nvp_winograd_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
                                  int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile,
                                  int accumulate_dx) {
-    if (nvp_use_avx512)
-        return nvp_winograd_backward_avx512(dx, dw, db, dy, x, w, n, cin, cout, h, width, tile, accumulate_dx);
-    return nvp_use_avx2 ? nvp_winograd_backward_avx2(dx, dw, db, dy, x, w, n, cin, cout, h, width, tile, accumulate_dx)
-                        : nvp_winograd_backward_ref(dx, dw, db, dy, x, w, n, cin, cout, h, width, tile, accumulate_dx);
+    return ops->backward(dx, dw, db, dy, x, w, n, cin, cout, h, width, tile, accumulate_dx);
 }

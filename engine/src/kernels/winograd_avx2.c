@@ -9,7 +9,7 @@
  * or pads (winograd.c, VPAD): a masked store (vmaskmovps) is slow on AMD cores.
  * Compiled with -mavx2 -mfma (this file only).
  */
-#include "winograd.h"
+#include "winograd_internal.h"
 
 #include <math.h>
 #include "winograd_rows_avx2.h"

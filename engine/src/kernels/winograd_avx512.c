@@ -11,9 +11,9 @@
  * Planes up to 32 columns wide with >= 4 tiles a row (every 3x3 plane of the reference networks)
  * take the register-row transforms further down instead: no padded or phase-split copies at all.
  * The filter transform is winograd_avx2.c's. Compiled with -mavx2 -mfma -mavx512f/cd/bw/dq/vl;
- * called only when nvp_init chose AVX-512 (nvp_use_avx512).
+ * reached only through winograd.c's table on the avx512 CPU path.
  */
-#include "winograd.h"
+#include "winograd_internal.h"
 #include "winograd_rows_avx2.h"
 
 #include <immintrin.h>

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 /* dst[0..n) = src[0..n). The empty asm keeps GCC from calling memmove for these short rows (as in
- * conv2d_avx2.c's copy_row). */
+ * conv2d_im2col_avx2.c's copy_row). */
 static inline void copy_floats(float *restrict dst, const float *restrict src, int64_t n) {
     int64_t j = 0;
     for (; j + 8 <= n; j += 8) {

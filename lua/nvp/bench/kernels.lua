@@ -102,14 +102,28 @@ function M.ceiling(sizes, reps, now)
     return out
 end
 
--- Which algorithm the engine runs for a conv pass, if the engine says (NVP_CONV_PATH otherwise).
+-- Which algorithm the engine runs for a conv pass.
 local function path_of(pass, n, s)
-    local ok, fn = pcall(function() return C.nvp_conv2d_path_name end)
-    if ok and fn ~= nil then
-        local name = fn(pass, n, s.cin, s.cout, s.h, s.w, s.k)
-        return name ~= nil and ffi.string(name) or "?"
+    return ffi.string(C.nvp_conv2d_path_name(pass, n, s.cin, s.cout, s.h, s.w, s.k))
+end
+
+--- The conv algorithm override's values (nvp_conv_algorithm in nvp.h) by name.
+M.ALGORITHMS = {auto = 0, direct = 1, im2col = 2, im2col_batched = 3, winograd = 4, winograd_f2 = 5,
+                winograd_f4 = 6}
+local ALGORITHM_NAMES = {}
+for name, v in pairs(M.ALGORITHMS) do ALGORITHM_NAMES[v] = name end
+
+--- Set the conv algorithm override by name (nil: leave it); raises on an unknown name.
+function M.set_algorithm(name)
+    if name == nil then return end
+    local v = M.ALGORITHMS[name]
+    if v == nil then
+        local names = {}
+        for k in pairs(M.ALGORITHMS) do names[#names + 1] = k end
+        table.sort(names)
+        error(("unknown conv algorithm '%s' (valid: %s)"):format(name, table.concat(names, ", ")), 2)
     end
-    return nil
+    check(C.nvp_set_conv_algorithm(v), 2)
 end
 
 --- Time one shape at batch n: {fwd = {conv, sgemm}, data = {...}, weight = {...}} in GFLOP/s.
@@ -124,13 +138,13 @@ function M.measure(s, n, reps, now)
     local ymat, dwmat = T.empty{mm, nn}, T.empty{mm, kk}
     local flop = 2 * mm * nn * kk
     local t = median_times({
-        function() check(C.nvp_conv2d_forward(y.data, x.data, wt.data, b.data, n, cin, cout, h, w, k, 0)) end,
+        function() check(C.nvp_conv2d_forward(y.data, nil, x.data, nil, wt.data, b.data, n, cin, cout, h, w, k)) end,
         -- Y (M,N) = W (M,K) col (K,N)
         function() check(C.nvp_gemm(0, 0, mm, nn, kk, 1.0, wt.data, kk, col.data, nn, 0.0, ymat.data, nn)) end,
-        function() check(C.nvp_conv2d_backward(dx.data, nil, nil, dy.data, x.data, wt.data, n, cin, cout, h, w, k, 0)) end,
+        function() check(C.nvp_conv2d_backward(dx.data, nil, nil, dy.data, x.data, nil, wt.data, n, cin, cout, h, w, k, 0)) end,
         -- dcol (K,N) = W^T dY (M,N)
         function() check(C.nvp_gemm(1, 0, kk, nn, mm, 1.0, wt.data, kk, dy.data, nn, 0.0, dcol.data, nn)) end,
-        function() check(C.nvp_conv2d_backward(nil, dw.data, db.data, dy.data, x.data, wt.data, n, cin, cout, h, w, k, 1)) end,
+        function() check(C.nvp_conv2d_backward(nil, dw.data, db.data, dy.data, x.data, nil, wt.data, n, cin, cout, h, w, k, 1)) end,
         -- dW (M,K) = dY (M,N) col^T
         function() check(C.nvp_gemm(0, 1, mm, kk, nn, 1.0, dy.data, nn, col.data, nn, 0.0, dwmat.data, kk)) end,
     }, reps, now)
@@ -146,13 +160,16 @@ local function shape_name(s)
 end
 
 --- o: configs (list of names), batch, reps, ceiling (list of square sizes), only (substring of a
--- shape name), clock ("wall" or "cpu": process CPU time, for a busy host at threads=1). Prints the
+-- shape name), clock ("wall" or "cpu": process CPU time, for a busy host at threads=1), algorithm (a
+-- conv algorithm override by name, M.ALGORITHMS), cpu_path ("scalar", "avx2", "avx512"). Prints the
 -- table; returns the rows.
 function M.run(o)
+    if o.cpu_path then check(C.nvp_set_cpu_path(o.cpu_path), 2) end
+    M.set_algorithm(o.algorithm)
     local threads = C.nvp_get_threads()
     local now = race.clock_named(o.clock)
-    print(("nvp bench kernels: batch %d, median of %d reps, %d threads, %s path, NVP_CONV_PATH=%s, %s clock, OpenBLAS kernels %s"):format(
-        o.batch, o.reps, threads, ffi.string(C.nvp_cpu_path()), os.getenv("NVP_CONV_PATH") or "(unset)",
+    print(("nvp bench kernels: batch %d, median of %d reps, %d threads, %s path, conv algorithm %s, %s clock, OpenBLAS kernels %s"):format(
+        o.batch, o.reps, threads, ffi.string(C.nvp_cpu_path()), ALGORITHM_NAMES[tonumber(C.nvp_get_conv_algorithm())],
         o.clock or "wall", ffi.string(C.nvp_blas_core())))
     print("GFLOP/s count direct-convolution FLOPs (2 M N K); sgemm = nvp_gemm (OpenBLAS) at the pass's im2col M, N, K")
     local peak = 0

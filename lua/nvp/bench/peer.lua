@@ -1,4 +1,4 @@
--- nvp.bench.peer: ours against the PyTorch peer (REFERENCE.md's torch_realnvp.py), side by side.
+-- nvp.bench.peer: ours against the PyTorch peer (docs/REFERENCE.md's torch_realnvp.py), side by side.
 -- Each round runs ours, then the peer, each as a fresh process with the same settings (config,
 -- batch, steps, warm-up, threads, sampling batches, seed), alternating so that host noise hits both
 -- alike (rounds = 2: ours, peer, ours, peer). Every run's JSON line is printed as it comes; the last
@@ -11,7 +11,7 @@ local race = require "nvp.bench.race"
 local M = {}
 
 M.DEFAULT_PYTHON = "/usr/bin/python3" -- Debian's interpreter (python3-torch), not a pyenv shim
-M.DEFAULT_SCRIPT = "/work/shared/bench/torch_realnvp.py"
+M.SCRIPT_IN_CHECKOUT = "../shared/bench/torch_realnvp.py" -- relative to the repository root
 M.INSTALL = "apt-get install -y python3-torch python3-numpy"
 
 pcall(ffi.cdef, [[
@@ -19,6 +19,36 @@ int getpid(void);
 long readlink(const char *path, char *buf, size_t size);
 int access(const char *path, int mode);
 ]])
+
+--- The repository root: the folder above the Lua library the host runs (NVP_LUA_DIR, set by
+-- engine/src/host/main.c), else above the folder `require` finds nvp/ in; "." when neither is known.
+function M.repo_root()
+    local lua_dir = rawget(_G, "NVP_LUA_DIR")
+    if not lua_dir then
+        local path = package.searchpath("nvp.bench.peer", package.path)
+        lua_dir = path and path:match("^(.*)/nvp/bench/peer%.lua$")
+    end
+    if not lua_dir then return "." end
+    local root = lua_dir:match("^(.*)/[^/]+/?$") or "."
+    return root == "" and "/" or root
+end
+
+--- `rel` (a path relative to the repository root) resolved against it, with "x/.." folded.
+function M.from_root(rel)
+    local parts = {}
+    for part in (M.repo_root() .. "/" .. rel):gmatch("[^/]+") do
+        if part == ".." and #parts > 0 and parts[#parts] ~= ".." then
+            parts[#parts] = nil
+        elseif part ~= "." then
+            parts[#parts + 1] = part
+        end
+    end
+    local absolute = M.repo_root():sub(1, 1) == "/"
+    return (absolute and "/" or "") .. table.concat(parts, "/")
+end
+
+-- The default peer script: ../shared/bench/torch_realnvp.py beside the checkout.
+M.DEFAULT_SCRIPT = M.from_root(M.SCRIPT_IN_CHECKOUT)
 
 local function quote(s)
     return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
@@ -84,7 +114,8 @@ function M.run(o)
             M.INSTALL), 0)
     end
     if ffi.C.access(o.peer_script, 4) ~= 0 then
-        error(("bench: cannot read the peer script '%s' (set peer_script=PATH)"):format(o.peer_script), 0)
+        error(("bench: cannot read the peer script '%s' (peer_script=PATH; default %s beside the checkout)"):format(
+            o.peer_script, M.SCRIPT_IN_CHECKOUT), 0)
     end
     local ours_cmd = ("%s bench config=%s batch=%d steps=%d warmup=%d sample_reps=%d threads=%d seed=%d%s"):format(
         quote(own_exe()), o.config, o.batch, o.steps, o.warmup, o.sample_reps, o.threads, o.seed,

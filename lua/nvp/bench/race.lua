@@ -1,4 +1,4 @@
--- nvp.bench.race: one run of REFERENCE.md's measurement protocol (section 3) on one of its two
+-- nvp.bench.race: one run of docs/REFERENCE.md's measurement protocol (section 3) on one of its two
 -- reference networks, in this process: random uint8 images made once, timed training steps
 -- (dequantisation + logit + forward + NLL + backward + clipping + Adam, batch norm in training
 -- mode) after untimed warm-up steps, then sampling batches with running statistics. Returns the
@@ -16,7 +16,7 @@ local now = require "nvp.clock"
 
 local M = {}
 
--- REFERENCE.md section 1.
+-- docs/REFERENCE.md section 1.
 M.CONFIGS = {
     ["cifar-ref"] = {channels = 3, size = 32, scales = 2, width = 64, blocks = 8},
     ["fmnist-small"] = {channels = 1, size = 28, scales = 2, width = 32, blocks = 4},
@@ -62,7 +62,7 @@ local function round(x, digits)
     return math.floor(x * f + 0.5) / f
 end
 
---- Forward conv GFLOP per image by REFERENCE.md 2.7: every coupling costs P (20 n f + f^2 + 19 B f^2)
+--- Forward conv GFLOP per image by docs/REFERENCE.md 2.7: every coupling costs P (20 n f + f^2 + 19 B f^2)
 -- multiply-adds on its grid of P pixels (n: s/t inputs, f: width, B: blocks).
 function M.fwd_gflop_per_img(cfg)
     local macs = 0
@@ -78,7 +78,7 @@ function M.fwd_gflop_per_img(cfg)
     return 2 * macs / 1e9
 end
 
---- The model, its optimiser (REFERENCE.md 2.5) and the fixed images of a run. o: config name,
+--- The model, its optimiser (docs/REFERENCE.md 2.5) and the fixed images of a run. o: config name,
 -- batch, seed, recompute, refresh (passed to the model only when set).
 function M.setup(o)
     local cfg = M.CONFIGS[o.config]

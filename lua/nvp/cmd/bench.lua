@@ -1,4 +1,4 @@
--- nvp bench: REFERENCE.md's benchmark and the instruments around it (lua/nvp/bench/):
+-- nvp bench: docs/REFERENCE.md's benchmark and the instruments around it (lua/nvp/bench/):
 --   nvp bench [config=fmnist-small|cifar-ref batch=64 steps=10 warmup=3 sample_reps=3 threads=N seed=0]
 --       one run of the protocol, one JSON line with the peer's keys (nvp.bench.race)
 --   nvp bench config=... peer=1 [rounds=2 python=/usr/bin/python3 peer_script=PATH]
@@ -7,7 +7,8 @@
 --   nvp bench config=... profile=1 [steps= warmup= clock=wall|cpu]
 --       milliseconds per layer kind of one training step (nvp.bench.profile)
 --   nvp bench kernels [config=cifar-ref|fmnist-small (default both) batch=64 reps=5 only=SUBSTR ceiling=N
---                      clock=wall|cpu]
+--                      clock=wall|cpu algorithm=auto|direct|im2col|im2col_batched|winograd|winograd_f2|
+--                      winograd_f4 cpu_path=scalar|avx2|avx512]
 --       every conv shape of the networks, three passes, GFLOP/s beside sgemm (nvp.bench.kernels)
 -- clock=cpu times by process CPU time: with threads=1 it stays usable on a host other jobs share.
 -- recompute=0|1 and refresh=K are passed to our model (nvp.flow: recompute-by-inverse, or the K
@@ -26,7 +27,7 @@ local KEYS = {config = "string", batch = "number", steps = "number", warmup = "n
               threads = "number", seed = "number", peer = "number", rounds = "number", python = "string",
               peer_script = "string", profile = "number", recompute = "number", refresh = "number", reps = "number",
               only = "string",
-              ceiling = "number", clock = "string"}
+              ceiling = "number", clock = "string", algorithm = "string", cpu_path = "string"}
 
 -- Switches read as 0/1; true/false are accepted as well.
 local SWITCHES = {peer = true, profile = true, recompute = true}
@@ -78,8 +79,8 @@ local function kernels(o)
     local configs = o.config and {config_name(o.config)} or {"fmnist-small", "cifar-ref"}
     check_clock(o)
     return require("nvp.bench.kernels").run{configs = configs, batch = positive_int(o, "batch", 64, 1),
-        reps = positive_int(o, "reps", 5, 1), only = o.only, clock = o.clock,
-        ceiling = o.ceiling and {positive_int(o, "ceiling", 0, 16)} or {2048, 4096}}
+        reps = positive_int(o, "reps", 5, 1), only = o.only, clock = o.clock, algorithm = o.algorithm,
+        cpu_path = o.cpu_path, ceiling = o.ceiling and {positive_int(o, "ceiling", 0, 16)} or {2048, 4096}}
 end
 
 function M.run(args)
@@ -92,7 +93,7 @@ function M.run(args)
     if #positional > 0 then
         cli.usage_error(("bench: unknown word '%s' (bench takes key=value options, or 'kernels')"):format(positional[1]))
     end
-    for _, key in ipairs{"reps", "only", "ceiling"} do
+    for _, key in ipairs{"reps", "only", "ceiling", "algorithm", "cpu_path"} do
         if o[key] ~= nil then cli.usage_error(("bench: '%s' is an option of 'nvp bench kernels'"):format(key)) end
     end
     local peer, profile = is_switch(o, "peer"), is_switch(o, "profile")

@@ -1,5 +1,7 @@
--- nvp eval CKPT [split=heldout|train|test|valid draws=N batch=B images=N bn_images=N save=PATH]:
--- bits/dim of a checkpoint on its recipe's held-out split (or the one named). bn_images=N first fixes the batch-norm statistics by a pass over the first N
+-- nvp eval CKPT [split=heldout|train|test|valid draws=N estimator=mean|iw batch=B images=N bn_images=N save=PATH]:
+-- bits/dim of a checkpoint on its recipe's held-out split (or the one named), with the standard error
+-- of the mean over images. draws=K averages K dequantisation bounds per image (estimator=mean) or
+-- takes their log-mean-exp (estimator=iw, importance-weighted: tighter; nvp.evaluate). bn_images=N first fixes the batch-norm statistics by a pass over the first N
 -- training images (nvp.bn_stats); save=PATH then writes the checkpoint with those statistics (all else
 -- as it was: weights, optimiser moments, data position), so later evaluations and samples use them.
 local cli = require "nvp.cli"
@@ -11,10 +13,10 @@ local transforms = require "nvp.data.transforms"
 
 local M = {}
 
-M.summary = "bits/dim of a checkpoint: nvp eval CKPT [split=heldout|train|test|valid draws=N images=N bn_images=N save=PATH]"
+M.summary = "bits/dim of a checkpoint: nvp eval CKPT [split=heldout|train|test|valid draws=N estimator=mean|iw images=N bn_images=N save=PATH]"
 
 local KEYS = {split = "string", draws = "number", batch = "number", images = "number", root = "string", threads = "number",
-              bn_images = "number", save = "string"}
+              bn_images = "number", save = "string", estimator = "string"}
 
 -- The checkpoint's own metadata without the "nvp." prefix (run.save adds it back).
 local function plain_meta(meta)
@@ -45,6 +47,9 @@ function M.run(args)
     local positional, o = cli.verb_args("eval", args, KEYS)
     local path = positional[1]
     if path == nil or #positional > 1 then cli.usage_error("eval needs one checkpoint: nvp eval CKPT [split=heldout draws=N]") end
+    local draws, estimator = o.draws or 1, o.estimator or "mean"
+    if not evaluate.ESTIMATORS[estimator] then cli.usage_error("eval: estimator must be mean or iw") end
+    if draws < 1 or draws ~= math.floor(draws) then cli.usage_error("eval: draws must be a positive integer") end
     if o.threads then require("nvp.ffi").check(require("nvp.ffi").C.nvp_set_threads(o.threads)) end
     local ck, err = run.open(path)
     if ck == nil then error(err, 0) end
@@ -85,10 +90,15 @@ function M.run(args)
             data.dataset, ck.recipe.data.heldout), 0) end
         if o.images and o.images < images.count then images = images:narrow(1, o.images) end
     end
-    local bpd, count = evaluate.bits_per_dim(ck.model, images, {batch = o.batch or ck.recipe.eval.batch,
-                                                                 draws = o.draws or 1, seed = ck.recipe.seed})
-    print(("%s: %s bits/dim %.4f (%d images, %d draw%s, step %s)"):format(path, split, bpd, count, o.draws or 1,
-        (o.draws or 1) == 1 and "" or "s", ck.meta["nvp.step"]))
+    local bpd, count, se, other = evaluate.bits_per_dim(ck.model, images, {batch = o.batch or ck.recipe.eval.batch,
+        draws = draws, seed = ck.recipe.seed, estimator = estimator})
+    local what = estimator == "iw" and "importance-weighted" or (draws > 1 and "mean of bounds" or "one draw")
+    print(("%s: %s bits/dim %.4f +- %.4f (%s; %d images, %d draw%s, step %s)"):format(path, split, bpd, se, what,
+        count, draws, draws == 1 and "" or "s", ck.meta["nvp.step"]))
+    if draws > 1 then
+        print(("%s: %s bits/dim %.4f by the %s on the same draws"):format(path, split, other,
+            estimator == "iw" and "mean of bounds" or "importance-weighted estimate"))
+    end
     return 0
 end
 

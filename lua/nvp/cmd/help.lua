@@ -43,7 +43,7 @@ function M.run(args)
     table.sort(verbs)
     for _, name in ipairs(verbs) do
         local mod = require("nvp.cmd." .. name)
-        lines[#lines + 1] = ("  %-10s %s"):format(name, mod.summary or "")
+        lines[#lines + 1] = ("  %-12s %s"):format(name, mod.summary or "")
     end
     print(table.concat(lines, "\n"))
     return 0

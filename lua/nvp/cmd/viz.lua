@@ -1,5 +1,7 @@
 -- nvp viz CKPT [figure=all|examples|samples|larger|infoloss|manifold out=DIR seed=0 height=H width=W]:
 -- write the visualization figures of a checkpoint (nvp.viz.figures) into its run directory or out=.
+-- The manifold animation: frames=40 delay=10 (centiseconds); colour models write an animated WebP
+-- (quality=90, or quality=-1 for lossless), gray ones a GIF.
 local cli = require "nvp.cli"
 local figures = require "nvp.viz.figures"
 
@@ -8,7 +10,7 @@ local M = {}
 M.summary = "write figures: nvp viz CKPT [figure=all|examples|samples|larger|infoloss|manifold out=DIR seed=0]"
 
 local KEYS = {figure = "string", out = "string", seed = "number", height = "number", width = "number",
-              temperature = "number", frames = "number"}
+              temperature = "number", frames = "number", delay = "number", quality = "number"}
 
 function M.run(args)
     local positional, o = cli.verb_args("viz", args, KEYS)

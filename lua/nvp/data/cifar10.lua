@@ -8,8 +8,8 @@
 --
 -- Splits: "train" (data_batch_1..5, 50,000 images, concatenated in that order), "test" (test_batch,
 -- 10,000) and "orig4000" (orig4000.bin: 4,000 lossless originals of data_batch_1's first records,
--- looked for in root and in root/../cifar10-orig4000, as /work/shared/data lays them out). Each file
--- may be gzip'd (name.bin.gz) or plain (name.bin, as in the cifar-10-binary.tar.gz download).
+-- looked for in root and in root/../cifar10-orig4000, as ../shared/data lays them out, docs/data.md).
+-- Each file may be gzip'd (name.bin.gz) or plain (name.bin, as in the cifar-10-binary.tar.gz download).
 local ffi = require "ffi"
 local nffi = require "nvp.ffi"
 local images = require "nvp.data.images"

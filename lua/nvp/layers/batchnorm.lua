@@ -1,5 +1,5 @@
 -- nvp.layers.batchnorm: batch normalisation over (N, H, W) per channel (Ioffe & Szegedy 2015),
--- optionally fused with a ReLU, as used inside the s/t networks (REFERENCE.md 2.4): training uses
+-- optionally fused with a ReLU, as used inside the s/t networks (docs/REFERENCE.md 2.4): training uses
 -- the batch mean and biased variance and updates running averages (momentum 0.1, unbiased
 -- variance); evaluation uses the running averages. With `self.sync` set (nvp.dist.sync_batchnorm,
 -- train.sync_batchnorm) the training statistics and the backward's sums are those of every rank's

@@ -28,8 +28,8 @@ end
 function Conv:forward(x, out)
     local s = x.shape
     local b = self._params.b
-    check(C.nvp_conv2d_forward(out.data, x.data, self._params.w.data, b and b.data or nil, s[1], self.cin, self.cout,
-        s[3], s[4], self.k, 0), 2)
+    check(C.nvp_conv2d_forward(out.data, nil, x.data, nil, self._params.w.data, b and b.data or nil, s[1], self.cin,
+        self.cout, s[3], s[4], self.k), 2)
     return out
 end
 
@@ -38,7 +38,7 @@ function Conv:backward(x, dy, dx)
     local s = x.shape
     local gb = self._grads.b
     check(C.nvp_conv2d_backward(dx and dx.data or nil, self._grads.w.data, gb and gb.data or nil, dy.data, x.data,
-        self._params.w.data, s[1], self.cin, self.cout, s[3], s[4], self.k, 0), 2)
+        nil, self._params.w.data, s[1], self.cin, self.cout, s[3], s[4], self.k, 0), 2)
     return dx
 end
 

@@ -1,4 +1,4 @@
--- nvp.layers.coupling: the affine coupling layer of Real NVP (paper Eq. 4-9; REFERENCE.md 2.3),
+-- nvp.layers.coupling: the affine coupling layer of Real NVP (paper Eq. 4-9; docs/REFERENCE.md 2.3),
 -- checkerboard or channel-wise, with the fused C kernel doing the arithmetic. Derivation and the
 -- backward formulas: coupling.md beside this file.
 --
@@ -37,7 +37,7 @@ function Coupling.new(cfg)
     -- The s/t network sees all channels masked (checkerboard) or the conditioning half (channel).
     local n = kind == 0 and c or c / 2
     self.changing = n
-    local scale = kind == 0 and 2 or 1 -- the checkerboard's masked input is rescaled (REFERENCE.md 2.4)
+    local scale = kind == 0 and 2 or 1 -- the checkerboard's masked input is rescaled (docs/REFERENCE.md 2.4)
     self.st = self:add("st", cfg.make_net and cfg.make_net(n, 2 * n, scale) or
         STNet.new{inputs = n, width = cfg.width, blocks = cfg.blocks, scale = scale, rng = cfg.rng})
     self:param("lam_g", T.full({n}, 1), {decay = true})
@@ -96,7 +96,8 @@ function Coupling:inverse(y)
     check_input(self, y, 2)
     local n, c, h, w = y.shape[1], y.shape[2], y.shape[3], y.shape[4]
     local cond = self:conditioning(y, "yc") -- the conditioning part passes through unchanged
-    local st_out = self.st:forward(cond)
+    -- inference changes no state: in training mode the batch's statistics, the running averages left alone
+    local st_out = self.st:forward(cond, true)
     local x = self:buffer("x_inv", y.shape)
     check(C.nvp_coupling_inverse(x.data, y.data, st_out.data, self:lambda().data, n, c, h, w, self.kind,
         self.parity), 2)

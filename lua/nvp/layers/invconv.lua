@@ -178,7 +178,8 @@ end
 
 local function conv(self, out, x, w)
     local s = x.shape
-    check(C.nvp_conv2d_forward(out.data, x.data, w.data, nil, s[1], self.channels, self.channels, s[3], s[4], 1, 0), 3)
+    check(C.nvp_conv2d_forward(out.data, nil, x.data, nil, w.data, nil, s[1], self.channels, self.channels, s[3], s[4],
+        1), 3)
     return out
 end
 
@@ -209,7 +210,8 @@ function InvConv:backward(x, dy, dlogdet)
     local w = self:weight_double()
     local dx = self:buffer("dx", x.shape)
     local dwt = self:zeroed("dw", {n, n, 1, 1})
-    check(C.nvp_conv2d_backward(dx.data, dwt.data, nil, dy.data, x.data, self.w.data, nb, n, n, h, wd, 1, 0), 2)
+    check(C.nvp_conv2d_backward(dx.data, dwt.data, nil, dy.data, x.data, nil, self.w.data, nb, n, n, h, wd, 1,
+        0), 2)
     local total = 0
     for i = 0, nb - 1 do total = total + dlogdet.data[i] end
     local cld = h * wd * total -- coefficient of log|det W| in the loss

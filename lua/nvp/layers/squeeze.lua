@@ -1,5 +1,5 @@
 -- nvp.layers.squeeze: the squeezing operation of Real NVP (paper Sec. 3.6, Fig. 3), a
--- permutation (N, C, H, W) -> (N, 4C, H/2, W/2) with log-det 0, in the two orders REFERENCE.md 2.2
+-- permutation (N, C, H, W) -> (N, 4C, H/2, W/2) with log-det 0, in the two orders docs/REFERENCE.md 2.2
 -- uses: "A" (channel 4c + 2dy + dx, before the channel-wise couplings) and "B" (blocks of C per
 -- pixel offset (0,0), (1,1), (0,1), (1,0), for the factor-out). `inverse = true` makes the layer
 -- an unsqueeze.

@@ -1,4 +1,4 @@
--- nvp.layers.stnet: the s/t network of an affine coupling, a ResNet (REFERENCE.md 2.4; paper
+-- nvp.layers.stnet: the s/t network of an affine coupling, a ResNet (docs/REFERENCE.md 2.4; paper
 -- Sec. 3.5): weight-normalised convolutions, batch norm, ReLU and a skip sum from every block.
 --
 --   h    = BN_in(x);  h = scale * h  (scale 2 for checkerboard couplings, else 1)

@@ -1,6 +1,6 @@
 -- nvp.layers.wnconv: a weight-normalised convolution (Salimans & Kingma 2016), k x k with k in
 -- {1, 3}, stride 1, "same" zero padding: w = g * v / ||v|| per output channel, y = conv(x, w) + b.
--- Initialised as REFERENCE.md 2.5: v, b ~ U(+-1/sqrt(fan_in)), g = ||v|| (so w = v at start).
+-- Initialised as docs/REFERENCE.md 2.5: v, b ~ U(+-1/sqrt(fan_in)), g = ||v|| (so w = v at start).
 --
 --   x: (N, Cin, H, W) -> y: (N, Cout, H, W)
 local T = require "nvp.tensor"
@@ -55,8 +55,8 @@ function WNConv2d:forward(x, out, accumulate)
     out = out or self:buffer("y", {n, self.cout, h, w})
     local weight = self:weight()
     local b = self.has_bias and self._params.b.data or nil
-    check(C.nvp_conv2d_forward(out.data, x.data, weight.data, b, n, cin, self.cout, h, w, self.k,
-        accumulate and 1 or 0), 2)
+    check(C.nvp_conv2d_forward(out.data, accumulate and out.data or nil, x.data, nil, weight.data, b, n, cin,
+        self.cout, h, w, self.k), 2)
     return out
 end
 
@@ -75,7 +75,7 @@ function WNConv2d:forward_act(x, act, out, r)
     end
     local weight = self:weight()
     local b = self.has_bias and self._params.b.data or nil
-    check(C.nvp_conv2d_forward_act(out.data, r and r.data or nil, x.data, act, weight.data, b, n, cin, self.cout, h,
+    check(C.nvp_conv2d_forward(out.data, r and r.data or nil, x.data, act, weight.data, b, n, cin, self.cout, h,
         w, self.k), 2)
     return out
 end
@@ -91,7 +91,7 @@ function WNConv2d:backward(x, dy, dx, accumulate, act)
     local weight = self:weight()
     local dw = ws.zeroed("wnconv.dw", self.wshape)
     local grads, p = self._grads, self._params
-    check(C.nvp_conv2d_backward_act(dx and dx.data or nil, dw.data, self.has_bias and grads.b.data or nil, dy.data,
+    check(C.nvp_conv2d_backward(dx and dx.data or nil, dw.data, self.has_bias and grads.b.data or nil, dy.data,
         x.data, act, weight.data, n, self.cin, self.cout, h, w, self.k, accumulate == false and 0 or 1), 2)
     check(C.nvp_weightnorm_backward(grads.v.data, grads.g.data, dw.data, p.v.data, p.g.data, self.norm.data,
         self.cout, K), 2)

@@ -9,7 +9,8 @@ local M = {}
 
 local ALPHABET = ffi.new("uint8_t[64]", "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
 
-M.MIME = {png = "image/png", gif = "image/gif", jpg = "image/jpeg", jpeg = "image/jpeg", svg = "image/svg+xml"}
+M.MIME = {png = "image/png", gif = "image/gif", webp = "image/webp", jpg = "image/jpeg", jpeg = "image/jpeg",
+          svg = "image/svg+xml"}
 
 function M.encode(s)
     local n = #s

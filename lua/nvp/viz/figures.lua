@@ -1,5 +1,5 @@
 -- nvp.viz.figures: the figures of the Real NVP visualization page, each a short function over
--- nvp.viz.latent (encode / decode / mix), nvp.viz.grid (tiles) and PNG / GIF output.
+-- nvp.viz.latent (encode / decode / mix), nvp.viz.grid (tiles) and PNG / GIF / WebP output.
 --
 --   local figures = require "nvp.viz.figures"
 --   local ctx = assert(figures.open("runs/demo/last.safetensors"))   -- out = the run directory
@@ -8,7 +8,7 @@
 -- A figure is function(ctx, opts) -> {paths written}; it raises on errors (a missing dataset, a bad
 -- size). ctx: model (evaluation mode: batch norm uses running averages), recipe, meta, dir (where
 -- files go), ckpt (path) and heldout() (the held-out Images, loaded once, or nil, message).
--- Runnable versions, one script per figure: experiments/viz/*.lua. Equations: PAPER.md,
+-- Runnable versions, one script per figure: experiments/viz/*.lua. Equations: docs/PAPER.md,
 -- "Visualization equations".
 local ffi = require "ffi"
 local run = require "nvp.run"
@@ -18,18 +18,27 @@ local fs = require "nvp.fs"
 local grid = require "nvp.viz.grid"
 local png = require "nvp.viz.png"
 local gif = require "nvp.viz.gif"
+local webp = require "nvp.viz.webp"
 local latent = require "nvp.viz.latent"
 
 local M = {}
 
---- Figure names in page order, and the files each writes (relative to ctx.dir).
+--- The manifold animation's file: a GIF for gray models (its 256 grays are exact), an animated
+-- WebP for colour ones (a GIF's fixed 252-colour palette posterises natural images).
+M.MANIFOLD_ANIMATIONS = {"viz_manifold.webp", "viz_manifold.gif"}
+function M.manifold_animation(channels)
+    return channels == 1 and "viz_manifold.gif" or "viz_manifold.webp"
+end
+
+--- Figure names in page order, and the files each writes (relative to ctx.dir); a list inside the
+-- list is "one of these" (the manifold animation, by the model's channels).
 M.NAMES = {"examples", "samples", "larger", "infoloss", "manifold"}
 M.FILES = {
     examples = {"viz_examples.png"},
     samples = {"viz_samples.png", "viz_temperatures.png"},
     larger = {"viz_larger2x.png", "viz_larger10x.png"},
     infoloss = {"viz_infoloss_noise.png", "viz_infoloss_zero.png"},
-    manifold = {"viz_manifold.png", "viz_manifold.gif"},
+    manifold = {"viz_manifold.png", M.MANIFOLD_ANIMATIONS},
 }
 M.TEMPERATURES = {0, 0.25, 0.5, 0.7, 0.85, 1.0}
 M.MANIFOLD_FRAMES = 40
@@ -180,7 +189,9 @@ function M.manifold_frame(ctx, zs, phi2)
 end
 
 --- The manifold of 8 held-out images: the still grid (phi'' = 0) and M.MANIFOLD_FRAMES frames over
--- phi'' = 2 pi k / frames as a looping GIF (opts.delay centiseconds per frame, default 10).
+-- phi'' = 2 pi k / frames as a looping animation (opts.delay centiseconds per frame, default 10): a
+-- GIF for gray models, an animated WebP for colour ones (opts.quality 0..100, < 0 lossless; default
+-- nvp.viz.webp.DEFAULT_QUALITY). The other format's file, left by an earlier run, is removed.
 function M.manifold(ctx, opts)
     opts = opts or {}
     local nframes = opts.frames or M.MANIFOLD_FRAMES
@@ -197,11 +208,19 @@ function M.manifold(ctx, opts)
         end
         ffi.copy(frames + k * w * h * c, px, w * h * c)
     end
-    local still, anim = path_of(ctx, "viz_manifold.png"), path_of(ctx, "viz_manifold.gif")
+    local still, anim = path_of(ctx, "viz_manifold.png"), path_of(ctx, M.manifold_animation(channels))
     local ok, err = png.write(still, frames, width, height, channels)
     if not ok then error(err, 0) end
-    ok, err = gif.write(anim, frames, width, height, channels, nframes, {delay = opts.delay or 10})
+    local delay = opts.delay or 10
+    if channels == 1 then
+        ok, err = gif.write(anim, frames, width, height, channels, nframes, {delay = delay})
+    else
+        ok, err = webp.write(anim, frames, width, height, channels, nframes, {delay = delay, quality = opts.quality})
+    end
     if not ok then error(err, 0) end
+    for _, other in ipairs(M.MANIFOLD_ANIMATIONS) do
+        if path_of(ctx, other) ~= anim then os.remove(path_of(ctx, other)) end
+    end
     return {still, anim}
 end
 

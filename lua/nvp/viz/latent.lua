@@ -79,7 +79,7 @@ function M.row(z, i)
     return z:narrow(i, 1)
 end
 
---- The paper's manifold point (PAPER.md, "Visualization equations"): from 8 latents z[1..8] (views of one
+--- The paper's manifold point (docs/PAPER.md, "Visualization equations"): from 8 latents z[1..8] (views of one
 -- image each) and angles phi, phi1 (phi'), phi2 (phi''):
 --   cos phi [cos phi1 (cos phi2 z1 + sin phi2 z2) + sin phi1 (cos phi2 z3 + sin phi2 z4)]
 -- + sin phi [cos phi1 (cos phi2 z5 + sin phi2 z6) + sin phi1 (cos phi2 z7 + sin phi2 z8)]

@@ -42,6 +42,8 @@ function M.image_size(path)
         return b(17) * 16777216 + b(18) * 65536 + b(19) * 256 + b(20), b(21) * 16777216 + b(22) * 65536 + b(23) * 256 + b(24)
     elseif head:sub(1, 3) == "GIF" then
         return b(7) + 256 * b(8), b(9) + 256 * b(10)
+    elseif head:sub(1, 4) == "RIFF" and head:sub(9, 16) == "WEBPVP8X" then -- extended (animated) WebP
+        return 1 + b(25) + 256 * b(26) + 65536 * b(27), 1 + b(28) + 256 * b(29) + 65536 * b(30)
     end
 end
 
@@ -113,7 +115,11 @@ function M.ensure_figures(info, opts)
     for _, name in ipairs(figures.NAMES) do
         local missing = opts.force
         for _, file in ipairs(figures.FILES[name]) do
-            if not fs.exists(info.dir .. "/" .. file) then missing = true end
+            local found = false
+            for _, alt in ipairs(type(file) == "table" and file or {file}) do
+                if fs.exists(info.dir .. "/" .. alt) then found = true end
+            end
+            if not found then missing = true end
         end
         if missing then todo[#todo + 1] = name end
     end
@@ -174,11 +180,14 @@ local function cell(info, column, failed)
                    why("infoloss"))
             .. figure(d, "viz_infoloss_zero.png", "same with eps = 0", why("infoloss"))
     elseif column == "manifold" then
-        local still, anim = d .. "/viz_manifold.png", d .. "/viz_manifold.gif"
+        local still, anim = d .. "/viz_manifold.png", nil
+        for _, file in ipairs(figures.MANIFOLD_ANIMATIONS) do     -- WebP (colour) or GIF (gray)
+            if anim == nil and fs.exists(d .. "/" .. file) then anim = d .. "/" .. file end
+        end
         if not fs.exists(still) then return gap(why("manifold") or "viz_manifold.png is missing") end
         local still_tag, err = img(still, "manifold of 8 held-out images", "still")
         if still_tag == nil then return gap(err) end
-        local anim_tag = fs.exists(anim) and img(anim, "manifold animation", "anim") or nil
+        local anim_tag = anim and img(anim, "manifold animation", "anim") or nil
         return ('<figure class="%s">%s%s<figcaption>%s</figcaption></figure>'):format(anim_tag and "hover" or "",
             still_tag, anim_tag or "", anim_tag and "hover for the animation over phi''" or "animation missing")
     end
@@ -237,6 +246,11 @@ function M.html(infos, failures, title)
             add(('<td class="%s">%s</td>'):format(col[1], cell(info, col[1], failed)))
         end
         add("</tr>\n")
+        -- the run's out-of-distribution results (nvp ood ... json=RUN/ood.json), when it has them
+        local panel, perr = require("nvp.likelihood.ood").panel_for_run(info.dir)
+        if panel or perr then
+            add(('<tr class="ood"><td colspan="%d">%s</td></tr>\n'):format(#M.COLUMNS, panel or gap(perr)))
+        end
     end
     add("</tbody>\n</table>\n</body>\n</html>\n")
     return table.concat(out)

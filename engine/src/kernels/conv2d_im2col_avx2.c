@@ -1,22 +1,27 @@
 /*
- * conv2d_avx2.c -- the fast conv path: im2col / col2im and the NCHW gathers and scatters in AVX2,
- * the arithmetic in OpenBLAS sgemm through nvp_gemm. The layout (NCHW; per-image row-block or
- * batched im2col) and the blocking are described once, at the top of conv2d.c. Compiled with -mavx2 -mfma (this file only).
+ * conv2d_im2col_avx2.c -- the convolution as im2col + GEMM (nvp_gemm / nvp_gemm_small), with the
+ * im2col / col2im copies and the NCHW gathers and scatters in AVX2 (compiled with -mavx2 -mfma). The
+ * router (conv2d_router.c) calls it for what Winograd and the direct loops leave: convs of few input
+ * channels, 1x1 convs (a plain GEMM, no im2col) and the shapes an override sends here.
  *
- * Threads: the per-thread path (forward_images / backward_images, the default at batch >= thread
- * count) splits the images over one OpenMP team; each thread does its own im2col, single-threaded
- * sgemm (OpenBLAS's OpenMP build runs serially inside a parallel region) and col2im, in place on
- * the NCHW tensors. The batched path (forward_batched / backward_batched, the only one before)
- * moves data on the calling thread between 2-thread GEMMs; a perf profile of a Fashion-MNIST
- * training step showed 27 % of cycles in libgomp (a worker spinning through the serial im2col) and
- * 11 % in memmove under it. Measured (experiments/conv_bench.lua compare=true, batch 64, 2 cores,
- * medians of 7 alternating reps): per-thread is 1.4-1.9x faster on the cifar shapes, 1.7-2.3x on
- * fmnist 3x3 32/64, 2.2-4.5x on the width-16 shapes and first convs; the fmnist-small training
- * step went from 3.0-3.4 s to 1.75-2.0 s. The rule is in use_images_path.
- *
- * 3x3 convs with >= 16 input channels go to Winograd F(2x2,3x3) or F(4x4,3x3) instead
- * (winograd.c; the rule is in winograd_tile); NVP_CONV_PATH=im2col|winograd|winograd2|winograd4
- * forces one.
+ * Layout: activations NCHW, weights (Cout, Cin, k, k) = a row-major (Cout, K) matrix, K = Cin*k*k.
+ * Two ways to batch the GEMMs (the router's im2col_team chooses; measurements in
+ * experiments/results/conv_tuning.md):
+ *   per image (team > 0): images split over an OpenMP team in contiguous shares; each thread runs
+ *     single-threaded GEMMs (OpenBLAS's OpenMP build is serial inside a parallel region) on its
+ *     images in place, since image i's NCHW planes are row-major matrices x_i (Cin, P), y_i (Cout, P):
+ *       forward:      y_i[:, blk] = W (Cout, K) * col_blk (+ bias, beta = 1 when accumulating)
+ *       backward dw:  dW_t += dY_i[:, blk] * col_blk^T into a per-thread partial; after the team,
+ *                     dW += dW_0 + dW_1 + ... in thread order
+ *       backward dx:  dcol_blk = W^T * dY_i[:, blk], col2im'd into dx_i
+ *     blk = a block of output rows whose im2col block (K, rows*W) fits ~1 MB (a 1x1 conv needs no
+ *     im2col: col_blk is x_i[:, blk] itself). No gathers, no scatters, one parallel region per call.
+ *   batched (team 0): col (K, nb*P) for a chunk of nb images side by side, column j*P + p = image j,
+ *     pixel p, row ci*k*k + kh*k + kw; forward out (Cout, nb*P) = W * col scattered into y; backward
+ *     dW += dY (Cout, nb*P) * col^T with dY gathered, dcol = W^T * dY col2im'd into dx; the data
+ *     moves on the calling thread between GEMMs that OpenBLAS splits over its threads.
+ * Scratch: no per-call malloc (core/scratch.c, per-thread buffers). Results depend on the thread
+ * count only through float rounding (dW's partial sums); the same team gives the same bits.
  */
 #include "conv2d_internal.h"
 
@@ -28,13 +33,9 @@
 #endif
 
 
-/* The column matrix of one chunk holds at most this many floats (unless one image needs more):
- * 1M floats = 4 MB, so im2col's output is still in cache when sgemm reads it. At batch 64 this
- * gives nb = 1 (N = 1024) for 3x3 64->64 at 32x32, nb = 3 for 3x3 128->128 at 16x16, nb = 4 for
- * 3x3 32->32 at 28x28, nb = 8 for 3x3 64->64 at 14x14, nb = 16 for 1x1 64->64 at 32x32.
- * Tuned with experiments/conv_bench.lua (stat=min, 2 threads): budgets of 0.5M-2M floats were
- * alike within the host's noise; 0.25M was clearly slower (GEMMs too small), and one chunk for
- * the whole batch (150 MB of columns at 3x3 64->64 32x32) was 10-20 % slower on the cifar shapes. */
+/* The column matrix of one chunk of the batched variant holds at most this many floats (unless one
+ * image needs more): 1M floats = 4 MB, so im2col's output is still in cache when sgemm reads it
+ * (tuning: experiments/results/conv_tuning.md). */
 #define COL_BUDGET ((int64_t)1 << 20)
 
 /* Images per chunk: as many as fit the budget, then evened out over the chunks. */
@@ -49,7 +50,7 @@ static int64_t chunk_images(int64_t n, int64_t rows, int64_t p) {
 
 /* dst[0..m) = src[0..m) (AVX2 copy with scalar tail). The empty asm keeps GCC from turning the
  * loop into a memmove call: im2col copies rows of 14..32 floats, where the call costs more than
- * the copy (memmove was 10 % of a training step's cycles). */
+ * the copy (conv_tuning.md). */
 static inline void copy_row(float *restrict dst, const float *restrict src, int64_t m) {
     int64_t j = 0;
     for (; j + 8 <= m; j += 8) {
@@ -204,7 +205,7 @@ static void add_bias_planes(float *y, const float *bias, int64_t nb, int64_t cou
     }
 }
 
-/* ---- the batched path ("old"): serial data movement, OpenBLAS's threads in each GEMM ---- */
+/* ---- batched: serial data movement, OpenBLAS's threads in each GEMM ---- */
 
 /* y [+]= conv(x, w) + b for n >= 1 images, kdim > 0. */
 static nvp_status forward_batched(float *y, const float *x, const float *w, const float *b, int64_t n, int64_t cin,
@@ -318,7 +319,7 @@ static nvp_status backward_batched(float *dx, float *dw, const float *dy, const 
     return NVP_OK;
 }
 
-/* ---- the per-thread path ("new"): images split over OpenMP threads, single-threaded GEMMs ---- */
+/* ---- per image: images split over OpenMP threads, single-threaded GEMMs ---- */
 
 /* Largest team the per-thread path uses (it keeps one partial dW pointer per thread). */
 #define MAX_TEAM 64
@@ -487,201 +488,23 @@ static nvp_status backward_images(float *dx, float *dw, float *db, const float *
     return NVP_OK;
 }
 
-/* ---- choosing the path ---- */
+/* ---- the entries the router (conv2d_router.c) calls, arguments checked, n*Cout*P > 0 ---- */
 
-/* Which fast path runs: 0 = the rules (winograd_tile, use_images_path), 1 = always "old"
- * (forward_batched / backward_batched), 2 = always "new" = "im2col" (forward_images /
- * backward_images), 3 = "winograd" (every 3x3 conv by Winograd, tile by the rule), 4 =
- * "winograd2" (F(2x2,3x3)), 5 = "winograd4" (F(4x4,3x3)); 1x1 convs take the rule under 3-5. Set
- * once, on the first conv call, from the environment variable NVP_CONV_PATH (unknown: the rules);
- * experiments/conv_bench.lua writes it through the FFI to alternate both paths in one process.
- * Not part of nvp.h. */
-int nvp_conv2d_path = -1;
-
-static void read_conv_path(void) {
-    static const char *const names[] = {"old", "new", "winograd", "winograd2", "winograd4", "im2col"};
-    static const int values[] = {1, 2, 3, 4, 5, 2};
-    const char *v = getenv("NVP_CONV_PATH");
-    nvp_conv2d_path = 0;
-    for (int i = 0; v != NULL && i < 6; i++)
-        if (strcmp(v, names[i]) == 0) nvp_conv2d_path = values[i];
-}
-
-/* The Winograd tile (2 or 4) for a 3x3 conv pass (0 forward, 1 backward-data, 2 backward-filter),
- * or 0 for im2col. The rule, from experiments/winograd_bench.lua (experiments/results/winograd.md):
- *   - Winograd when cin >= 16: it won every pass of every such reference shape (1.3-1.9x over
- *     im2col), including the last convs with 6-12 output channels; with 2-12 input channels (the
- *     first convs) the transforms cost more than the multiplies they save and im2col won the
- *     backward passes by up to 2x;
- *   - AVX2 transforms: F(4x4) on planes of >= 28x28, F(2x2) below: they run along 8 tiles of a
- *     tile row at a time, and a 16x16 or 14x14 plane has only 4 F(4x4) tiles per row (half a
- *     vector, and 14 pads to 16), where F(2x2) won by 1.1-1.4x; at 28x28 and 32x32 F(4x4) won by
- *     1.1-1.4x (1 thread, CPU time, the host oversubscribed, batch 64).
- *   - AVX-512 transforms (winograd_avx512.c, rows in registers up to 32 columns): F(4x4) on planes
- *     of >= 14x14 as well, where it now wins (2 threads, batch 64, experiments/winograd_bench.lua
- *     reps=5): 128->128 @16x16 fwd 579 against 524 GFLOP/s, data 550/508, filter 430/406;
- *     64->64 @14x14 397/343, 360/327, 332/300; 32->32 @14x14 357/316, 353/305, 301/283 (the
- *     products are 16 tiles x 36 against 49 x 16 per 14x14 plane: 27 % fewer; 44 % at 16x16).
- * The rule is the same for the three passes (the measured winners agreed but for near-ties). */
-static int winograd_tile(int pass, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k) {
-    if (nvp_conv2d_path < 0) read_conv_path();
-    if (k != 3 || nvp_conv2d_path == 1 || nvp_conv2d_path == 2) return 0;
-    if (nvp_conv2d_path == 4) return 2;
-    if (nvp_conv2d_path == 5) return 4;
-    (void)pass, (void)n, (void)cout;
-    int64_t f4_from = nvp_use_avx512 ? 14 : 28;
-    int tile = h >= f4_from && width >= f4_from ? 4 : 2;
-    return cin >= 16 || nvp_conv2d_path == 3 ? tile : 0;
-}
-
-/* Below this many multiply-adds a call runs on the calling thread alone (team 1): waking the
- * team costs more, and far more when the host is oversubscribed and the worker is descheduled. */
-#define PAR_MIN_MACS ((int64_t)1 << 20)
-
-/* The rule: the team for the per-thread path, or 0 for the batched path.
- *   - small calls (< PAR_MIN_MACS): per-image path, calling thread only;
- *   - fewer images than threads: batched path, where OpenBLAS splits each GEMM over the threads;
- *   - otherwise (every thread gets >= 1 image; all the batch-64 training shapes): per-thread path.
- * Measured with experiments/conv_bench.lua compare=true (2 cores, batch 64): the per-thread path
- * wins on every reference shape, see the numbers there. */
-static int use_images_path(int64_t n, int64_t macs) {
-    if (nvp_conv2d_path < 0) read_conv_path();
-    int team = nvp_get_threads();
-    if (team > MAX_TEAM) team = MAX_TEAM;
-    if (nvp_conv2d_path == 1) return 0;
-    if (macs < PAR_MIN_MACS) return 1;
-    if (nvp_conv2d_path == 2) return team;
-    return n >= team ? team : 0;
-}
-
-/* The algorithm the rules above pick for one pass, as nvp_conv2d_forward/backward_avx2 would run it
- * (backward-data and backward-filter are chosen separately; dx and dw both wanted). */
-/* Whether a forward 3x3 conv of this many input channels runs conv2d_direct_avx512.c's loops (under the
- * default rules, on the AVX-512 path): the shapes Winograd leaves (Cin < 16) up to DIRECT_MAX_CIN. */
-#define DIRECT_MAX_CIN 12
-static int use_direct(int64_t cin, int64_t k) {
-    if (nvp_conv2d_path < 0) read_conv_path();
-    return nvp_use_avx512 && nvp_conv2d_path == 0 && k == 3 && cin <= DIRECT_MAX_CIN;
-}
-
-const char *nvp_conv2d_path_name_avx2(int pass, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width,
-                                      int64_t k) {
-    int tile = winograd_tile(pass, n, cin, cout, h, width, k);
-    if (tile == 4) return "winograd F(4x4,3x3)";
-    if (tile == 2) return "winograd F(2x2,3x3)";
-    if (pass == 0 && use_direct(cin, k)) return "direct AVX-512 (few input channels)";
-    return use_images_path(n, n * cout * cin * k * k * h * width) > 0 ? "im2col per image" : "im2col batched";
-}
-
-// y: (N,Cout,H,W) [+]= conv(x: (N,Cin,H,W), w: (Cout,Cin,k,k)) + b: (Cout) (b may be NULL)
-nvp_status nvp_conv2d_forward_avx2(float *y, const float *x, const float *w, const float *b, int64_t n,
-                                   int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k, int accumulate) {
-    static const char fn[] = "nvp_conv2d_forward";
-    nvp_status st = nvp_conv2d_check_args(fn, 0, y, x, w, 1, 1, n, cin, cout, h, width, k);
-    if (st != NVP_OK) return st;
-    int64_t p = h * width, kdim = cin * k * k;
-    if (n * cout * p == 0) return NVP_OK;
-    if (kdim == 0) { /* no input channels: y = (accumulate ? y : 0) + bias */
-        if (!accumulate) memset(y, 0, (size_t)(n * cout * p) * sizeof(float));
-        if (b != NULL) add_bias_planes(y, b, n, cout, p);
-        return NVP_OK;
-    }
-    int tile = winograd_tile(0, n, cin, cout, h, width, k);
-    if (tile > 0) return nvp_winograd_forward(y, x, w, b, n, cin, cout, h, width, tile, accumulate);
-    int team = use_images_path(n, n * cout * kdim * p);
-    if (use_direct(cin, k))
-        return nvp_conv3x3_direct_avx512(y, x, w, b, n, cin, cout, h, width, accumulate, team > 0 ? team : 1);
+// y: (N,Cout,H,W) = (accumulate ? y : 0) + conv(x) + b; team > 0: per image on that many threads, 0: batched
+nvp_status nvp_conv2d_im2col_forward(float *y, const float *x, const float *w, const float *b, int64_t n, int64_t cin,
+                                     int64_t cout, int64_t h, int64_t width, int64_t k, int accumulate, int team) {
     if (team > 0) return forward_images(y, x, w, b, n, cin, cout, h, width, k, accumulate, team);
     return forward_batched(y, x, w, b, n, cin, cout, h, width, k, accumulate);
 }
 
-// y = r + conv(x) + b: the Winograd paths add r in their output transform, the others copy it first.
-nvp_status nvp_conv2d_forward_add_avx2(float *y, const float *r, const float *x, const float *w, const float *b,
-                                       int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k) {
-    static const char fn[] = "nvp_conv2d_forward_add";
-    nvp_status st = nvp_conv2d_check_args(fn, 0, y, x, w, 1, 1, n, cin, cout, h, width, k);
-    if (st != NVP_OK) return st;
-    if (r == NULL)
-        return nvp_fail(NVP_STATUS_BAD_ARG, "%s: r (%lld,%lld,%lld,%lld) is NULL", fn, (long long)n, (long long)cout,
-                        (long long)h, (long long)width);
-    int tile = winograd_tile(0, n, cin, cout, h, width, k);
-    if (tile > 0) return nvp_winograd_forward_add(y, r, x, w, b, n, cin, cout, h, width, tile);
-    if (r != y && (st = nvp_copy(y, r, n * cout * h * width)) != NVP_OK) return st;
-    return nvp_conv2d_forward_avx2(y, x, w, b, n, cin, cout, h, width, k, 1);
-}
-
-// y = (r ? r : 0) + conv(act(x)) + b: the Winograd paths apply act per plane in their input transform,
-// the others read act(x) from a scratch copy (by the batch norm dispatcher, as the Winograd one is:
-// the same arithmetic whichever path nvp_init chose).
-nvp_status nvp_conv2d_forward_act_avx2(float *y, const float *r, const float *x, const nvp_bn_relu *act,
-                                       const float *w, const float *b, int64_t n, int64_t cin, int64_t cout,
-                                       int64_t h, int64_t width, int64_t k) {
-    static const char fn[] = "nvp_conv2d_forward_act";
-    nvp_status st = nvp_conv2d_check_args(fn, 0, y, x, w, 1, 1, n, cin, cout, h, width, k);
-    if (st == NVP_OK) st = nvp_conv2d_check_act(fn, act, n, cin, h * width);
-    if (st != NVP_OK) return st;
-    int tile = winograd_tile(0, n, cin, cout, h, width, k);
-    if (tile > 0) return nvp_winograd_forward_act(y, r, x, act, w, b, n, cin, cout, h, width, tile);
-    if (act != NULL &&
-        (st = nvp_conv2d_activated_input(fn, &x, x, act, n, cin, h * width, nvp_batchnorm_forward_eval)) != NVP_OK)
-        return st;
-    if (r == NULL) return nvp_conv2d_forward_avx2(y, x, w, b, n, cin, cout, h, width, k, 0);
-    return nvp_conv2d_forward_add_avx2(y, r, x, w, b, n, cin, cout, h, width, k);
-}
-
-// dx = dL/d act(x), dw and db with act(x) as the input (Winograd: act applied per plane again)
-nvp_status nvp_conv2d_backward_act_avx2(float *dx, float *dw, float *db, const float *dy, const float *x,
-                                        const nvp_bn_relu *act, const float *w, int64_t n, int64_t cin, int64_t cout,
-                                        int64_t h, int64_t width, int64_t k, int accumulate_dx) {
-    static const char fn[] = "nvp_conv2d_backward_act";
-    nvp_status st = nvp_conv2d_check_args(fn, 1, dy, x, w, dw != NULL, dx != NULL, n, cin, cout, h, width, k);
-    if (st == NVP_OK && dw != NULL) st = nvp_conv2d_check_act(fn, act, n, cin, h * width);
-    if (st != NVP_OK || act == NULL || dw == NULL)
-        return st != NVP_OK ? st : nvp_conv2d_backward_avx2(dx, dw, db, dy, x, w, n, cin, cout, h, width, k, accumulate_dx);
-    int tile_filter = winograd_tile(2, n, cin, cout, h, width, k);
-    int tile_data = dx != NULL ? winograd_tile(1, n, cin, cout, h, width, k) : 0;
-    if (tile_filter > 0 && (dx == NULL || tile_data == tile_filter)) /* dx, dw, db in one parallel region */
-        return nvp_winograd_backward_act(dx, dw, db, dy, x, act, w, n, cin, cout, h, width, tile_filter, accumulate_dx);
-    if (tile_filter > 0) { /* dw (and db) with act on the fly, then dx (no x needed) by the usual rule */
-        st = nvp_winograd_backward_act(NULL, dw, db, dy, x, act, w, n, cin, cout, h, width, tile_filter, 1);
-        if (st != NVP_OK || dx == NULL) return st;
-        return nvp_conv2d_backward_avx2(dx, NULL, NULL, dy, x, w, n, cin, cout, h, width, k, accumulate_dx);
-    }
-    if ((st = nvp_conv2d_activated_input(fn, &x, x, act, n, cin, h * width, nvp_batchnorm_forward_eval)) != NVP_OK)
-        return st;
-    return nvp_conv2d_backward_avx2(dx, dw, db, dy, x, w, n, cin, cout, h, width, k, accumulate_dx);
-}
-
-// dy: (N,Cout,H,W); dx (+)= (N,Cin,H,W), dw += (Cout,Cin,k,k), db += (Cout); each may be NULL.
-nvp_status nvp_conv2d_backward_avx2(float *dx, float *dw, float *db, const float *dy, const float *x,
-                                    const float *w, int64_t n, int64_t cin, int64_t cout, int64_t h,
-                                    int64_t width, int64_t k, int accumulate_dx) {
-    static const char fn[] = "nvp_conv2d_backward";
-    nvp_status st = nvp_conv2d_check_args(fn, 1, dy, x, w, dw != NULL, dx != NULL, n, cin, cout, h, width, k);
-    if (st != NVP_OK) return st;
-    int64_t p = h * width, kdim = cin * k * k;
-    if (dx != NULL && !accumulate_dx && (n * cout * p == 0 || kdim == 0)) {
-        memset(dx, 0, (size_t)(n * cin * p) * sizeof(float)); /* nothing flows back: a fresh dx is 0 */
-        dx = NULL;
-    }
-    if (n * cout * p == 0) return NVP_OK;
-    int tile_data = dx != NULL ? winograd_tile(1, n, cin, cout, h, width, k) : 0;
-    int tile_filter = dw != NULL ? winograd_tile(2, n, cin, cout, h, width, k) : 0;
-    if (tile_data > 0 && (tile_filter == tile_data || dw == NULL))
-        return nvp_winograd_backward(dx, dw, db, dy, x, w, n, cin, cout, h, width, tile_data, accumulate_dx);
-    if (tile_data > 0) { /* dx (and db) by Winograd, dw by the path below */
-        st = nvp_winograd_backward(dx, NULL, db, dy, x, w, n, cin, cout, h, width, tile_data, accumulate_dx);
-        if (st != NVP_OK) return st;
-        dx = NULL, db = NULL;
-    } else if (tile_filter > 0) {
-        st = nvp_winograd_backward(NULL, dw, db, dy, x, w, n, cin, cout, h, width, tile_filter, 1);
-        if (st != NVP_OK || dx == NULL) return st;
-        dw = NULL, db = NULL;
-    }
-    int team = use_images_path(n, n * cout * kdim * p);
+// dx (+)= (N,Cin,H,W), dw += (Cout,Cin,k,k), db += (Cout) (each may be NULL) from dy: (N,Cout,H,W); team as above
+nvp_status nvp_conv2d_im2col_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
+                                      const float *w, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width,
+                                      int64_t k, int accumulate_dx, int team) {
     if (team > 0) return backward_images(dx, dw, db, dy, x, w, n, cin, cout, h, width, k, accumulate_dx, team);
+    int64_t p = h * width;
     if (db != NULL) bias_grad(db, dy, n, cout, p, cout * p);
-    if ((dx == NULL && dw == NULL) || kdim == 0) return NVP_OK;
+    if ((dx == NULL && dw == NULL) || cin * k * k == 0) return NVP_OK;
     if (dx != NULL && !accumulate_dx) memset(dx, 0, (size_t)(n * cin * p) * sizeof(float));
     return backward_batched(dx, dw, dy, x, w, n, cin, cout, h, width, k);
 }

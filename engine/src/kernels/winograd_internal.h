@@ -1,0 +1,169 @@
+/*
+ * winograd_internal.h -- what winograd.c (the driver, the filter transforms, the scalar tile transforms) and
+ * winograd_avx2.c and winograd_avx512.c (the vector tile transforms) share, and the entries the conv
+ * router (conv2d_router.c) calls. Not part of nvp.h, never exported.
+ *
+ * Winograd F(m x m, 3 x 3) (Lavin & Gray 2016), m = 2 or 4, alpha = m + 2, tiles of one plane at
+ * stride m: tile (ty, tx) covers output rows m*ty .. m*ty+m-1 and reads input rows m*ty-1 ..
+ * m*ty+m (pad 1). TH = ceil(H/m), TW = ceil(W/m) tiles, T = TH*TW per plane, tile t = ty*TW + tx.
+ * A transformed plane is alpha^2 rows: element xi = k*alpha + l of tile t sits at v[xi*xs + t].
+ *
+ *   forward:         y = A^T [ (G g G^T) . (B^T d B) ] A                  (per tile, . = elementwise)
+ *   backward-data:   the forward with g'[c][o] = rot180(g[o][c]) (a "full" correlation of dy)
+ *   backward-filter: dg = G^T [ sum_tiles (A dy_t A^T) . (B^T d_t B) ] G  (the transpose of the
+ *                    forward's bilinear form: sum y.dy = sum_xi (G g)(B^T d)(A dy), differentiated
+ *                    in g), so x goes through the SAME input transform as in the forward.
+ */
+#ifndef NVP_WINOGRAD_H
+#define NVP_WINOGRAD_H
+
+#include "internal.h"
+
+/* The three per-plane tile transforms; `work` holds nvp_winograd_work_floats(m, h, width) floats. */
+typedef struct nvp_winograd_transforms {
+    /* v[xi*xs + t] = (B^T d_t B)[xi] for every tile t of the zero-padded plane x (H,W). */
+    void (*input)(float *v, int64_t xs, const float *x, int64_t h, int64_t width, int m, float *work);
+    /* v[xi*xs + t] = (A dy_t A^T)[xi], dy_t = the m x m block t of dy (H,W) (zeros past the edge). */
+    void (*grad)(float *v, int64_t xs, const float *dy, int64_t h, int64_t width, int m, float *work);
+    /* y (H,W) = (add ? add : 0) + bias + A^T M_t A for the tile rows inside the plane; add (H,W) may
+     * be y itself (accumulate) or another plane (a residual sum). */
+    void (*output)(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, int m, float bias,
+                   const float *add, float *work);
+    /* U[xi][r][col] = (G g G^T)[xi] for every col < cols of row r, U (alpha^2, rows, cols); g = w[r][col]
+     * (w (rows, cols, 3, 3)), or with flip = rot180(w[col][r]) (w (cols, rows, 3, 3)): backward-data. */
+    void (*filter)(float *u, const float *w, int64_t r, int64_t rows, int64_t cols, int m, int flip);
+    /* dst[0..p) = max(0, (x - mean) * scale + beta): one input plane through a batch norm + ReLU
+     * (nvp_bn_relu), as nvp_batchnorm_forward_eval computes it on the same path. */
+    void (*activate)(float *dst, const float *x, int64_t p, float mean, float scale, float beta);
+} nvp_winograd_transforms;
+
+/* The scalar filter transform of columns [col0, cols) of row r (the AVX2 one's tail). */
+void nvp_winograd_filter_row_ref(float *u, const float *w, int64_t r, int64_t rows, int64_t cols, int64_t col0,
+                                 int m, int flip);
+
+/* winograd_avx2.c's filter transform (8 filters per vector), shared by the AVX-512 transforms. */
+void nvp_winograd_filter_avx2(float *u, const float *w, int64_t r, int64_t rows, int64_t cols, int m, int flip);
+
+/* The transform matrices, row-major: BT (alpha, alpha), G (alpha, 3), AT (m, alpha); index 0 = F(2x2),
+ * 1 = F(4x4). Static in the header so the AVX2 transforms see constants (zero terms fold away). */
+/* F(2x2,3x3): interpolation points 0, 1, -1, inf. */
+/* F(4x4,3x3): points 0, 1, -1, 2, -2, inf (the matrices of Lavin & Gray, section 4.2). */
+static const float nvp_winograd_bt[2][36] = {
+    {1, 0, -1, 0,
+     0, 1, 1, 0,
+     0, -1, 1, 0,
+     0, 1, 0, -1},
+    {4, 0, -5, 0, 1, 0,
+     0, -4, -4, 1, 1, 0,
+     0, 4, -4, -1, 1, 0,
+     0, -2, -1, 2, 1, 0,
+     0, 2, -1, -2, 1, 0,
+     0, 4, 0, -5, 0, 1},
+};
+static const float nvp_winograd_g[2][18] = {
+    {1, 0, 0,
+     0.5f, 0.5f, 0.5f,
+     0.5f, -0.5f, 0.5f,
+     0, 0, 1},
+    {1.0f / 4, 0, 0,
+     -1.0f / 6, -1.0f / 6, -1.0f / 6,
+     -1.0f / 6, 1.0f / 6, -1.0f / 6,
+     1.0f / 24, 1.0f / 12, 1.0f / 6,
+     1.0f / 24, -1.0f / 12, 1.0f / 6,
+     0, 0, 1},
+};
+static const float nvp_winograd_at[2][24] = {
+    {1, 1, 1, 0,
+     0, 1, -1, -1},
+    {1, 1, 1, 1, 1, 0,
+     0, 1, -1, 2, -2, 0,
+     0, 1, 1, 4, 4, 0,
+     0, 1, -1, 8, -8, 1},
+};
+
+
+/* Floats of `work` one plane's transforms need. */
+int64_t nvp_winograd_work_floats(int m, int64_t h, int64_t width);
+
+/* The drivers (winograd.c), run with the given transforms; argument checks included. */
+/* r: NULL (y written), y (accumulate) or another (N,Cout,H,W) tensor: y = r + conv(x) + b. The _add
+ * one refuses a NULL r by name (the public nvp_winograd_forward_add*). */
+nvp_status nvp_winograd_forward_add_with(const nvp_winograd_transforms *tf, float *y, const float *r, const float *x,
+                                         const float *w, const float *b, int64_t n, int64_t cin, int64_t cout,
+                                         int64_t h, int64_t width, int tile);
+/* act: NULL, or the batch norm + ReLU every input plane goes through (forward; backward-filter). */
+nvp_status nvp_winograd_forward_with(const nvp_winograd_transforms *tf, const char *fn, float *y, const float *r,
+                                     const float *x, const nvp_bn_relu *act, const float *w, const float *b,
+                                     int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile);
+nvp_status nvp_winograd_backward_with(const nvp_winograd_transforms *tf, const char *fn, float *dx, float *dw,
+                                      float *db, const float *dy, const float *x, const nvp_bn_relu *act,
+                                      const float *w, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width,
+                                      int tile, int accumulate_dx);
+
+/* Winograd F(tile x tile, 3x3) convolutions (3x3, pad 1, stride 1 only; tile = 2 or 4), the contract of
+ * nvp_conv2d_forward / nvp_conv2d_backward (dw, db accumulate, dx as accumulate_dx says; dx, dw, db may be
+ * NULL). The conv router picks them for the 3x3 shapes where they win. The unsuffixed entries go through
+ * winograd.c's op table (nvp_winograd_select): _ref has the scalar tile transforms, _avx2 the AVX2 ones,
+ * _avx512 the AVX-512 ones (NVP_STATUS_UNSUPPORTED on a CPU without AVX-512); all multiply with
+ * nvp_gemm_small. F(4x4) does 4x fewer multiplies than the direct conv and F(2x2) 2.25x, at a larger
+ * float32 error (winograd.c).
+ *   forward:      y = (accumulate ? y : 0) + conv3x3(x) + b
+ *   forward_add:  y = r + conv3x3(x) + b, r given: y itself or a tensor disjoint from it (the residual
+ *                 sum of a ResNet block in one pass over y)
+ *   forward_act / backward_act: with an input batch norm + ReLU (nvp_bn_relu; NULL = none): forward
+ *                 y = (r ? r : 0) + conv3x3(act(x)) + b; backward dw, db of that, dx = dL/d act(x). Each
+ *                 input plane goes through act in L1 on its way into the input transform. */
+nvp_status nvp_winograd_forward(float *y, const float *x, const float *w, const float *b, int64_t n, int64_t cin,
+                                int64_t cout, int64_t h, int64_t width, int tile, int accumulate);
+nvp_status nvp_winograd_forward_ref(float *y, const float *x, const float *w, const float *b, int64_t n, int64_t cin,
+                                    int64_t cout, int64_t h, int64_t width, int tile, int accumulate);
+nvp_status nvp_winograd_forward_avx2(float *y, const float *x, const float *w, const float *b, int64_t n, int64_t cin,
+                                     int64_t cout, int64_t h, int64_t width, int tile, int accumulate);
+nvp_status nvp_winograd_forward_avx512(float *y, const float *x, const float *w, const float *b, int64_t n,
+                                       int64_t cin, int64_t cout, int64_t h, int64_t width, int tile, int accumulate);
+nvp_status nvp_winograd_forward_add(float *y, const float *r, const float *x, const float *w, const float *b,
+                                    int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile);
+nvp_status nvp_winograd_forward_add_ref(float *y, const float *r, const float *x, const float *w, const float *b,
+                                        int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile);
+nvp_status nvp_winograd_forward_add_avx2(float *y, const float *r, const float *x, const float *w, const float *b,
+                                         int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile);
+nvp_status nvp_winograd_forward_add_avx512(float *y, const float *r, const float *x, const float *w, const float *b,
+                                           int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile);
+nvp_status nvp_winograd_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
+                                 int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile,
+                                 int accumulate_dx);
+nvp_status nvp_winograd_backward_ref(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
+                                     int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile,
+                                     int accumulate_dx);
+nvp_status nvp_winograd_backward_avx2(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
+                                      int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile,
+                                      int accumulate_dx);
+nvp_status nvp_winograd_backward_avx512(float *dx, float *dw, float *db, const float *dy, const float *x,
+                                        const float *w, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width,
+                                        int tile, int accumulate_dx);
+nvp_status nvp_winograd_forward_act(float *y, const float *r, const float *x, const nvp_bn_relu *act, const float *w,
+                                    const float *b, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width,
+                                    int tile);
+nvp_status nvp_winograd_forward_act_ref(float *y, const float *r, const float *x, const nvp_bn_relu *act,
+                                        const float *w, const float *b, int64_t n, int64_t cin, int64_t cout,
+                                        int64_t h, int64_t width, int tile);
+nvp_status nvp_winograd_forward_act_avx2(float *y, const float *r, const float *x, const nvp_bn_relu *act,
+                                         const float *w, const float *b, int64_t n, int64_t cin, int64_t cout,
+                                         int64_t h, int64_t width, int tile);
+nvp_status nvp_winograd_forward_act_avx512(float *y, const float *r, const float *x, const nvp_bn_relu *act,
+                                           const float *w, const float *b, int64_t n, int64_t cin, int64_t cout,
+                                           int64_t h, int64_t width, int tile);
+nvp_status nvp_winograd_backward_act(float *dx, float *dw, float *db, const float *dy, const float *x,
+                                     const nvp_bn_relu *act, const float *w, int64_t n, int64_t cin, int64_t cout,
+                                     int64_t h, int64_t width, int tile, int accumulate_dx);
+nvp_status nvp_winograd_backward_act_ref(float *dx, float *dw, float *db, const float *dy, const float *x,
+                                         const nvp_bn_relu *act, const float *w, int64_t n, int64_t cin,
+                                         int64_t cout, int64_t h, int64_t width, int tile, int accumulate_dx);
+nvp_status nvp_winograd_backward_act_avx2(float *dx, float *dw, float *db, const float *dy, const float *x,
+                                          const nvp_bn_relu *act, const float *w, int64_t n, int64_t cin,
+                                          int64_t cout, int64_t h, int64_t width, int tile, int accumulate_dx);
+nvp_status nvp_winograd_backward_act_avx512(float *dx, float *dw, float *db, const float *dy, const float *x,
+                                            const nvp_bn_relu *act, const float *w, int64_t n, int64_t cin,
+                                            int64_t cout, int64_t h, int64_t width, int tile, int accumulate_dx);
+
+#endif /* NVP_WINOGRAD_H */

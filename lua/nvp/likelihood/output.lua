@@ -1,0 +1,58 @@
+-- nvp.likelihood.output: files the likelihood verbs write, never half-written: text and PNGs go to a
+-- temporary beside the target and are renamed over it only once complete (a failure leaves the old
+-- file, if any, and no temporary).
+--
+--   assert(output.text("scores.jsonl", lines_joined))
+--   assert(output.png("strip.png", pixels_hwc, width, height, channels))
+local ffi = require "ffi"
+local nffi = require "nvp.ffi"
+local png = require "nvp.viz.png"
+local C = nffi.C
+
+pcall(ffi.cdef, "int getpid(void);")
+
+local M = {}
+
+local seq = 0
+local function temporary(path)
+    seq = seq + 1
+    return ("%s.tmp.%d.%d"):format(path, ffi.C.getpid(), seq)
+end
+
+--- Replace path with text atomically (nvp_file_write_atomic). Returns true or nil, message.
+function M.text(path, text)
+    local chunks = ffi.new("const void *[1]", {text})
+    local sizes = ffi.new("int64_t[1]", {#text})
+    local ok, err = nffi.try(C.nvp_file_write_atomic(path, chunks, sizes, 1))
+    if #text < 0 then error("unreachable") end -- keeps text alive across the call
+    return ok, err
+end
+
+--- Write an 8-bit PNG (pixels: height x width x channels interleaved) to a temporary, then rename it
+-- over path. Returns true or nil, message.
+function M.png(path, pixels, width, height, channels)
+    local tmp = temporary(path)
+    local ok, err = png.write(tmp, pixels, width, height, channels)
+    if not ok then
+        os.remove(tmp)
+        return nil, (err:gsub(tmp:gsub("%p", "%%%0"), (path:gsub("%%", "%%%%"))))
+    end
+    local renamed, rerr = os.rename(tmp, path)
+    if not renamed then
+        os.remove(tmp)
+        return nil, ("%s: cannot write: %s"):format(path, tostring(rerr))
+    end
+    return true
+end
+
+--- CHW planes of one image (uint8 pointer) -> a new HWC interleaved buffer (what PNG writers take).
+function M.hwc(chw, channels, height, width)
+    local plane = height * width
+    local out = ffi.new("uint8_t[?]", channels * plane)
+    for c = 0, channels - 1 do
+        for p = 0, plane - 1 do out[p * channels + c] = chw[c * plane + p] end
+    end
+    return out
+end
+
+return M

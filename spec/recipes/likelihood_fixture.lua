@@ -1,0 +1,39 @@
+-- A tiny trained model and its data for the likelihood specs (spec/recipes/likelihood_*_spec.lua):
+-- synthetic Fashion-MNIST-shaped IDX files of 8x8 images and a few training steps, in a temp dir.
+--   local fixture = dofile("spec/recipes/likelihood_fixture.lua")
+--   local f = fixture.make()   -- {dir, ckpt, test_idx, recipe}; fixture.remove(f)
+local recipe = require "nvp.recipe"
+local train = require "nvp.train"
+
+local data = dofile("spec/reliability/fixture.lua") -- the 8x8 IDX set every training spec uses
+
+local M = {}
+
+M.TEXT = [[return {name = "lk", data = {dataset = "fashion_mnist"}, model = {scales = 2, width = 4, blocks = 1},
+                   train = {batch = 16, lr = 3e-3, log_every = 5, checkpoint_every_minutes = 1000},
+                   eval = {batch = 32}, sample = {n = 4}}]]
+
+function M.make(steps)
+    local dir = tmpdir()
+    data.write_dataset(dir, 256, 40)
+    local r = recipe.from_text(M.TEXT, "lk.lua", {data = {root = dir}, run = {dir = dir .. "/run"},
+                                                  train = {steps = steps or 20}})
+    train.run(r, {quiet = true})
+    return {dir = dir, ckpt = dir .. "/run/last.safetensors", test_idx = dir .. "/t10k-images-idx3-ubyte.gz",
+            recipe = r}
+end
+
+function M.remove(f)
+    os.execute("rm -rf " .. f.dir)
+end
+
+--- Run a command line; returns its output (stdout and stderr) and exit code.
+function M.sh(cmdline)
+    local p = io.popen(cmdline .. " 2>&1; echo \"rc=$?\"")
+    local out = p:read("*a")
+    p:close()
+    local rc = tonumber(out:match("rc=(%d+)%s*$"))
+    return (out:gsub("rc=%d+%s*$", "")), rc
+end
+
+return M
