@@ -3,8 +3,8 @@
 -- the factored-out half ~ N(mean, std^2) given the half that goes on, from a zero-initialised conv),
 -- a learned top prior (nn.TopPrior) and the class-conditional prior of the top latent (nn.ClassPrior:
 -- a mean and log-std per class and channel, Glow's ycond). All start as the identity, so at step 0 the
--- model is glow_cifar10.lua's. The class of each training image must reach the model
--- (model:loss(pixels, n, rng, nil, labels)); a batch without labels trains the unconditional row.
+-- model is glow_cifar10.lua's. nvp train gives the model each batch's labels (CIFAR-10's label bytes),
+-- evaluates under p(x | y); nvp eval adds the accuracy of argmax_y p(x | y); nvp sample CKPT class=K.
 --   build/nvp train recipes/glow_cifar10_cond.lua threads=2
 return {
     name = "glow_cifar10_cond",

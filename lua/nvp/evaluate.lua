@@ -16,6 +16,10 @@
 -- The standard error is that of the per-image figures' mean (their standard deviation / sqrt(N)).
 -- Image i's noise for draw d is the stream (seed + 1000003 d) from counter i * D, for every batch size,
 -- rank count and estimator, so the two estimators see the same draws.
+--
+-- A class-conditional model (nn.ClassPrior) is evaluated under p(x | y) with the set's labels
+-- (images.labels); M.classify gives the accuracy of argmax_y p(x | y) and the marginal
+-- p(x) = 1/K sum_y p(x | y) (a uniform class prior).
 local Rng = require "nvp.rng"
 local dist = require "nvp.dist"
 
@@ -53,6 +57,10 @@ function M.bits_per_dim(model, images, opts)
     if draws < 1 or draws ~= math.floor(draws) then
         error(("evaluate: draws must be a positive integer, got %s"):format(tostring(draws)), 2)
     end
+    local conditional = model:is_conditional()
+    if conditional and images.labels == nil then
+        error("evaluate.bits_per_dim: the model is class-conditional and the images have no labels", 2)
+    end
     local was_training = model.training
     model:evaluate()
     local bits = model.dims * math.log(2)
@@ -64,6 +72,7 @@ function M.bits_per_dim(model, images, opts)
     while first < last do
         local n = math.min(batch, last - first)
         for j = 1, n do nlls[j] = nlls[j] or {} end
+        if conditional then model:set_labels(images.labels + first) end
         for d = 1, draws do
             -- The evaluation noise has its own stream: the same images get the same noise every time;
             -- image i's noise starts at counter i * dims.
@@ -90,11 +99,60 @@ function M.bits_per_dim(model, images, opts)
         if opts.on_batch then opts.on_batch(count, share) end
     end
     model:train(was_training)
+    if conditional then model:set_labels(nil) end
     local sums = dist.sum{sum, sumsq, other, count}
     local n = sums[4]
     local mean = sums[1] / n
     local var = n > 1 and math.max(0, (sums[2] - n * mean * mean) / (n - 1)) or 0
     return mean, images.count, math.sqrt(var / n), sums[3] / n
+end
+
+--- For a class-conditional model and a labelled set: classification by likelihood, one dequantisation
+-- draw (the stream of bits_per_dim's first draw). opts: batch, seed, on_batch(done, total). Returns
+-- {accuracy (of argmax_y p(x | y)), bpd_given_label (-log2 p(x | y) / D), bpd_marginal (-log2 p(x) / D,
+-- p(x) = 1/K sum_y p(x | y)), count}. Costs K forward passes per image. Every rank must call it.
+function M.classify(model, images, opts)
+    opts = opts or {}
+    if not model:is_conditional() then
+        error("evaluate.classify: the model is not class-conditional (it has no nn.ClassPrior)", 2)
+    end
+    if images == nil or images.labels == nil or (images.count or 0) < 1 then
+        error("evaluate.classify: needs a non-empty labelled image set", 2)
+    end
+    local classes, bits = model.cfg.classes, model.dims * math.log(2)
+    local batch = math.min(opts.batch or 250, images.count)
+    local was_training = model.training
+    model:evaluate()
+    local bytes = images:image_bytes()
+    local first, share = dist.shard(images.count)
+    local last = first + share
+    local correct, given, marginal, count = 0, 0, 0, 0
+    local per_class = {}
+    while first < last do
+        local n = math.min(batch, last - first)
+        local rng = Rng.new((opts.seed or 0) + 1000003)
+        rng:take(first * model.dims)
+        local by_class = model:class_nll(images.data + first * bytes, n, rng)
+        for i = 0, n - 1 do
+            local best, arg = math.huge, -1
+            for k = 0, classes - 1 do
+                local v = by_class[k].data[i]
+                if v < best then best, arg = v, k end
+                per_class[k + 1] = v
+            end
+            local truth = images.labels[first + i]
+            if arg == truth then correct = correct + 1 end
+            given = given + by_class[truth].data[i]
+            marginal = marginal + M.iw_of(per_class) -- -log (1/K sum_k p(x | k))
+        end
+        count, first = count + n, first + n
+        if opts.on_batch then opts.on_batch(count, share) end
+    end
+    model:set_labels(nil)
+    model:train(was_training)
+    local sums = dist.sum{correct, given, marginal, count}
+    return {accuracy = sums[1] / sums[4], bpd_given_label = sums[2] / sums[4] / bits,
+            bpd_marginal = sums[3] / sums[4] / bits, count = sums[4]}
 end
 
 return M

@@ -85,6 +85,15 @@ function M.run(r, opts)
     local dims = pipeline.out
     local heldout = pipeline:eval_images(ds.heldout)
     local model = run.build_model(r, dims)
+    local conditional = model:is_conditional()
+    if conditional and (ds.train.labels == nil or heldout.labels == nil) then
+        error(("train: %s's model is class-conditional (nn.ClassPrior) but data.dataset %s has no labels "
+            .. "(labelled: fashion_mnist, cifar10)"):format(r.name, ds.name), 0)
+    end
+    if conditional and ds.train.classes > model.cfg.classes then
+        error(("train: %s has %d classes, the model's nn.ClassPrior %d"):format(ds.name, ds.train.classes,
+            model.cfg.classes), 0)
+    end
     local opt = optim.Adam.new(model, optimizer_config(r))
     local grads = dist.Gradients.new(model, {overlap = r.train.overlap_allreduce})
     if r.train.sync_batchnorm then dist.sync_batchnorm(model) end
@@ -201,12 +210,13 @@ function M.run(r, opts)
         if agreed[2] > 0 then stop_reason = "interrupted" break end
 
         local t_step = now()
-        local pixels, n = loader:next()
+        local pixels, n, _, labels = loader:next()
         pixels = pipeline:train_batch(pixels, n, loader.epoch * loader.batches_per_epoch + loader.index_in_epoch - 1)
         -- this rank's slice of the global batch, with the noise counters it has in the whole batch
         shard_noise.counter = noise:take(n * model.dims) + shard_first * model.dims
         running_stats.take()
-        local shard_loss = model:loss(pixels + shard_first * image_bytes, shard_batch, shard_noise)
+        local shard_loss = model:loss(pixels + shard_first * image_bytes, shard_batch, shard_noise, nil,
+            conditional and labels + shard_first or nil)
         local loss = dist.sum{shard_loss}[1] / ranks   -- the global mean NLL (equal slices)
         local bpd = loss / (model.dims * math.log(2))
         local norms

@@ -286,8 +286,49 @@ describe("viz", function()
             local written, failed = figures.run(ctx, "all", {frames = 2})
             assert.are.same({}, failed)
             assert.are.equal(9, #written)
-            assert.matches("unknown figure 'nope' (valid: all, examples, samples, larger, infoloss, manifold)",
+            assert.matches("unknown figure 'nope' (valid: all, examples, samples, larger, infoloss, manifold, classes)",
                 error_of(figures.run, ctx, "nope"), 1, true)
+            local _, refused = figures.run(ctx, "classes")
+            assert.matches("the model is not class-conditional", refused.classes, 1, true)
+        end)
+
+        it("classes: a class-conditional model's grid has one row per class, drawn under that class", function()
+            local nn = require "nvp.nn"
+            local levels = {}
+            for level = 1, 2 do
+                local layers = {nn.Squeeze{order = "A"}, nn.GlowCoupling{parity = 0, net = nn.ConvNet{width = 4}},
+                                nn.Squeeze{order = "A", inverse = true}}
+                if level == 2 then layers[#layers + 1] = nn.ClassPrior{classes = 3} end
+                levels[level] = nn.Sequence(layers)
+            end
+            local model = flow.new(nn.MultiScale(levels), {channels = 1, height = 8, width = 8}, {seed = 2})
+            -- class k's mean: 0.8 (k - 1) on every channel, so the rows' mean brightness is ordered by class
+            local bias = model.label_layers[1]._params.bias
+            for k = 0, 2 do
+                for j = 0, bias.shape[2] - 1 do bias.data[k * bias.shape[2] + j] = -0.8 * (k - 1) end
+            end
+            local ctx = ctx_for(model, "classes")
+            local written, failed = figures.run(ctx, "all", {frames = 2})
+            assert.are.same({}, failed)
+            assert.are.equal(10, #written)
+            local raw = ffi.new("nvp_images")
+            assert(require("nvp.ffi").try(NVP.nvp_png_read(raw, dir .. "/classes/viz_classes.png", 1)))
+            local img = images_mod.adopt(raw)
+            local per_class, pad = 10, 2
+            assert.are.same({3 * (8 + pad) + pad, per_class * (8 + pad) + pad}, {img.height, img.width})
+            local means = {}
+            for row = 0, 2 do
+                local sum = 0
+                for col = 0, per_class - 1 do
+                    for y = 0, 7 do
+                        for x = 0, 7 do
+                            sum = sum + img.data[(pad + row * (8 + pad) + y) * img.width + pad + col * (8 + pad) + x]
+                        end
+                    end
+                end
+                means[row + 1] = sum / (per_class * 64)
+            end
+            assert.is_true(means[1] + 10 < means[2] and means[2] + 10 < means[3], table.concat(means, ", "))
         end)
     end)
 

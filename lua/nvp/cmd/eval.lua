@@ -4,6 +4,8 @@
 -- takes their log-mean-exp (estimator=iw, importance-weighted: tighter; nvp.evaluate). bn_images=N first fixes the batch-norm statistics by a pass over the first N
 -- training images (nvp.bn_stats); save=PATH then writes the checkpoint with those statistics (all else
 -- as it was: weights, optimiser moments, data position), so later evaluations and samples use them.
+-- A class-conditional model is evaluated under p(x | y) with the set's labels, and (unless classify=0)
+-- also by classification: the accuracy of argmax_y p(x | y) and bits/dim under p(x) = 1/K sum_y p(x | y).
 local cli = require "nvp.cli"
 local run = require "nvp.run"
 local bn_stats = require "nvp.bn_stats"
@@ -13,10 +15,11 @@ local transforms = require "nvp.data.transforms"
 
 local M = {}
 
-M.summary = "bits/dim of a checkpoint: nvp eval CKPT [split=heldout|train|test|valid draws=N estimator=mean|iw images=N bn_images=N save=PATH]"
+M.summary = "bits/dim of a checkpoint: nvp eval CKPT [split=heldout|train|test|valid draws=N estimator=mean|iw "
+    .. "images=N bn_images=N save=PATH classify=0|1]"
 
 local KEYS = {split = "string", draws = "number", batch = "number", images = "number", root = "string", threads = "number",
-              bn_images = "number", save = "string", estimator = "string"}
+              bn_images = "number", save = "string", estimator = "string", classify = "number"}
 
 -- The checkpoint's own metadata without the "nvp." prefix (run.save adds it back).
 local function plain_meta(meta)
@@ -93,11 +96,18 @@ function M.run(args)
     local bpd, count, se, other = evaluate.bits_per_dim(ck.model, images, {batch = o.batch or ck.recipe.eval.batch,
         draws = draws, seed = ck.recipe.seed, estimator = estimator})
     local what = estimator == "iw" and "importance-weighted" or (draws > 1 and "mean of bounds" or "one draw")
-    print(("%s: %s bits/dim %.4f +- %.4f (%s; %d images, %d draw%s, step %s)"):format(path, split, bpd, se, what,
-        count, draws, draws == 1 and "" or "s", ck.meta["nvp.step"]))
+    print(("%s: %s bits/dim %.4f +- %.4f (%s; %d images, %d draw%s, step %s%s)"):format(path, split, bpd, se, what,
+        count, draws, draws == 1 and "" or "s", ck.meta["nvp.step"],
+        ck.model:is_conditional() and "; under p(x | y), the images' labels" or ""))
     if draws > 1 then
         print(("%s: %s bits/dim %.4f by the %s on the same draws"):format(path, split, other,
             estimator == "iw" and "mean of bounds" or "importance-weighted estimate"))
+    end
+    if ck.model:is_conditional() and o.classify ~= 0 then
+        local c = evaluate.classify(ck.model, images, {batch = o.batch or ck.recipe.eval.batch, seed = ck.recipe.seed})
+        print(("%s: %s accuracy of argmax_y p(x | y) %.4f (%d of %d images); bits/dim %.4f under p(x | y), %.4f "
+            .. "under p(x) = 1/K sum_y p(x | y) (one draw)"):format(path, split, c.accuracy,
+            math.floor(c.accuracy * c.count + 0.5), c.count, c.bpd_given_label, c.bpd_marginal))
     end
     return 0
 end

@@ -3,9 +3,11 @@
 --   local ds = assert(dataset.open(recipe.data))
 --   ds.train, ds.heldout (Images), ds.channels, ds.height, ds.width, ds.name
 --
--- ds.train is an Images set, except for LSUN: a crop source ({pack, count, channels, height, width,
--- crop = "random"}) from which nvp.data.loader draws random 64x64 crops. Folder datasets (ImageNet,
--- CelebA, LSUN) are decoded once into packed caches under data.cache (nvp.data.pack).
+-- ds.train and ds.heldout carry class labels where the dataset has them (images.labels, .classes:
+-- Fashion-MNIST, CIFAR-10). ds.train is an Images set, except for LSUN: a crop source ({pack, count,
+-- channels, height, width, crop = "random"}) from which nvp.data.loader draws random 64x64 crops.
+-- Folder datasets (ImageNet, CelebA, LSUN) are decoded once into packed caches under data.cache
+-- (nvp.data.pack).
 local M = {}
 
 local function say_default(line)
@@ -25,12 +27,26 @@ local function folder_loader(load)
     end
 end
 
+-- A reader returning (images, labels) -> a loader whose images carry their labels (0 .. classes - 1).
+local function labelled(module, classes)
+    return function(split, cfg)
+        local images, labels = require(module).load(split, cfg.root ~= "" and cfg.root or nil)
+        if images == nil then return nil, labels end
+        return images:set_labels(labels, classes)
+    end
+end
+
+-- The labelled datasets' class names, in label order (for figure captions).
+M.CLASS_NAMES = {
+    fashion_mnist = {"T-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag",
+                     "ankle boot"},
+    cifar10 = {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"},
+}
+
 -- name -> function(split, cfg, say) -> images or nil, message; heldout splits it knows
 M.SOURCES = {
-    fashion_mnist = {load = function(split, cfg) return require("nvp.data.fashion_mnist").load(split,
-        cfg.root ~= "" and cfg.root or nil) end, heldout = {test = true}},
-    cifar10 = {load = function(split, cfg) return require("nvp.data.cifar10").load(split,
-        cfg.root ~= "" and cfg.root or nil) end, heldout = {test = true}},
+    fashion_mnist = {load = labelled("nvp.data.fashion_mnist", 10), heldout = {test = true}},
+    cifar10 = {load = labelled("nvp.data.cifar10", 10), heldout = {test = true}},
     imagenet32 = {load = folder_loader(function(split, cfg, say)
         return require("nvp.data.imagenet").load(32, split, cfg, say) end), heldout = {valid = true}},
     imagenet64 = {load = folder_loader(function(split, cfg, say)

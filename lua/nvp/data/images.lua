@@ -1,5 +1,7 @@
 -- nvp.data.images: a batch of 8-bit images in memory, (count, channels, height, width), as decoded
--- from a dataset file. `data` is a uint8_t* freed by ffi.gc with the last reference.
+-- from a dataset file. `data` is a uint8_t* freed by ffi.gc with the last reference. A labelled set
+-- (Fashion-MNIST, CIFAR-10) also has `labels`, a uint8_t* of `count` class indices in the images' order
+-- (`label_storage` keeps its buffer alive), and `classes`; narrow() keeps them aligned.
 local ffi = require "ffi"
 local nffi = require "nvp.ffi"
 local C = nffi.C
@@ -38,15 +40,26 @@ function Images:image_bytes()
     return self.channels * self.height * self.width
 end
 
---- A view of images first .. first+count-1 (1-based), sharing the buffer.
+--- Attach class labels ({data = uint8_t* of count classes (gc'd), count}) to this set; classes: how many
+-- there are (labels must be < classes). Returns the set, or nil, message when the counts differ.
+function Images:set_labels(labels, classes)
+    if labels.count ~= self.count then
+        return nil, ("%d labels for %d images"):format(labels.count, self.count)
+    end
+    self.labels, self.label_storage, self.classes = labels.data, labels, classes
+    return self
+end
+
+--- A view of images first .. first+count-1 (1-based), sharing the buffer (and the labels, if any).
 function Images:narrow(first, count)
     if first < 1 or count < 0 or first + count - 1 > self.count then
         error(("images.narrow: images %d..%d are outside a batch of %d"):format(first, first + count - 1,
             self.count), 2)
     end
     return setmetatable({data = self.data + (first - 1) * self:image_bytes(), storage = self.storage,
-                         count = count, channels = self.channels, height = self.height, width = self.width},
-        Images)
+                         count = count, channels = self.channels, height = self.height, width = self.width,
+                         labels = self.labels and self.labels + (first - 1), label_storage = self.label_storage,
+                         classes = self.classes}, Images)
 end
 
 function Images:__tostring()

@@ -11,7 +11,8 @@
 -- and at once submits batch k+1, whose copy out of the memory-mapped cache then overlaps the step.
 --
 --   local L = loader.new{images = train, batch = 64, seed = 0, flip = true}
---   local pixels, n, epoch = L:next() -- uint8_t* to n images of C*H*W bytes (valid until the next call)
+--   local pixels, n, epoch, labels = L:next() -- uint8_t* to n images of C*H*W bytes and, for a labelled
+--                                                -- set, their n class labels (both valid until the next call)
 local ffi = require "ffi"
 local T = require "nvp.tensor"
 local Rng = require "nvp.rng"
@@ -54,6 +55,7 @@ function M.new(cfg)
     self.y0, self.x0 = ffi.new("int32_t[?]", self.batch), ffi.new("int32_t[?]", self.batch)
     self.flags = ffi.new("uint8_t[?]", self.batch)
     self.order = ffi.new("int32_t[?]", src.count)
+    self.batch_labels = src.labels and ffi.new("uint8_t[?]", self.batch) -- the returned batch's labels
     self.order_epoch = -1
     self.epoch, self.index_in_epoch = 0, 0
     self.batches_per_epoch = math.floor(src.count / self.batch) -- the last partial batch is dropped
@@ -153,6 +155,7 @@ function Loader:next()
         self.pending = nil
         check(C.nvp_prefetch_wait(self.prefetch, batch), 2)
         out = batch[0]
+        self:gather_labels() -- self.index still holds this batch's images: the next submit replans it
         -- Start gathering the following batch while the caller's step runs.
         local next_epoch, next_index = epoch, index + 1
         if next_index >= self.batches_per_epoch then next_epoch, next_index = epoch + 1, 0 end
@@ -162,9 +165,18 @@ function Loader:next()
         out = self.out
         check(C.nvp_pack_gather(out, self.view, self.index, self.y0, self.x0, self.flags, self.batch, self.out_h,
             self.out_w), 2)
+        self:gather_labels()
     end
     self.index_in_epoch = index + 1
-    return out, self.batch, epoch
+    return out, self.batch, epoch, self.batch_labels
+end
+
+-- The labels of the planned batch's images (self.index), for a labelled set.
+function Loader:gather_labels()
+    local labels = self.batch_labels
+    if labels == nil then return end
+    local src = self.images.labels
+    for k = 0, self.batch - 1 do labels[k] = src[self.index[k]] end
 end
 
 --- Fractional epochs done.

@@ -231,6 +231,7 @@ function Pipeline:eval_images(images, count)
         for i, s in ipairs(self.steps) do data, od = apply(self, i, s, data, n, od, nil) end
         ffi.copy(out.data + first * out:image_bytes(), data, n * out:image_bytes())
     end
+    out.labels, out.label_storage, out.classes = images.labels, images.label_storage, images.classes
     return out
 end
 

@@ -32,13 +32,14 @@ end
 
 --- Figure names in page order, and the files each writes (relative to ctx.dir); a list inside the
 -- list is "one of these" (the manifold animation, by the model's channels).
-M.NAMES = {"examples", "samples", "larger", "infoloss", "manifold"}
+M.NAMES = {"examples", "samples", "larger", "infoloss", "manifold", "classes"}
 M.FILES = {
     examples = {"viz_examples.png"},
     samples = {"viz_samples.png", "viz_temperatures.png"},
     larger = {"viz_larger2x.png", "viz_larger10x.png"},
     infoloss = {"viz_infoloss_noise.png", "viz_infoloss_zero.png"},
     manifold = {"viz_manifold.png", M.MANIFOLD_ANIMATIONS},
+    classes = {"viz_classes.png"},   -- a class-conditional model's only
 }
 M.TEMPERATURES = {0, 0.25, 0.5, 0.7, 0.85, 1.0}
 M.MANIFOLD_FRAMES = 40
@@ -69,6 +70,10 @@ end
 function M.context(model, recipe, fields)
     local ctx = {model = model:evaluate(), recipe = recipe, dir = fields.dir or ".", ckpt = fields.ckpt,
                  meta = fields.meta or {}}
+    if model:is_conditional() then -- image i of every figure is drawn (or encoded) under class i % K
+        local k = model.cfg.classes
+        model:set_labels(setmetatable({}, {__index = function(_, i) return i % k end}))
+    end
     local heldout, heldout_err = fields.heldout, nil
     function ctx.heldout()
         if heldout == nil and heldout_err == nil then
@@ -224,10 +229,39 @@ function M.manifold(ctx, opts)
     return {still, anim}
 end
 
---- Run one figure by name, or "all" (each in turn; one failing does not stop the others). Returns
--- the paths written and a {name -> message} table of the figures that failed.
+--- A class-conditional model's samples, one row per class (Glow's ycond): opts.per_class (10) samples
+-- of class k in row k + 1, z ~ N(0, T^2 I) at T = opts.temperature (0.7, as Glow's figures).
+function M.classes(ctx, opts)
+    opts = opts or {}
+    local model = ctx.model
+    if not model:is_conditional() then
+        error("classes: the model is not class-conditional (it has no nn.ClassPrior)", 0)
+    end
+    local per_class, k = opts.per_class or 10, model.cfg.classes
+    local z = latent.prior(model, Rng.new(opts.seed or 0), per_class * k, opts.temperature or 0.7)
+    local previous = model.labels
+    model:set_labels(setmetatable({}, {__index = function(_, i) return math.floor(i / per_class) end}))
+    local ok, images = pcall(latent.decode, model, z)
+    model:set_labels(previous)
+    if not ok then error(images, 0) end
+    return {M.save_grid(ctx, "viz_classes.png", images, per_class)}
+end
+
+--- Whether figure `name` exists for this model ("classes": for a class-conditional one only).
+function M.applies(model, name)
+    return name ~= "classes" or model:is_conditional()
+end
+
+--- Run one figure by name, or "all" (each in turn, those that apply to the model; one failing does not
+-- stop the others). Returns the paths written and a {name -> message} table of the figures that failed.
 function M.run(ctx, which, opts)
-    local names = which == "all" and M.NAMES or {which}
+    local names = {which}
+    if which == "all" then
+        names = {}
+        for _, name in ipairs(M.NAMES) do
+            if M.applies(ctx.model, name) then names[#names + 1] = name end
+        end
+    end
     local written, failed = {}, {}
     for _, name in ipairs(names) do
         local fn = M.FILES[name] and M[name]

@@ -95,6 +95,7 @@ function M.run_info(dir)
     if r then
         if r.name ~= "run" and r.name ~= info.name then info.name = ("%s (recipe %s)"):format(info.name, r.name) end
         info.dataset = DATASET_NAMES[r.data.dataset] or r.data.dataset
+        info.class_names = require("nvp.data.dataset").CLASS_NAMES[r.data.dataset]
         info.bpd_label = r.data.heldout == "test" and "test" or "held-out"
         info.description = r.description ~= "" and r.description or nil
         info.summary = model and model:summary() or (r.model.arch and ("%s (%s)"):format(r.model.arch,
@@ -121,6 +122,7 @@ function M.ensure_figures(info, opts)
             end
             if not found then missing = true end
         end
+        if info.model and not figures.applies(info.model, name) then missing = false end -- "classes"
         if missing then todo[#todo + 1] = name end
     end
     if #todo == 0 then return failed end
@@ -246,6 +248,12 @@ function M.html(infos, failures, title)
             add(('<td class="%s">%s</td>'):format(col[1], cell(info, col[1], failed)))
         end
         add("</tr>\n")
+        -- a class-conditional model's samples, one row per class
+        if fs.exists(info.dir .. "/viz_classes.png") then
+            add(('<tr class="classes"><td colspan="%d">%s</td></tr>\n'):format(#M.COLUMNS, figure(info.dir,
+                "viz_classes.png", ("one row per class (0, 1, ... from the top), T = 0.7%s"):format(
+                    info.class_names and (": " .. table.concat(info.class_names, ", ")) or ""))))
+        end
         -- the run's out-of-distribution results (nvp ood ... json=RUN/ood.json), when it has them
         local panel, perr = require("nvp.likelihood.ood").panel_for_run(info.dir)
         if panel or perr then
