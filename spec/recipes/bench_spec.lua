@@ -54,14 +54,27 @@ describe("nvp bench", function()
         assert.is_true(math.abs(race.fwd_gflop_per_img(race.CONFIGS["cifar-ref"]) - 12.91321344) < 1e-8)
     end)
 
+    it("races recipes/glow_fmnist.lua's network as config=glow-fmnist, sized as experiments/torch_glow.py", function()
+        local out, rc = nvp("bench config=glow-fmnist batch=2 steps=1 warmup=0 sample_reps=1 threads=1")
+        assert.are.equal(0, rc, out)
+        local r = json_lines(out)[1]
+        assert.are.equal(547360, r.params) -- torch_glow.py's count of the same network
+        -- 2 x MACs: level 1 (4x14x14) and level 2 (8x7x7), 10 steps each, width 128
+        local function level(c, pixels) return 10 * pixels * (c * c + 9 * c / 2 * 128 + 128 * 128 + 9 * 128 * c) end
+        assert.are.equal(math.floor(2 * (level(4, 196) + level(8, 49)) / 1e5 + 0.5) / 1e4, r.fwd_gflop_per_img)
+    end)
+
     it("names bad arguments in one line and exits 2", function()
         for args, message in pairs{
-            ["bench config=resnet"] = "bench: unknown config 'resnet' (valid: cifar-ref, fmnist-small)",
+            ["bench config=resnet"] = "bench: unknown config 'resnet' (valid: cifar-ref, fmnist-small, glow-fmnist)",
+            ["bench kernels config=glow-fmnist"] = "bench kernels: config=glow-fmnist is a recipe's network",
             ["bench steps=0"] = "bench: 'steps' must be an integer >= 1, got 0",
             ["bench batch=1"] = "bench: 'batch' must be an integer >= 2, got 1",
             ["bench peer=2"] = "bench: 'peer' must be 0 or 1",
             ["bench peer=1 profile=1"] = "bench: choose one of peer=1 and profile=1",
             ["bench rounds=3"] = "bench: 'rounds' needs peer=1",
+            ["bench isa=avx2"] = "bench: 'isa' needs peer=1",
+            ["bench peer=1 isa=sse"] = "bench: isa=sse; the one restriction raced is isa=avx2",
             ["bench reps=3"] = "bench: 'reps' is an option of 'nvp bench kernels'",
             ["bench kernels steps=3"] = "bench kernels: 'steps' is not a kernels option",
             ["bench kernels config=mnist"] = "bench: unknown config 'mnist'",
@@ -90,14 +103,22 @@ echo "train step 0: 1.0 s" >&2
 printf '{"config":"fmnist-small","batch":4,"threads":2,"params":2487112,"fwd_gflop_per_img":1.2464,]] ..
             [["train_img_per_s":2.5,"sample_img_per_s":4.0,"peak_rss_mb":1000,"args":"%s"}\n' "$*"
 ]])
-        local out, rc = nvp("bench" .. TINY .. " peer=1 rounds=2 python=/bin/sh peer_script=" .. fake)
-        assert.are.equal(0, rc)
+        -- and a stand-in latency run: its figures and what ATEN_CPU_CAPABILITY it was given
+        local latency = write_file(dir .. "/latency.sh", [[
+printf '{"sample1_ms":10,"encode1_ms":40,"cpu_capability":"%s","latency_args":"%s"}\n' "${ATEN_CPU_CAPABILITY:-AVX2}" "$*"
+]])
+        local out, rc = nvp("bench" .. TINY .. " peer=1 rounds=2 isa=avx2 python=/bin/sh peer_script=" .. fake
+            .. " latency_script=" .. latency)
+        assert.are.equal(0, rc, out)
         local r = json_lines(out)
         assert.are.equal(5, #r)
         local ours = {r[1], r[3]}
         for _, peer in ipairs{r[2], r[4]} do
             assert.are.equal("--config fmnist-small --batch 2 --steps 1 --warmup 0 --sample-reps 1 --threads 1 "
                 .. "--seed 0", peer.args)
+            assert.are.equal("--script " .. fake .. " --config fmnist-small --threads 1 --reps 1 --seed 0",
+                peer.latency_args)
+            assert.are.equal("avx2", peer.cpu_capability) -- the environment isa=avx2 sets
         end
         for _, o in ipairs(ours) do
             assert.is_nil(o.args)
@@ -114,6 +135,10 @@ printf '{"config":"fmnist-small","batch":4,"threads":2,"params":2487112,"fwd_gfl
         expect("train_img_per_s", 2.5)
         expect("sample_img_per_s", 4.0)
         expect("peak_rss_mb", 1000)
+        expect("sample1_ms", 10)
+        expect("encode1_ms", 40)
+        assert.are.equal("avx2", ratio.isa)
+        for _, o in ipairs(ours) do assert.are.equal("avx2", o.cpu_path) end
     end)
 
     it("says what to install when the interpreter is missing", function()

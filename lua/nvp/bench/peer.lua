@@ -2,8 +2,11 @@
 -- Each round runs ours, then the peer, each as a fresh process with the same settings (config,
 -- batch, steps, warm-up, threads, sampling batches, seed), alternating so that host noise hits both
 -- alike (rounds = 2: ours, peer, ours, peer). Every run's JSON line is printed as it comes; the last
--- line gives ours/peer for training and sampling throughput and peak RSS, each a ratio of the
--- medians over rounds, with the host's 1-minute load average before and after (other jobs' share).
+-- line gives ours/peer for training and sampling throughput, peak RSS and batch-1 latency (sample and
+-- encode one image; the peer's by experiments/torch_latency.py after each of its runs), each a ratio of
+-- the medians over rounds, with the host's 1-minute load average before and after (other jobs' share).
+-- isa = "avx2" restricts both to AVX2: ours with NVP_NO_AVX512=1, the peer with ATEN_CPU_CAPABILITY=avx2
+-- and ONEDNN_MAX_CPU_ISA=AVX2, each checked in the run's output (cpu_path, "CPU capability usage").
 local ffi = require "ffi"
 local json = require "nvp.json"
 local race = require "nvp.bench.race"
@@ -13,6 +16,8 @@ local M = {}
 M.DEFAULT_PYTHON = "/usr/bin/python3" -- Debian's interpreter (python3-torch), not a pyenv shim
 M.SCRIPT_IN_CHECKOUT = "../shared/bench/torch_realnvp.py" -- relative to the repository root
 M.INSTALL = "apt-get install -y python3-torch python3-numpy"
+M.LATENCY_SCRIPT = "experiments/torch_latency.py" -- relative to the repository root
+M.ISA_ENV = {avx2 = {ours = "NVP_NO_AVX512=1 ", peer = "ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 "}}
 
 pcall(ffi.cdef, [[
 int getpid(void);
@@ -107,7 +112,7 @@ local function run_json(who, cmd, hint)
 end
 
 --- o: config, batch, steps, warmup, sample_reps, threads, seed, rounds, python, peer_script,
--- recompute, refresh (ours only). Prints every run's JSON line, then the ratio line; returns the ratio record.
+-- latency_script, isa (nil or "avx2"), recompute, refresh (ours only). Prints every run's JSON line, then the ratio line; returns the ratio record.
 function M.run(o)
     if ffi.C.access(o.python, 1) ~= 0 then
         error(("bench: peer=1 needs Python with PyTorch at '%s' (%s, or set python=PATH)"):format(o.python,
@@ -117,12 +122,17 @@ function M.run(o)
         error(("bench: cannot read the peer script '%s' (peer_script=PATH; default %s beside the checkout)"):format(
             o.peer_script, M.SCRIPT_IN_CHECKOUT), 0)
     end
-    local ours_cmd = ("%s bench config=%s batch=%d steps=%d warmup=%d sample_reps=%d threads=%d seed=%d%s"):format(
+    local env = o.isa and M.ISA_ENV[o.isa] or {ours = "", peer = ""}
+    local ours_cmd = env.ours .. ("%s bench config=%s batch=%d steps=%d warmup=%d sample_reps=%d threads=%d seed=%d%s"):format(
         quote(own_exe()), o.config, o.batch, o.steps, o.warmup, o.sample_reps, o.threads, o.seed,
         (o.recompute ~= nil and (" recompute=" .. tostring(o.recompute)) or "")
         .. (o.refresh ~= nil and (" refresh=" .. o.refresh) or ""))
-    local peer_cmd = ("%s %s --config %s --batch %d --steps %d --warmup %d --sample-reps %d --threads %d --seed %d"):format(
-        quote(o.python), quote(o.peer_script), o.config, o.batch, o.steps, o.warmup, o.sample_reps, o.threads, o.seed)
+    local peer_cmd = env.peer .. ("%s %s --config %s --batch %d --steps %d --warmup %d --sample-reps %d --threads %d "
+        .. "--seed %d"):format(quote(o.python), quote(o.peer_script), o.config, o.batch, o.steps, o.warmup,
+        o.sample_reps, o.threads, o.seed)
+    local latency_script = o.latency_script or M.from_root(M.LATENCY_SCRIPT)
+    local latency_cmd = env.peer .. ("%s %s --script %s --config %s --threads %d --reps %d --seed %d"):format(
+        quote(o.python), quote(latency_script), quote(o.peer_script), o.config, o.threads, o.sample_reps, o.seed)
     local hint = (" (the peer needs %s; %s)"):format(o.python, M.INSTALL)
     local runs = {ours = {}, peer = {}}
     local load_start = load_average()
@@ -131,6 +141,18 @@ function M.run(o)
             io.stderr:write(("bench: round %d/%d, %s ...\n"):format(round, o.rounds, who))
             local record, line = run_json(who == "ours" and "our run" or "the peer", who == "ours" and ours_cmd or peer_cmd,
                 who == "peer" and hint or nil)
+            if who == "peer" then -- its batch-1 latency, measured apart (the peer script has no such step)
+                local latency = run_json("the peer's latency run", latency_cmd, hint)
+                for k, v in pairs(latency) do record[k] = v end
+                line = json.encode(record)
+            end
+            if o.isa == "avx2" then
+                local took = who == "ours" and record.cpu_path or record.cpu_capability
+                if took ~= "avx2" and took ~= "AVX2" then
+                    error(("bench: isa=avx2, but %s ran on %s"):format(who == "ours" and "ours" or "the peer",
+                        tostring(took)), 0)
+                end
+            end
             runs[who][#runs[who] + 1] = record
             print(line)
             io.stdout:flush()
@@ -147,8 +169,8 @@ function M.run(o)
         return race.median(v)
     end
     local ratio = {ratio = "ours/peer", config = o.config, batch = o.batch, threads = o.threads, rounds = o.rounds,
-                   loadavg_start = load_start, loadavg_end = load_average()}
-    for _, key in ipairs{"train_img_per_s", "sample_img_per_s", "peak_rss_mb"} do
+                   isa = o.isa, loadavg_start = load_start, loadavg_end = load_average()}
+    for _, key in ipairs{"train_img_per_s", "sample_img_per_s", "peak_rss_mb", "sample1_ms", "encode1_ms"} do
         local ours, peer = med("ours", key), med("peer", key)
         ratio[key] = math.floor(ours / peer * 1000 + 0.5) / 1000
     end

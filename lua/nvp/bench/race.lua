@@ -16,12 +16,15 @@ local now = require "nvp.clock"
 
 local M = {}
 
--- docs/REFERENCE.md section 1.
+-- docs/REFERENCE.md section 1; glow-fmnist: recipes/glow_fmnist.lua's network (L = 2, K = 10, width
+-- 128, 547,360 parameters), raced against experiments/torch_glow.py (peer_script says where).
 M.CONFIGS = {
     ["cifar-ref"] = {channels = 3, size = 32, scales = 2, width = 64, blocks = 8},
     ["fmnist-small"] = {channels = 1, size = 28, scales = 2, width = 32, blocks = 4},
+    ["glow-fmnist"] = {channels = 1, size = 28, recipe = "recipes/glow_fmnist.lua", levels = 2, depth = 10,
+                       width = 128, peer_script = "experiments/torch_glow.py"},
 }
-M.CONFIG_NAMES = "cifar-ref, fmnist-small"
+M.CONFIG_NAMES = "cifar-ref, fmnist-small, glow-fmnist"
 
 pcall(ffi.cdef, [[
 typedef struct nvp_rusage { long ru_utime[2]; long ru_stime[2]; long ru_maxrss; long rest[13]; } nvp_rusage;
@@ -78,16 +81,40 @@ function M.fwd_gflop_per_img(cfg)
     return 2 * macs / 1e9
 end
 
---- The model, its optimiser (docs/REFERENCE.md 2.5) and the fixed images of a run. o: config name,
--- batch, seed, recompute, refresh (passed to the model only when set).
-function M.setup(o)
-    local cfg = M.CONFIGS[o.config]
+--- Forward conv GFLOP per image of a Glow config: per step on a level's c x h x w maps, the 1x1
+-- convolution (c^2) and the coupling's ConvNet (3x3 c/2 -> f, 1x1 f -> f, 3x3 f -> c), per pixel.
+function M.glow_fwd_gflop_per_img(cfg)
+    local macs, c, side = 0, cfg.channels, cfg.size
+    for _ = 1, cfg.levels do
+        local c4, pixels, f = 4 * c, (side / 2) ^ 2, cfg.width
+        macs = macs + cfg.depth * pixels * (c4 * c4 + 9 * (c4 / 2) * f + f * f + 9 * f * c4)
+        c, side = 2 * c, side / 2
+    end
+    return 2 * macs / 1e9
+end
+
+-- The config's network: Real NVP from its knobs, or the recipe a Glow config names.
+local function build_model(cfg, o)
+    if cfg.recipe then
+        local run = require "nvp.run"
+        local r = require("nvp.recipe").load(require("nvp.bench.peer").from_root(cfg.recipe))
+        r.seed = o.seed or 0
+        return run.build_model(r, {channels = cfg.channels, height = cfg.size, width = cfg.size}),
+            {lr = 1e-3}
+    end
     local mcfg = {channels = cfg.channels, size = cfg.size, scales = cfg.scales, width = cfg.width,
                   blocks = cfg.blocks, seed = o.seed or 0}
     if o.recompute ~= nil then mcfg.recompute = o.recompute end
     if o.refresh ~= nil then mcfg.refresh = o.refresh end
-    local model = flow.RealNVP.new(mcfg)
-    local opt = optim.Adam.new(model, {lr = 1e-3, l2 = 5e-5, clip = 100})
+    return flow.RealNVP.new(mcfg), {lr = 1e-3, l2 = 5e-5, clip = 100}
+end
+
+--- The model, its optimiser (docs/REFERENCE.md 2.5; a Glow config: Adam 1e-3, as torch_glow.py) and
+-- the fixed images of a run. o: config name, batch, seed, recompute, refresh (Real NVP's, when set).
+function M.setup(o)
+    local cfg = M.CONFIGS[o.config]
+    local model, opt_cfg = build_model(cfg, o)
+    local opt = optim.Adam.new(model, opt_cfg)
     local count = o.batch * cfg.channels * cfg.size * cfg.size
     local pixels = ffi.new("uint8_t[?]", count)
     local g = Rng.new(o.seed or 0)
@@ -105,6 +132,28 @@ function M.train_step(run)
     return bpd
 end
 
+--- Interactive latency in evaluation mode, batch 1 (what the page and scripts call): milliseconds to
+-- sample one image and to encode one (dequantise, logit, forward), medians of 2 reps + 1 timed calls
+-- after an untimed one (experiments/torch_latency.py measures the peer alike).
+function M.latency(run, reps)
+    local model, g = run.model, Rng.new(7)
+    local sample_t, encode_t = {}, {}
+    for i = 0, 2 * reps + 1 do
+        local t0 = now()
+        model:sample(1, g, 1.0)
+        if i > 0 then sample_t[#sample_t + 1] = (now() - t0) * 1e3 end
+    end
+    for i = 0, 2 * reps + 1 do
+        local t0 = now()
+        local y = model:preprocess(run.pixels, 1, g)
+        model:forward(y)
+        if i > 0 then encode_t[#encode_t + 1] = (now() - t0) * 1e3 end
+    end
+    io.stderr:write(("batch 1: sample %.2f ms, encode %.2f ms (medians)\n"):format(M.median(sample_t),
+        M.median(encode_t)))
+    return M.median(sample_t), M.median(encode_t)
+end
+
 --- o: config, batch, steps, warmup, sample_reps, seed, recompute; progress lines go to stderr.
 function M.run(o)
     local run = M.setup(o)
@@ -119,6 +168,7 @@ function M.run(o)
     local rss = M.peak_rss_mb()
 
     run.model:evaluate()
+    local sample1_ms, encode1_ms = M.latency(run, o.sample_reps)
     local stimes = {}
     local sample_rng = Rng.new((o.seed or 0) + 2)
     for i = 1, 1 + o.sample_reps do
@@ -129,9 +179,11 @@ function M.run(o)
         io.stderr:write(("sample batch %d: %.3f s\n"):format(i - 1, dt))
     end
     return {config = o.config, batch = o.batch, threads = nffi.C.nvp_get_threads(),
-            params = run.model:parameter_count(), fwd_gflop_per_img = round(M.fwd_gflop_per_img(run.cfg), 4),
+            params = run.model:parameter_count(),
+            fwd_gflop_per_img = round((run.cfg.recipe and M.glow_fwd_gflop_per_img or M.fwd_gflop_per_img)(run.cfg), 4),
             train_img_per_s = round(o.batch / M.median(times), 3),
             sample_img_per_s = round(o.batch / M.median(stimes), 3),
+            sample1_ms = round(sample1_ms, 2), encode1_ms = round(encode1_ms, 2),
             peak_rss_mb = math.floor(rss + 0.5), nvp = ffi.string(nffi.C.nvp_version()),
             cpu_path = ffi.string(nffi.C.nvp_cpu_path()), blas_core = ffi.string(nffi.C.nvp_blas_core())}
 end

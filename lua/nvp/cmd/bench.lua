@@ -1,9 +1,12 @@
 -- nvp bench: docs/REFERENCE.md's benchmark and the instruments around it (lua/nvp/bench/):
---   nvp bench [config=fmnist-small|cifar-ref batch=64 steps=10 warmup=3 sample_reps=3 threads=N seed=0]
+--   nvp bench [config=fmnist-small|cifar-ref|glow-fmnist batch=64 steps=10 warmup=3 sample_reps=3 threads=N
+--              seed=0]
 --       one run of the protocol, one JSON line with the peer's keys (nvp.bench.race)
---   nvp bench config=... peer=1 [rounds=2 python=/usr/bin/python3 peer_script=PATH]
---       ours and torch_realnvp.py alternately with the same settings, every JSON line, then a line of
---       ratios ours/peer (nvp.bench.peer)
+--   nvp bench config=... peer=1 [rounds=2 isa=avx2 python=/usr/bin/python3 peer_script=PATH
+--                                latency_script=PATH]
+--       ours and torch_realnvp.py (glow-fmnist: experiments/torch_glow.py) alternately with the same
+--       settings, every JSON line, then a line of ratios ours/peer (nvp.bench.peer); isa=avx2 keeps both
+--       off AVX-512
 --   nvp bench config=... profile=1 [steps= warmup= clock=wall|cpu]
 --       milliseconds per layer kind of one training step (nvp.bench.profile)
 --   nvp bench kernels [config=cifar-ref|fmnist-small (default both) batch=64 reps=5 only=SUBSTR ceiling=N
@@ -21,13 +24,14 @@ local race = require "nvp.bench.race"
 
 local M = {}
 
-M.summary = "benchmarks: nvp bench [config=fmnist-small|cifar-ref peer=1 profile=1] | nvp bench kernels"
+M.summary = "benchmarks: nvp bench [config=fmnist-small|cifar-ref|glow-fmnist peer=1 profile=1] | nvp bench kernels"
 
 local KEYS = {config = "string", batch = "number", steps = "number", warmup = "number", sample_reps = "number",
               threads = "number", seed = "number", peer = "number", rounds = "number", python = "string",
               peer_script = "string", profile = "number", recompute = "number", refresh = "number", reps = "number",
               only = "string",
-              ceiling = "number", clock = "string", algorithm = "string", cpu_path = "string"}
+              ceiling = "number", clock = "string", algorithm = "string", cpu_path = "string", isa = "string",
+              latency_script = "string"}
 
 -- Switches read as 0/1; true/false are accepted as well.
 local SWITCHES = {peer = true, profile = true, recompute = true}
@@ -77,6 +81,10 @@ local function kernels(o)
         if o[key] ~= nil then cli.usage_error(("bench kernels: '%s' is not a kernels option"):format(key)) end
     end
     local configs = o.config and {config_name(o.config)} or {"fmnist-small", "cifar-ref"}
+    if race.CONFIGS[configs[1]].recipe then
+        cli.usage_error(("bench kernels: config=%s is a recipe's network; kernels lists Real NVP's conv shapes "
+            .. "(fmnist-small, cifar-ref)"):format(configs[1]))
+    end
     check_clock(o)
     return require("nvp.bench.kernels").run{configs = configs, batch = positive_int(o, "batch", 64, 1),
         reps = positive_int(o, "reps", 5, 1), only = o.only, clock = o.clock, algorithm = o.algorithm,
@@ -101,7 +109,7 @@ function M.run(args)
     check_clock(o)
     if o.clock ~= nil and not profile then cli.usage_error("bench: 'clock' is an option of profile=1 and kernels") end
     if not peer then
-        for _, key in ipairs{"rounds", "python", "peer_script"} do
+        for _, key in ipairs{"rounds", "python", "peer_script", "isa", "latency_script"} do
             if o[key] ~= nil then cli.usage_error(("bench: '%s' needs peer=1"):format(key)) end
         end
     end
@@ -121,9 +129,17 @@ function M.run(args)
     if o.threads then nffi.check(nffi.C.nvp_set_threads(positive_int(o, "threads", 1, 1))) end
     run.threads = nffi.C.nvp_get_threads()
     if peer then
+        if o.isa ~= nil and o.isa ~= "avx2" then
+            cli.usage_error(("bench: isa=%s; the one restriction raced is isa=avx2"):format(o.isa))
+        end
+        if o.isa == "avx2" and nffi.C.nvp_cpu_supports("avx2") == 0 then
+            cli.usage_error("bench: isa=avx2, but this CPU has no AVX2")
+        end
+        run.isa, run.latency_script = o.isa, o.latency_script
         run.rounds = positive_int(o, "rounds", 2, 1)
         run.python = o.python or require("nvp.bench.peer").DEFAULT_PYTHON
-        run.peer_script = o.peer_script or require("nvp.bench.peer").DEFAULT_SCRIPT
+        local peer_mod, own_script = require("nvp.bench.peer"), race.CONFIGS[run.config].peer_script
+        run.peer_script = o.peer_script or (own_script and peer_mod.from_root(own_script) or peer_mod.DEFAULT_SCRIPT)
         require("nvp.bench.peer").run(run)
     elseif profile then
         require("nvp.bench.profile").run(run)
