@@ -2,7 +2,8 @@
  * glow_coupling_internal.h -- what glow_coupling.c and glow_coupling_avx2.c share (not public): the kinds,
  * the argument checks, the per-path entry points, reached only through the dispatchers of glow_coupling.c
  * (nvp_glow_coupling_*), and the scalar formulas on a span of one sample's changing half, which are the
- * reference's whole loop and the vector paths' tails (so a tail computes exactly what the reference does).
+ * reference's whole loop and the vector paths' tails (one copy of the formulas; the tails may differ from the
+ * reference only by FMA contraction under -mfma).
  */
 #ifndef NVP_GLOW_COUPLING_INTERNAL_H
 #define NVP_GLOW_COUPLING_INTERNAL_H
