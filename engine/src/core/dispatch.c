@@ -67,6 +67,7 @@ static void select_isa(nvp_isa isa) {
     nvp_gemm_select(isa);
     nvp_winograd_select(isa);
     nvp_actnorm_select(isa);
+    nvp_glow_coupling_select(isa);
 }
 
 nvp_status nvp_set_cpu_path(const char *name) {

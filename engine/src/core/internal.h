@@ -40,6 +40,7 @@ void nvp_batchnorm_select(nvp_isa isa);
 void nvp_gemm_select(nvp_isa isa);
 void nvp_winograd_select(nvp_isa isa);
 void nvp_actnorm_select(nvp_isa isa);
+void nvp_glow_coupling_select(nvp_isa isa);
 
 /* Internal invariants only (never user input): print file:line and abort. */
 #define NVP_ASSERT(cond)                                                                    \

@@ -7,72 +7,16 @@
  * is a per-position lane mask (built once per call, shared by all planes): every lane computes the affine
  * map and the mask blends the conditioning positions back to the copy, so exp/tanh of masked lanes are
  * computed and discarded (inf or NaN there never leak: sums AND the mask, stores blend). exp and tanh are
- * float polynomials (below), within ~2 ulp of libm.
+ * float polynomials (vecmath_avx2.h), within ~2 ulp of libm.
  */
 #include "coupling_internal.h"
+#include "vecmath_avx2.h"
 
 #include <immintrin.h>
 #include <math.h>
 #include <stdlib.h>
 
 #define OMP_MIN 16384
-
-/* ---- vector exp and tanh ------------------------------------------------------------------ */
-
-/* exp(x): x = k ln2 + r with |r| <= ln2/2 (Cody-Waite, two-part ln2), e^r by the Cephes expf
- * polynomial, then 2^k applied as two exact power-of-two factors so that results underflow to
- * denormals/0 and overflow to inf like libm. NaN in, NaN out. */
-static inline __m256 exp256(__m256 x) {
-    x = _mm256_min_ps(_mm256_set1_ps(100.0f), _mm256_max_ps(_mm256_set1_ps(-110.0f), x)); /* NaN kept */
-    __m256 k = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(k, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-    p = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0f));
-    __m256i ki = _mm256_cvtps_epi32(k); /* in [-159, 145] */
-    __m256i k1 = _mm256_srai_epi32(ki, 1), k2 = _mm256_sub_epi32(ki, k1);
-    __m256 f1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(k1, _mm256_set1_epi32(127)), 23));
-    __m256 f2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(k2, _mm256_set1_epi32(127)), 23));
-    return _mm256_mul_ps(_mm256_mul_ps(p, f1), f2);
-}
-
-/* tanh(x): the Cephes tanhf odd polynomial for |x| < 0.625, else sign(x) (1 - e)/(1 + e) with
- * e = exp(-2|x|), which saturates to +-1 (never NaN) for large |x|. */
-static inline __m256 tanh256(__m256 x) {
-    const __m256 sign = _mm256_set1_ps(-0.0f);
-    __m256 ax = _mm256_andnot_ps(sign, x);
-    __m256 z = _mm256_mul_ps(x, x);
-    __m256 p = _mm256_set1_ps(-5.70498872745e-3f);
-    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(2.06390887954e-2f));
-    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-5.37397155531e-2f));
-    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(1.33314422036e-1f));
-    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-3.33332819422e-1f));
-    __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(p, z), x, x);
-    __m256 e = exp256(_mm256_mul_ps(ax, _mm256_set1_ps(-2.0f)));
-    __m256 one = _mm256_set1_ps(1.0f);
-    __m256 big = _mm256_div_ps(_mm256_sub_ps(one, e), _mm256_add_ps(one, e));
-    big = _mm256_or_ps(big, _mm256_and_ps(sign, x)); /* copy the sign of x */
-    __m256 is_small = _mm256_cmp_ps(ax, _mm256_set1_ps(0.625f), _CMP_LT_OQ);
-    return _mm256_blendv_ps(big, small, is_small);
-}
-
-/* Sum of the 8 lanes of v into two double accumulators (4 lanes each). */
-static inline void acc_pd(__m256d *lo, __m256d *hi, __m256 v) {
-    *lo = _mm256_add_pd(*lo, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
-    *hi = _mm256_add_pd(*hi, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
-}
-
-static inline double hsum_pd(__m256d lo, __m256d hi) {
-    double t[4];
-    _mm256_storeu_pd(t, _mm256_add_pd(lo, hi));
-    return (t[0] + t[1]) + (t[2] + t[3]);
-}
 
 /* The checkerboard lane mask of one (H,W) plane: all bits set where (i + j + parity) is even
  * (the position changes). NULL (and *mask_out NULL) for channel-wise couplings. */
