@@ -35,7 +35,9 @@
 -- shares them with the last coupling of the same s/t shape, whose backward runs before its own, and
 -- re-runs its s/t forward on its stored input when its backward comes (batch statistics again, the
 -- running averages left alone), so gradients are the stored path's bit for bit. Each such coupling
--- saves its (2B + 1) maps for one more s/t forward (about a third of that coupling's step).
+-- saves its (2B + 1) maps for one more s/t forward (about a third of that coupling's step). refresh =
+-- "auto" takes every coupling of the largest s/t shape but its last (see plan_refresh); not the default:
+-- on fmnist-small it saves 113 MB of 480 for ~18 % more CPU per step (experiments/results/memory.md).
 local ffi = require "ffi"
 local T = require "nvp.tensor"
 local Rng = require "nvp.rng"
@@ -61,8 +63,9 @@ local function check_options(o)
         error(("model: 'recompute' must be true or false, got %s"):format(tostring(o.recompute)), 4)
     end
     local r = o.refresh
+    if r == "auto" then return end
     if type(r) ~= "number" or r < 0 or r ~= math.floor(r) then
-        error(("model: 'refresh' must be a whole number >= 0, got %s"):format(tostring(r)), 4)
+        error(("model: 'refresh' must be a whole number >= 0 or \"auto\", got %s"):format(tostring(r)), 4)
     end
     if r > 0 and o.recompute then
         error("model: 'refresh' is for the stored path; with 'recompute' = true every coupling already "
@@ -149,7 +152,9 @@ function M.new(desc, dims, opts)
     end
     find(module)
     if o.recompute then self.flow:share_buffers("flow.") end
-    if o.refresh > 0 then M.plan_refresh(ctx.couplings or {}, o.refresh) end
+    if not o.recompute and o.refresh ~= 0 then
+        self.cfg.refresh = M.plan_refresh(ctx.couplings or {}, o.refresh)
+    end
     return self
 end
 
@@ -185,7 +190,9 @@ function M.side_multiple(model_or_scales)
 end
 
 --- refresh = k (see the top): pick the couplings and pair each with the last of its s/t shape.
--- couplings: {layer, order, h, w} in forward order (what nn.build collects).
+-- k = "auto": every coupling of the largest s/t shape but the last (the one whose buffers they share):
+-- the shape that holds the most activation memory, at the cost of one more s/t forward for each.
+-- couplings: {layer, order, h, w} in forward order (what nn.build collects). Returns the number chosen.
 function M.plan_refresh(couplings, k)
     local keeper = {} -- s/t shape -> the last coupling of that shape in forward order
     for _, c in ipairs(couplings) do
@@ -198,20 +205,25 @@ function M.plan_refresh(couplings, k)
     for _, c in ipairs(couplings) do
         if keeper[c.shape] ~= c then candidates[#candidates + 1] = c end
     end
-    if k > #candidates then
-        error(("model: 'refresh' = %d, but only %d couplings can refresh (every s/t shape keeps its last "
-            .. "coupling's activations)"):format(k, #candidates), 3)
-    end
     table.sort(candidates, function(a, b)
         if a.bytes ~= b.bytes then return a.bytes > b.bytes end
         return a.order < b.order
     end)
+    if k == "auto" then
+        k = 0
+        while k < #candidates and candidates[k + 1].bytes == candidates[1].bytes do k = k + 1 end
+    end
+    if k > #candidates then
+        error(("model: 'refresh' = %d, but only %d couplings can refresh (every s/t shape keeps its last "
+            .. "coupling's activations)"):format(k, #candidates), 3)
+    end
     for i = 1, k do
         local c = candidates[i]
         local prefix = "refresh." .. c.shape .. "."
         c.layer:refresh_st_in_backward(prefix)
         keeper[c.shape].layer.st:share_buffers(prefix)
     end
+    return k
 end
 
 --- z, logdet (N) of the flow alone, for x already in logit space: (N, C, H, W).

@@ -37,8 +37,9 @@ M.SCHEMA = {
         build = {"function", false, "function(nn, dims) returning the flow (nvp.nn layers) instead of an arch"},
         recompute = {"boolean", false, "backward rebuilds each layer's input by its inverse: activation memory "
             .. "of one coupling, one more s/t forward per coupling"},
-        refresh = {"number", 0, "the K couplings with the largest s/t networks store no s/t activations and "
-            .. "re-run that network in backward (stored path; one more s/t forward each)"},
+        refresh = {"number|string", 0, "the K couplings with the largest s/t networks store no s/t activations "
+            .. "and re-run that network in backward (stored path; one more s/t forward each); \"auto\": those of "
+            .. "the largest s/t shape", {"auto"}},
         alpha = {"number", 0.05, "logit constraint: p = alpha + (1 - 2 alpha) x / 256"},
     },
     train = {
@@ -118,8 +119,11 @@ function M.architecture(name, level)
 end
 
 local function check_value(path, spec, value, level)
-    if type(value) ~= spec[1] then type_error(path, value, spec[1], level + 1) end
-    if spec[4] then
+    -- spec[1]: a type, or types joined by "|" (then spec[4] lists the strings allowed)
+    if type(value) ~= spec[1] and not ("|" .. spec[1] .. "|"):find("|" .. type(value) .. "|", 1, true) then
+        type_error(path, value, spec[1], level + 1)
+    end
+    if spec[4] and (type(value) == "string" or not spec[1]:find("|", 1, true)) then
         for _, allowed in ipairs(spec[4]) do
             if allowed == value then return end
         end

@@ -76,6 +76,19 @@ describe("refresh (s/t networks re-run in backward)", function()
                          false, false, false}, flags)
     end)
 
+    it("refresh = \"auto\" refreshes the couplings of the largest s/t shape but its last", function()
+        local model = flow.RealNVP.new{channels = 2, size = 8, scales = 3, width = 4, blocks = 1, refresh = "auto"}
+        local flags = {}
+        for i, c in ipairs(couplings_of(model)) do flags[i] = c.refresh_st == true end
+        -- the largest shape: the three 8x8 width-4 networks; the third keeps the shared maps
+        assert.are.same({true, true, false, false, false, false, false, false, false, false, false, false, false,
+                         false, false, false}, flags)
+        assert.are.equal(2, model.cfg.refresh)
+        assert.are.equal(0, flow.RealNVP.new{channels = 2, size = 8, scales = 3, width = 4, blocks = 1}.cfg.refresh)
+        assert.is_true(flow.RealNVP.new{channels = 2, size = 8, scales = 3, width = 4, blocks = 1, refresh = "auto",
+                                        recompute = true}.cfg.recompute) -- auto has nothing to do there
+    end)
+
     it("holds less: each refreshed coupling stores no s/t maps", function()
         local function bytes_of_first_step(refresh)
             ws.clear()
@@ -99,7 +112,7 @@ describe("refresh (s/t networks re-run in backward)", function()
         assert.matches("model: 'refresh' is for the stored path", error_of(function()
             flow.RealNVP.new{channels = 1, size = 8, scales = 1, width = 4, blocks = 1, refresh = 1, recompute = true}
         end), 1, true)
-        assert.matches("model: 'refresh' must be a whole number >= 0, got 1.5", error_of(function()
+        assert.matches("model: 'refresh' must be a whole number >= 0 or \"auto\", got 1.5", error_of(function()
             flow.RealNVP.new{channels = 1, size = 8, scales = 1, width = 4, blocks = 1, refresh = 1.5}
         end), 1, true)
     end)

@@ -17,7 +17,8 @@ M.DEFAULT_PYTHON = "/usr/bin/python3" -- Debian's interpreter (python3-torch), n
 M.SCRIPT_IN_CHECKOUT = "../shared/bench/torch_realnvp.py" -- relative to the repository root
 M.INSTALL = "apt-get install -y python3-torch python3-numpy"
 M.LATENCY_SCRIPT = "experiments/torch_latency.py" -- relative to the repository root
-M.ISA_ENV = {avx2 = {ours = "NVP_NO_AVX512=1 ", peer = "ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 "}}
+-- (ours: NVP_FORCE_SCALAR cleared too: isa=avx2 races the AVX2 path, whatever the caller's environment)
+M.ISA_ENV = {avx2 = {ours = "NVP_FORCE_SCALAR= NVP_NO_AVX512=1 ", peer = "ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 "}}
 
 pcall(ffi.cdef, [[
 int getpid(void);
