@@ -22,7 +22,7 @@
 --
 --   local codec = require "nvp.compress.codec"
 --   local why = codec.unsupported(model)                         -- nil or "nn.InvConv1x1 (model.flow...)"
---   local c = codec.new(model, {sigma_log2 = 12, delta_log2 = 18})
+--   local c = codec.new(model, {sigma_log2 = 14, delta_log2 = 20})
 --   c:encode(msg, pixels_ptr)   -> model_bits (-log2 p(v) of the realised v)
 --   c:decode(msg, pixels_ptr)   -- fills one image's pixels
 local ffi = require "ffi"
@@ -42,7 +42,7 @@ local M = {}
 --- The coding settings (stored in the file header): sigma = 2^-sigma_log2 (noise scale in logit space),
 -- delta = 2^-delta_log2 (the grid), res (2^res..2^(res+1) coarse buckets per standard deviation), nbuckets
 -- (the window), precision (rANS bits). compress.md has the measurements behind the defaults.
-M.DEFAULTS = {sigma_log2 = 12, delta_log2 = 18, res = 6, nbuckets = 2048, precision = 24}
+M.DEFAULTS = {sigma_log2 = 14, delta_log2 = 20, res = 6, nbuckets = 2048, precision = 24}
 
 local LN2 = math.log(2)
 local i64 = ffi.typeof("int64_t[?]")
