@@ -23,7 +23,8 @@
 --   local codec = require "nvp.compress.codec"
 --   local why = codec.unsupported(model)                         -- nil or "nn.InvConv1x1 (model.flow...)"
 --   local c = codec.new(model, {sigma_log2 = 14, delta_log2 = 20})
---   c:encode(msg, pixels_ptr)   -> model_bits (-log2 p(v) of the realised v)
+--   local v = c:encode(msg, pixels_ptr)   -- v: the dequantised image the coder realised
+--   c:model_bits(v)                       -- the model's -log2 p(v), for the accounting
 --   c:decode(msg, pixels_ptr)   -- fills one image's pixels
 local ffi = require "ffi"
 local T = require "nvp.tensor"
@@ -301,8 +302,8 @@ function Codec:prior(msg, z, encode)
     end
 end
 
---- Encode one image (pixels: uint8 pointer to C*H*W bytes) onto msg. Returns -log2 p(v) in bits, the
--- model's codelength of the dequantised image v the coder realised (continuous density, pixel units).
+--- Encode one image (pixels: uint8 pointer to C*H*W bytes) onto msg. Returns the dequantised image v
+-- (1, C, H, W) the coder realised (pixels + the noise it popped), for model_bits.
 function Codec:encode(msg, pixels)
     local model = self.model
     local v = T.empty(self.shape)
@@ -313,10 +314,16 @@ function Codec:encode(msg, pixels)
     local y = self:encode_step(msg, v, self:logit_step())
     local z = self:code_module(msg, model.flow, y, true)
     self:prior(msg, z, true)
-    -- the model's own -log p(v): logit, flow and prior on the realised v (nvp.flow's loss, in bits)
+    return v
+end
+
+--- The model's own -log2 p(v) in bits for a dequantised image v (1, C, H, W): logit, flow and prior
+-- (nvp.flow's loss; the density of v in pixel units), what the coder's codelength is measured against.
+function Codec:model_bits(v)
+    local model = self.model
     local yv, logdet_pre = model.logit:transform(v, "codec.model")
     local zv, logdet = model:forward(yv)
-    return model:nll_from(zv, logdet, logdet_pre).data[0] / LN2   -- nats of v in pixel units
+    return model:nll_from(zv, logdet, logdet_pre).data[0] / LN2
 end
 
 --- Decode the image last encoded onto msg into pixels (uint8 pointer to C*H*W bytes).
