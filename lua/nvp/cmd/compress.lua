@@ -45,6 +45,13 @@ function M.run(args)
     local positional, o = cli.verb_args("compress", args, KEYS)
     local path = table.remove(positional, 1)
     if path == nil then cli.usage_error("compress needs a checkpoint: nvp compress CKPT INPUT... out=FILE.nvpz") end
+    for _, k in ipairs{{"sigma", 1, 30}, {"delta", 9, 32}} do
+        local v = o[k[1]]
+        if v ~= nil and (v ~= math.floor(v) or v < k[2] or v > k[3]) then
+            cli.usage_error(("compress: %s must be a whole number in [%d, %d] (the noise/grid is 2^-%s)"):format(k[1],
+                k[2], k[3], k[1]))
+        end
+    end
     local ck = verb.open(path, o)
     local why = codec.unsupported(ck.model)
     if why then error(("%s: nvp compress cannot code %s (it codes Real NVP's layers: couplings, batch norm, "
@@ -52,7 +59,7 @@ function M.run(args)
     local set = verb.images(ck, positional, o, "compress")
     local settings = {sigma_log2 = o.sigma, delta_log2 = o.delta}
     local header = M.identity(path)
-    local msg, stats = stream.encode(ck.model, set.images, settings)
+    local msg, stats = stream.encode(ck.model, set.images, settings, set.names)
     local c = codec.new(ck.model, settings).s
     header.codec = {sigma_log2 = c.sigma_log2, delta_log2 = c.delta_log2, res = c.res, nbuckets = c.nbuckets,
                     precision = c.precision}

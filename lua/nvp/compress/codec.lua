@@ -92,7 +92,7 @@ function M.new(model, s)
     self.grid = {delta = self.delta, res = st.res, nbuckets = st.nbuckets, precision = st.precision}
     self.vgrid = {delta = 256 * self.delta, res = st.res, nbuckets = st.nbuckets, precision = st.precision}
     self.noise_n = 2 ^ (st.delta_log2 - 8)           -- points of u in [0, 1): u = j * 256 delta
-    if st.delta_log2 < 9 or st.delta_log2 > 32 then error("codec: delta_log2 must be in [9, 32]", 2) end
+    if st.delta_log2 < 9 or st.delta_log2 > 32 then error("codec: delta_log2 must be in [9, 32]", 0) end
     self.shape = {1, model.cfg.channels, model.cfg.height, model.cfg.width_px}
     self.dims = model.dims
     self.k = i64(self.dims)

@@ -60,11 +60,12 @@ function M.deterministic(fn)
     return unpack(res, 2)
 end
 
---- Encode images (nvp.data.images of the model's shape) onto a new message. Returns msg, stats =
+--- Encode images (nvp.data.images of the model's shape; names: theirs, for messages) onto a new message.
+-- Raises "NAME cannot be coded: why" (e.g. a value beyond the grid's float32 range). Returns msg, stats =
 -- {model_bits (sum of -log2 p(v) over the images, on the dequantisation the coder realised),
 -- init_pushes, init_words, low_words, init_bits (held before the first image), coded_bits (what the
 -- images added to the message), seconds (of the coding, the model_bits forward passes left out)}.
-function M.encode(model, images, settings)
+function M.encode(model, images, settings, names)
     return M.deterministic(function()
         local c = codec.new(model, settings)
         local pushes = M.init_pushes(model.dims)
@@ -74,7 +75,11 @@ function M.encode(model, images, settings)
         local bytes, model_bits, seconds = images:image_bytes(), 0, 0
         for i = 0, images.count - 1 do
             local t0 = clock()
-            local v = c:encode(msg, images.data + i * bytes)
+            local ok, v = pcall(c.encode, c, msg, images.data + i * bytes)
+            if not ok then
+                local name = names and names[i + 1] or ("image %d of %d"):format(i + 1, images.count)
+                error(("%s cannot be coded: %s"):format(name, tostring(v):gsub("^[^:]*:%d+: ", "")), 0)
+            end
             seconds = seconds + clock() - t0
             model_bits = model_bits + c:model_bits(v)          -- the accounting, not timed
         end
