@@ -122,7 +122,8 @@ local codecs = {
 }
 for _, cd in ipairs(codecs) do
     if not have(cd.tool) then
-        print(("%s: %s is not installed (bash .ci/setup .ci/packages-experiments.txt): skipped"):format(cd.key, cd.tool))
+        print(("%s: %s is not installed (bash .ci/setup .ci/packages-experiments.txt): skipped"):format(cd.key,
+            cd.tool))
     else
         local total, t0 = 0, clock()
         for i = 1, n do
@@ -132,7 +133,9 @@ for _, cd in ipairs(codecs) do
         end
         local enc1 = n / (clock() - t0)
         t0 = clock()
-        for i = 1, n do cd.dec(("%s/%06d.%s.%s"):format(tmp, i, cd.key, cd.ext), ("%s/%06d.%s.out.png"):format(tmp, i, cd.key)) end
+        for i = 1, n do
+            cd.dec(("%s/%06d.%s.%s"):format(tmp, i, cd.key, cd.ext), ("%s/%06d.%s.out.png"):format(tmp, i, cd.key))
+        end
         local dec1 = n / (clock() - t0)
         local dst = ("%s/mosaic.%s.%s"):format(tmp, cd.key, cd.ext)
         t0 = clock()

@@ -82,7 +82,9 @@ function M.run(args)
         stream.CPU_PATH, stream.THREADS))
     if o.verify == 1 then
         local back, seconds = stream.decode(ck.model, msg, n, settings)
-        if ffi.C.memcmp(back.data, set.images.data, dims) ~= 0 then error(("%s: verify: the decoded pixels differ"):format(out), 0) end
+        if ffi.C.memcmp(back.data, set.images.data, dims) ~= 0 then
+            error(("%s: verify: the decoded pixels differ"):format(out), 0)
+        end
         print(("  verify every pixel equal; decode %.2f s, %.2f images/s"):format(seconds, n / seconds))
     end
     return 0

@@ -100,8 +100,8 @@ function M.decode(model, msg, count, settings)
         for i = count - 1, 0, -1 do
             local ok, err = pcall(c.decode, c, msg, out.data + i * bytes)
             if not ok then
-                error(("image %d of %d does not decode: %s"):format(i + 1, count, tostring(err):gsub("^[^:]*:%d+: ", "")),
-                    0)
+                local why = tostring(err):gsub("^[^:]*:%d+: ", "")
+                error(("image %d of %d does not decode: %s"):format(i + 1, count, why), 0)
             end
         end
         local seconds = clock() - t0
