@@ -119,6 +119,16 @@ describe("nvp compress", function()
         assert.is_truthy(wrong_decoder_error(tostring(e2)), e2)
     end)
 
+    it("refuses a header with a valid checksum but missing or malformed fields", function()
+        local function file_of(text) return container.MAGIC .. string.char(#text, 0, 0, 0) .. text .. container.fnv(text) end
+        local h, err = container.unpack(file_of('{"format":"nvpz-1"}'), "f.nvpz")
+        assert.is_nil(h)
+        assert.are.equal("f.nvpz: the header's 'words' is not a whole number", err)
+        h, err = container.unpack(file_of("[1,2"), "f.nvpz")
+        assert.is_nil(h)
+        assert.matches("^f%.nvpz: format", err)
+    end)
+
     it("names the layer it cannot code", function()
         local m = flow.new(nn.Sequence{nn.Coupling{net = nn.ResNet{width = 2, blocks = 1}}, nn.InvConv1x1{}},
             {channels = 2, height = 4, width = 4})
@@ -158,7 +168,8 @@ describe("nvp compress on Fashion-MNIST test images", function()
         local msg, stats = stream.encode(m, images)
         assert.is_true(within_bound(stats),
             ("coded %.1f bits, the model %.1f"):format(stats.coded_bits, stats.model_bits))
-        local bytes = container.pack({}, msg)
+        local bytes = container.pack({images = 3, channels = 1, height = 28, width = 28, threads = 1,
+                                      init_pushes = stats.init_pushes, codec = codec.new(m).s}, msg)
         local h = assert(container.unpack(bytes, "x.nvpz"))
         local again = assert(container.message(h, stream.initial_message(stream.init_pushes(m.dims)), "x.nvpz"))
         assert.is_true(again == msg)
