@@ -120,7 +120,9 @@ describe("nvp compress", function()
     end)
 
     it("refuses a header with a valid checksum but missing or malformed fields", function()
-        local function file_of(text) return container.MAGIC .. string.char(#text, 0, 0, 0) .. text .. container.fnv(text) end
+        local function file_of(text)
+            return container.MAGIC .. string.char(#text, 0, 0, 0) .. text .. container.fnv(text)
+        end
         local h, err = container.unpack(file_of('{"format":"nvpz-1"}'), "f.nvpz")
         assert.is_nil(h)
         assert.are.equal("f.nvpz: the header's 'words' is not a whole number", err)

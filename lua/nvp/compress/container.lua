@@ -91,14 +91,17 @@ function M.unpack(bytes, path)
             M.FORMAT)
     end
     local function whole(v) return type(v) == "number" and v >= 0 and v == math.floor(v) and v < 2 ^ 53 end
-    for _, k in ipairs{"words", "low_words", "crc", "images", "channels", "height", "width", "init_pushes", "threads"} do
+    for _, k in ipairs{"words", "low_words", "crc", "images", "channels", "height", "width", "init_pushes",
+                       "threads"} do
         if not whole(h[k]) then return nil, ("%s: the header's '%s' is not a whole number"):format(path, k) end
     end
     if h.low_words > h.words or type(h.codec) ~= "table" then
         return nil, ("%s: the header's low_words or codec is malformed"):format(path)
     end
     for _, k in ipairs{"sigma_log2", "delta_log2", "res", "nbuckets", "precision"} do
-        if not whole(h.codec[k]) then return nil, ("%s: the header's codec.%s is not a whole number"):format(path, k) end
+        if not whole(h.codec[k]) then
+            return nil, ("%s: the header's codec.%s is not a whole number"):format(path, k)
+        end
     end
     local start = at + len + 16
     local want = 4 * (h.words - h.low_words)
