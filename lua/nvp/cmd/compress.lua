@@ -1,4 +1,4 @@
--- nvp compress CKPT INPUT...|split=test [out=FILE.nvpz sigma=14 delta=20 verify=1 images=N]: lossless
+-- nvp compress CKPT INPUT...|split=test [out=FILE.nvpz sigma=14 delta=18 verify=1 images=N]: lossless
 -- compression of images with a trained flow by local bits-back coding (nvp.compress.codec; Ho, Lohn,
 -- Abbeel 2019), all images on one rANS stream, written atomically to a .nvpz file
 -- (nvp.compress.container) that `nvp decompress` reads. sigma, delta: the noise scale 2^-sigma and the

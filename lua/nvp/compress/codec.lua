@@ -22,7 +22,7 @@
 --
 --   local codec = require "nvp.compress.codec"
 --   local why = codec.unsupported(model)                         -- nil or "nn.InvConv1x1 (model.flow...)"
---   local c = codec.new(model, {sigma_log2 = 14, delta_log2 = 20})
+--   local c = codec.new(model, {sigma_log2 = 14, delta_log2 = 18})
 --   local v = c:encode(msg, pixels_ptr)   -- v: the dequantised image the coder realised
 --   c:model_bits(v)                       -- the model's -log2 p(v), for the accounting
 --   c:decode(msg, pixels_ptr)   -- fills one image's pixels
@@ -43,7 +43,7 @@ local M = {}
 --- The coding settings (stored in the file header): sigma = 2^-sigma_log2 (noise scale in logit space),
 -- delta = 2^-delta_log2 (the grid), res (2^res..2^(res+1) coarse buckets per standard deviation), nbuckets
 -- (the window), precision (rANS bits). compress.md has the measurements behind the defaults.
-M.DEFAULTS = {sigma_log2 = 14, delta_log2 = 20, res = 6, nbuckets = 2048, precision = 24}
+M.DEFAULTS = {sigma_log2 = 14, delta_log2 = 18, res = 6, nbuckets = 2048, precision = 24}
 
 local LN2 = math.log(2)
 local i64 = ffi.typeof("int64_t[?]")
@@ -118,8 +118,9 @@ local function from_grid(x, idx, n, delta, k, what)
     for j = 0, n - 1 do
         local v = tonumber(k[j])
         if v >= 16777216 or v <= -16777216 then
-            error(("codec: %s: value %.9g is beyond float32's exact grid of 2^%d (use a coarser delta)"):format(
-                what, v * delta, math.floor(math.log(delta) / LN2 + 0.5)), 0)
+            local d = math.floor(-math.log(delta) / LN2 + 0.5)
+            error(("codec: %s: value %.9g is beyond float32's exact range on the grid 2^-%d (|value| < 2^%d; "
+                .. "a coarser grid, delta=%d, doubles it)"):format(what, v * delta, d, 24 - d, d - 1), 0)
         end
         d[idx and idx[j] or j] = v * delta
     end
