@@ -641,8 +641,10 @@ nvp_status nvp_rans_pop_buckets(nvp_rans *rans, int32_t *buckets, const float *m
  * buckets per scale), in a window of nbuckets (a power of two) of them centred on the mean (aligned to
  * multiples of m, so encoder and decoder agree), frequencies as nvp_rans_push_bucket's at precision;
  * then the point's offset inside its bucket, uniform over m. The two end buckets take the tails: a
- * point there is coded by its distance past the window's inner edge, uniform over m * nbuckets
- * points; farther points are refused. mean, scale: (n); k: (n). Element 0 pushed first; pop undoes it.
+ * point there is coded by its distance past the window's inner edge, an escape: uniform over
+ * m * nbuckets points (one more window), or, at 24 bits' cost, any distance below 2^62 (a pop lands
+ * there with probability below 2^-18 given the end bucket). |k| < 2^61. mean, scale: (n); k: (n).
+ * Element 0 pushed first; pop undoes it.
  * On failure the elements before the failing one are coded (the message is then of no further use). */
 nvp_status nvp_rans_push_gaussians(nvp_rans *rans, const int64_t *k, const double *mean, const double *scale,
                                    int64_t n, double delta, int32_t res, int32_t nbuckets, int32_t precision);

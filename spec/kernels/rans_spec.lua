@@ -341,7 +341,9 @@ describe("rans refusals", function()
 end)
 
 describe("rans windowed Gaussians (the codec's grid values)", function()
-    local function normal() return math.sqrt(-2 * math.log(1 - math.random())) * math.cos(2 * math.pi * math.random()) end
+    local function normal()
+        return math.sqrt(-2 * math.log(1 - math.random())) * math.cos(2 * math.pi * math.random())
+    end
 
     -- n grid points drawn around random means at random scales (2^-12..2^4 of a 2^-16 grid), a few of them
     -- far out in the escape range; and the ideal codelength sum -log2(N(k delta) delta).
@@ -350,11 +352,12 @@ describe("rans windowed Gaussians (the codec's grid values)", function()
         local ideal = 0
         for i = 0, n - 1 do
             mean[i], scale[i] = (math.random() - 0.5) * 20, 2 ^ (math.random() * 16 - 12)
-            local z = (far and i % 50 == 0) and (math.random() < 0.5 and -1 or 1) * (10 + 12 * math.random()) or normal()
+            local sign = math.random() < 0.5 and -1 or 1
+            local z = (far and i % 50 == 0) and sign * (10 + 12 * math.random()) or normal()
             k[i] = math.floor((mean[i] + scale[i] * z) / grid.delta + 0.5)
             local x = tonumber(k[i]) * grid.delta
-            ideal = ideal + (0.5 * ((x - mean[i]) / scale[i]) ^ 2 + math.log(scale[i] * math.sqrt(2 * math.pi) / grid.delta))
-                / math.log(2)
+            local nats = 0.5 * ((x - mean[i]) / scale[i]) ^ 2 + math.log(scale[i] * math.sqrt(2 * math.pi) / grid.delta)
+            ideal = ideal + nats / math.log(2)
         end
         return k, mean, scale, ideal
     end
@@ -367,8 +370,10 @@ describe("rans windowed Gaussians (the codec's grid values)", function()
         local m = rans.new()
         m:push_gaussians(k, mean, scale, n, grid)
         -- a Gaussian over 2^7..2^8 coarse buckets per scale, uniform inside one: 1e-4 relative measured
-        assert.is_true(math.abs(m:bits() - ideal) < 1e-3 * ideal + 64, ("%.1f bits, ideal %.1f"):format(m:bits(), ideal))
-        local kf, meanf, scalef = draw(n, grid, true)           -- every 50th point 10..22 scales out (the window reaches 8..16)
+        assert.is_true(math.abs(m:bits() - ideal) < 1e-3 * ideal + 64,
+            ("%.1f bits, ideal %.1f"):format(m:bits(), ideal))
+        -- every 50th point 10..22 scales out (the window reaches 8..16)
+        local kf, meanf, scalef = draw(n, grid, true)
         m:push_gaussians(kf, meanf, scalef, n, grid)
         m = assert(rans.from_bytes(m:to_bytes()))
         local back = ffi.new("int64_t[?]", n)
@@ -397,12 +402,21 @@ describe("rans windowed Gaussians (the codec's grid values)", function()
         for i = 0, low - 1 do assert.are.equal(before:word(i), m:word(i)) end
     end)
 
-    it("refuses a point beyond the escape range and bad grids in one line", function()
+    it("codes points any distance out (escape lengths), refuses |k| >= 2^61 and bad grids in one line", function()
         local m = rans.new()
-        local k, mean, scale = ffi.new("int64_t[1]", 1000000), ffi.new("double[1]", 0), ffi.new("double[1]", 1 / 64)
+        local far = {1000000, -1000000, 2 ^ 40 + 3, -(2 ^ 60) + 7, 17, -17, 0}
+        local n = #far
+        local k, mean, scale = ffi.new("int64_t[?]", n), ffi.new("double[?]", n), ffi.new("double[?]", n)
+        for i = 1, n do k[i - 1], mean[i - 1], scale[i - 1] = far[i], 0, 1 / 64 end
         local grid = {delta = 2 ^ -10, res = 2, nbuckets = 16, precision = 16}
-        assert.matches("^nvp_rans_push_gaussians: value 1000000 %* delta is beyond the window around its mean 0 "
-            .. "%(scale 0.015625%) and its escape range %(element 0 of 1%)$", msg_of(m.push_gaussians, m, k, mean, scale, 1, grid))
+        m:push_gaussians(k, mean, scale, n, grid)
+        local back = ffi.new("int64_t[?]", n)
+        m:pop_gaussians(back, mean, scale, n, grid)
+        for i = 0, n - 1 do assert.are.equal(tonumber(k[i]), tonumber(back[i])) end
+        assert.are.equal(0, m:bits())
+        k[0] = 2 ^ 61
+        assert.are.equal("nvp_rans_push_gaussians: value 2305843009213693952 * delta is beyond 2^61 points "
+            .. "(element 0 of 1)", msg_of(m.push_gaussians, m, k, mean, scale, 1, grid))
         k[0] = 0
         assert.are.equal("nvp_rans_push_gaussians: delta = 0.75 is not a power of two",
             msg_of(m.push_gaussians, m, k, mean, scale, 1, {delta = 0.75, res = 2, nbuckets = 16, precision = 16}))

@@ -525,6 +525,44 @@ static nvp_status pop_bits(nvp_rans *r, uint64_t *value, int bits, const char *f
     return NVP_OK;
 }
 
+/* An escape e >= 0 (a point's distance past its window's edge): a length class L, then bits. L = 0: e in
+ * [0, 2^ebits), ebits bits (one more window); L = l >= 1: e in [2^(ebits+l-1), 2^(ebits+l)), ebits+l-1
+ * bits of e - 2^(ebits+l-1). L is coded at 24 bits with freq 1 for each l >= 1 and the rest for L = 0: so
+ * a pop from arbitrary bits (the encoder's bits back) lands beyond one window only with probability
+ * (63 - ebits) 2^-24 given the end bucket, while a push of any distance below 2^62 is possible. Every
+ * (L, bits) decodes to one e and back (the bits-back identity). */
+static nvp_status push_escape(nvp_rans *r, uint64_t e, int ebits, const char *fn) {
+    uint64_t lmax = (uint64_t)(63 - ebits), l = 0;
+    nvp_status st;
+    if (e >= (1ull << ebits)) {
+        int len = 0;
+        while (len < 63 && (e >> len) > 1) len++;  /* e in [2^len, 2^(len+1)) */
+        l = (uint64_t)(len + 1 - ebits);
+        st = push_bits(r, e - (1ull << len), len, fn);
+    } else {
+        st = push_bits(r, e, ebits, fn);
+    }
+    if (st) return st;
+    uint64_t total = 1ull << RANS_UNIFORM_PRECISION, f0 = total - lmax;
+    return l == 0 ? push_sym(r, 0, f0, RANS_UNIFORM_PRECISION, fn)
+                  : push_sym(r, f0 + l - 1, 1, RANS_UNIFORM_PRECISION, fn);
+}
+
+static nvp_status pop_escape(nvp_rans *r, uint64_t *e, int ebits, const char *fn) {
+    uint64_t lmax = (uint64_t)(63 - ebits), total = 1ull << RANS_UNIFORM_PRECISION, f0 = total - lmax;
+    uint64_t slot = r->x & (total - 1);
+    uint64_t l = slot < f0 ? 0 : slot - f0 + 1;
+    nvp_status st = l == 0 ? pop_sym(r, 0, f0, RANS_UNIFORM_PRECISION, fn) : pop_sym(r, slot, 1,
+                                                                                      RANS_UNIFORM_PRECISION, fn);
+    if (st) return st;
+    uint64_t bits = 0;
+    int len = l == 0 ? ebits : ebits + (int)l - 1;
+    st = pop_bits(r, &bits, len, fn);
+    if (st) return st;
+    *e = l == 0 ? bits : (1ull << len) + bits;
+    return NVP_OK;
+}
+
 /* One element's window: m = 2^j fine points per coarse bucket, the window's first fine index k0,
  * and the bucket grid over it. */
 typedef struct gauss_window {
@@ -594,15 +632,14 @@ nvp_status nvp_rans_push_gaussians(nvp_rans *rans, const int64_t *k, const doubl
         if (b > 0 && b < W - 1) {
             bucket = (int32_t)b, rest = (uint64_t)(off - b * m), bits = w.j;
         } else {
+            /* |k| < 2^61 keeps the distance below 2^62 (the window's start is within 2^60) */
+            if (k[i] >= ((int64_t)1 << 61) || k[i] <= -((int64_t)1 << 61))
+                return batch_fail(nvp_fail(NVP_STATUS_UNSUPPORTED, "%s: value %lld * delta is beyond 2^61 points",
+                                           fn, (long long)k[i]), i, n);
             int64_t e = b <= 0 ? (w.k0 + m - 1) - k[i] : k[i] - (w.k0 + (W - 1) * m);
-            if (e < 0 || (w.ebits < 63 && e >= ((int64_t)1 << w.ebits)))
-                return batch_fail(nvp_fail(NVP_STATUS_UNSUPPORTED,
-                                           "%s: value %lld * delta is beyond the window around its mean %.17g "
-                                           "(scale %.17g) and its escape range",
-                                           fn, (long long)k[i], mean[i], scale[i]), i, n);
-            bucket = b <= 0 ? 0 : (int32_t)(W - 1), rest = (uint64_t)e, bits = w.ebits;
+            bucket = b <= 0 ? 0 : (int32_t)(W - 1), rest = (uint64_t)e, bits = -1;
         }
-        st = push_bits(rans, rest, bits, fn);
+        st = bits < 0 ? push_escape(rans, rest, w.ebits, fn) : push_bits(rans, rest, bits, fn);
         if (!st) st = push_bucket(rans, &w.g, bucket, fn);
         if (st) return batch_fail(st, i, n);
     }
@@ -622,8 +659,11 @@ nvp_status nvp_rans_pop_gaussians(nvp_rans *rans, int64_t *k, const double *mean
         int32_t bucket = 0;
         uint64_t rest = 0;
         st = pop_bucket(rans, &w.g, &bucket, fn);
-        if (!st) st = pop_bits(rans, &rest, bucket > 0 && bucket < W - 1 ? w.j : w.ebits, fn);
+        int inside = bucket > 0 && bucket < W - 1;
+        if (!st) st = inside ? pop_bits(rans, &rest, w.j, fn) : pop_escape(rans, &rest, w.ebits, fn);
         if (st) return batch_fail(st, i, n);
+        if (rest >= (1ull << 62))
+            return batch_fail(nvp_fail(NVP_STATUS_BAD_FORMAT, "%s: an escape of 2^62 points or more", fn), i, n);
         if (bucket > 0 && bucket < W - 1) k[i] = w.k0 + bucket * m + (int64_t)rest;
         else if (bucket == 0) k[i] = w.k0 + m - 1 - (int64_t)rest;
         else k[i] = w.k0 + (W - 1) * m + (int64_t)rest;
