@@ -31,14 +31,7 @@ local function median(t)
     return k % 2 == 1 and t[(k + 1) / 2] or (t[k / 2] + t[k / 2 + 1]) / 2
 end
 
-local function cpu_model()
-    local f = io.open("/proc/cpuinfo")
-    if not f then return "unknown" end
-    local text = f:read("*a")
-    f:close()
-    local cores = select(2, text:gsub("\nprocessor", "")) + (text:match("^processor") and 1 or 0)
-    return ("%s, %d logical CPUs"):format(text:match("model name%s*:%s*([^\n]+)") or "unknown", cores)
-end
+local page = dofile("experiments/results_page.lua")
 
 math.randomseed(1)
 local syms = ffi.new("int32_t[?]", n)
@@ -108,7 +101,7 @@ for _, case in ipairs(cases) do
         row[4] / 1e6, row[5]))
 end
 
-local cpu = cpu_model()
+local cpu = page.cpu_model()
 print("CPU: " .. cpu .. "; " .. reps .. " reps of " .. n .. " symbols, medians, process CPU time")
 
 if opts.out then
@@ -123,16 +116,6 @@ if opts.out then
     for _, r in ipairs(rows) do
         lines[#lines + 1] = ("| `%s` | %s | %.2f | %.2f | %.2f |"):format(r[1], r[2], r[3] / 1e6, r[4] / 1e6, r[5])
     end
-    -- Replace the text between the markers in opts.out (the rest of the page is written by hand).
-    local begin_mark, end_mark = "<!-- rans_bench: begin -->", "<!-- rans_bench: end -->"
-    local f = io.open(opts.out)
-    local page = f and f:read("*a") or ("# Compression\n\n" .. begin_mark .. "\n" .. end_mark .. "\n")
-    if f then f:close() end
-    local a, b = page:find(begin_mark, 1, true), page:find(end_mark, 1, true)
-    if not a or not b then error(opts.out .. ": no " .. begin_mark .. " ... " .. end_mark .. " markers") end
-    page = page:sub(1, a - 1) .. begin_mark .. "\n" .. table.concat(lines, "\n") .. "\n" .. page:sub(b)
-    f = assert(io.open(opts.out, "w"))
-    f:write(page)
-    f:close()
+    page.replace_section(opts.out, "rans_bench", lines)
     print("wrote " .. opts.out)
 end

@@ -635,6 +635,30 @@ nvp_status nvp_rans_push_buckets(nvp_rans *rans, const int32_t *buckets, const f
 nvp_status nvp_rans_pop_buckets(nvp_rans *rans, int32_t *buckets, const float *mean, const float *scale, int64_t n,
                                 nvp_rans_dist dist, double lo, double width, int32_t nbuckets, int32_t precision);
 
+/* Grid values under discretised Gaussians, the symbol of the local bits-back codec (nvp compress):
+ * element i is the point k[i] * delta (delta a power of two) under N(mean[i], scale[i]^2). Coded as a
+ * coarse bucket of m = 2^j points, j = max(0, floor(log2(scale / delta)) - res) (so 2^res..2^(res+1)
+ * buckets per scale), in a window of nbuckets (a power of two) of them centred on the mean (aligned to
+ * multiples of m, so encoder and decoder agree), frequencies as nvp_rans_push_bucket's at precision;
+ * then the point's offset inside its bucket, uniform over m. The two end buckets take the tails: a
+ * point there is coded by its distance past the window's inner edge, an escape: uniform over
+ * m * nbuckets points (one more window), or, at 24 bits' cost, any distance below 2^62 (a pop lands
+ * there with probability below 2^-18 given the end bucket). |k| < 2^61. mean, scale: (n); k: (n).
+ * Element 0 pushed first; pop undoes it.
+ * On failure the elements before the failing one are coded (the message is then of no further use). */
+nvp_status nvp_rans_push_gaussians(nvp_rans *rans, const int64_t *k, const double *mean, const double *scale,
+                                   int64_t n, double delta, int32_t res, int32_t nbuckets, int32_t precision);
+/* [OUT] k: (n), popped under the same arguments. */
+nvp_status nvp_rans_pop_gaussians(nvp_rans *rans, int64_t *k, const double *mean, const double *scale, int64_t n,
+                                  double delta, int32_t res, int32_t nbuckets, int32_t precision);
+
+/* The fewest words the stack has held since it was made, read, or reset by nvp_rans_reset_low: the
+ * words below it were never popped (bits-back's unused initial bits). */
+int64_t nvp_rans_low_words(const nvp_rans *rans);
+void nvp_rans_reset_low(nvp_rans *rans);
+/* [OUT] word: the stack's word i (0 = the bottom, the first pushed out). */
+nvp_status nvp_rans_word(uint32_t *word, const nvp_rans *rans, int64_t i);
+
 /* [OUT] size: the bytes nvp_rans_to_bytes writes: 24-byte header ("nvprans1", words, state),
  * 4 per word, 4 of CRC-32. */
 size_t nvp_rans_size(const nvp_rans *rans);

@@ -339,3 +339,89 @@ describe("rans refusals", function()
         assert.are.equal(0, m:bits())   -- nothing above touched the message
     end)
 end)
+
+describe("rans windowed Gaussians (the codec's grid values)", function()
+    local function normal()
+        return math.sqrt(-2 * math.log(1 - math.random())) * math.cos(2 * math.pi * math.random())
+    end
+
+    -- n grid points drawn around random means at random scales (2^-12..2^4 of a 2^-16 grid), a few of them
+    -- far out in the escape range; and the ideal codelength sum -log2(N(k delta) delta).
+    local function draw(n, grid, far)
+        local k, mean, scale = ffi.new("int64_t[?]", n), ffi.new("double[?]", n), ffi.new("double[?]", n)
+        local ideal = 0
+        for i = 0, n - 1 do
+            mean[i], scale[i] = (math.random() - 0.5) * 20, 2 ^ (math.random() * 16 - 12)
+            local sign = math.random() < 0.5 and -1 or 1
+            local z = (far and i % 50 == 0) and sign * (10 + 12 * math.random()) or normal()
+            k[i] = math.floor((mean[i] + scale[i] * z) / grid.delta + 0.5)
+            local x = tonumber(k[i]) * grid.delta
+            local nats = 0.5 * ((x - mean[i]) / scale[i]) ^ 2 + math.log(scale[i] * math.sqrt(2 * math.pi) / grid.delta)
+            ideal = ideal + nats / math.log(2)
+        end
+        return k, mean, scale, ideal
+    end
+
+    it("round-trips grid points, near the ideal codelength, tails through the escape", function()
+        math.randomseed(7)
+        local grid = {delta = 2 ^ -16, res = 6, nbuckets = 2048, precision = 24}
+        local n = 4000
+        local k, mean, scale, ideal = draw(n, grid, false)
+        local m = rans.new()
+        m:push_gaussians(k, mean, scale, n, grid)
+        -- a Gaussian over 2^7..2^8 coarse buckets per scale, uniform inside one: 1e-4 relative measured
+        assert.is_true(math.abs(m:bits() - ideal) < 1e-3 * ideal + 64,
+            ("%.1f bits, ideal %.1f"):format(m:bits(), ideal))
+        -- every 50th point 10..22 scales out (the window reaches 8..16)
+        local kf, meanf, scalef = draw(n, grid, true)
+        m:push_gaussians(kf, meanf, scalef, n, grid)
+        m = assert(rans.from_bytes(m:to_bytes()))
+        local back = ffi.new("int64_t[?]", n)
+        m:pop_gaussians(back, meanf, scalef, n, grid)
+        for i = 0, n - 1 do assert(back[i] == kf[i], ("far point %d: %s, pushed %s"):format(i, back[i], kf[i])) end
+        m:pop_gaussians(back, mean, scale, n, grid)
+        for i = 0, n - 1 do assert(back[i] == k[i], ("point %d: %s, pushed %s"):format(i, back[i], k[i])) end
+        assert.are.equal(0, m:bits())
+    end)
+
+    it("pops then pushes back unchanged (bits back), and tracks the low-water mark", function()
+        math.randomseed(8)
+        local grid = {delta = 2 ^ -20, res = 4, nbuckets = 256, precision = 16}
+        local m = random_message(40000)
+        local before, words = m:clone(), m:words()
+        m:reset_low()
+        local n = 500
+        local _, mean, scale = draw(n, grid, false)
+        local k = ffi.new("int64_t[?]", n)
+        m:pop_gaussians(k, mean, scale, n, grid)
+        local low = m:low_words()
+        assert.is_true(low < words and low == m:words(), ("low %d, words %d then %d"):format(low, words, m:words()))
+        m:push_gaussians(k, mean, scale, n, grid)
+        assert.is_true(m == before)
+        assert.are.equal(low, m:low_words())                    -- pushes never lower it
+        for i = 0, low - 1 do assert.are.equal(before:word(i), m:word(i)) end
+    end)
+
+    it("codes points any distance out (escape lengths), refuses |k| >= 2^61 and bad grids in one line", function()
+        local m = rans.new()
+        local far = {1000000, -1000000, 2 ^ 40 + 3, -(2 ^ 60) + 7, 17, -17, 0}
+        local n = #far
+        local k, mean, scale = ffi.new("int64_t[?]", n), ffi.new("double[?]", n), ffi.new("double[?]", n)
+        for i = 1, n do k[i - 1], mean[i - 1], scale[i - 1] = far[i], 0, 1 / 64 end
+        local grid = {delta = 2 ^ -10, res = 2, nbuckets = 16, precision = 16}
+        m:push_gaussians(k, mean, scale, n, grid)
+        local back = ffi.new("int64_t[?]", n)
+        m:pop_gaussians(back, mean, scale, n, grid)
+        for i = 0, n - 1 do assert.are.equal(tonumber(k[i]), tonumber(back[i])) end
+        assert.are.equal(0, m:bits())
+        k[0] = 2 ^ 61
+        assert.are.equal("nvp_rans_push_gaussians: value 2305843009213693952 * delta is beyond 2^61 points "
+            .. "(element 0 of 1)", msg_of(m.push_gaussians, m, k, mean, scale, 1, grid))
+        k[0] = 0
+        assert.are.equal("nvp_rans_push_gaussians: delta = 0.75 is not a power of two",
+            msg_of(m.push_gaussians, m, k, mean, scale, 1, {delta = 0.75, res = 2, nbuckets = 16, precision = 16}))
+        assert.are.equal("nvp_rans_push_gaussians: nbuckets = 12 is not a power of two in [4, 2^20] at most 2^16 / 16",
+            msg_of(m.push_gaussians, m, k, mean, scale, 1, {delta = 1, res = 2, nbuckets = 12, precision = 16}))
+        assert.are.equal(0, m:bits())
+    end)
+end)

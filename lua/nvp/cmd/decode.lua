@@ -3,7 +3,6 @@
 -- be finite, and nothing in it runs), one PNG per image, DIR/000001.png ... in the file's order (names
 -- are numbers, never taken from the file). Each PNG is written to a temporary and renamed.
 local cli = require "nvp.cli"
-local fs = require "nvp.fs"
 local verb = require "nvp.likelihood.verb"
 local latents = require "nvp.likelihood.latents"
 local output = require "nvp.likelihood.output"
@@ -22,15 +21,9 @@ function M.run(args)
     if parts == nil then error(count, 0) end
     local images = latents.decode(ck.model, parts, o.batch)
     local dir = o.out or "decoded"
-    local ok, err = fs.mkdir_p(dir)
+    local ok, err = output.pngs(dir, images)
     if not ok then error(err, 0) end
-    local c, h, w = images.channels, images.height, images.width
-    for i = 1, count do
-        local hwc = output.hwc(images.data + (i - 1) * images:image_bytes(), c, h, w)
-        ok, err = output.png(("%s/%06d.png"):format(dir, i), hwc, w, h, c)
-        if not ok then error(err, 0) end
-    end
-    print(("wrote %d images (%dx%d) to %s/"):format(count, w, h, dir))
+    print(("wrote %d images (%dx%d) to %s/"):format(count, images.width, images.height, dir))
     return 0
 end
 

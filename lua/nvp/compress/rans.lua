@@ -144,6 +144,30 @@ function Message:pop_buckets(buckets, mean, scale, n, dist, grid)
     return buckets
 end
 
+--- Grid points k (int64_t[n]: the values k * delta) under N(mean, scale^2) (double[n]) discretised in a
+-- window around each mean; grid = {delta =, res =, nbuckets =, precision =} (nvp.h,
+-- nvp_rans_push_gaussians). Element 0 pushed first; pop_gaussians undoes it, filling k.
+function Message:push_gaussians(k, mean, scale, n, grid)
+    check(C.nvp_rans_push_gaussians(self.raw, k, mean, scale, n, grid.delta, grid.res, grid.nbuckets, grid.precision))
+end
+
+function Message:pop_gaussians(k, mean, scale, n, grid)
+    check(C.nvp_rans_pop_gaussians(self.raw, k, mean, scale, n, grid.delta, grid.res, grid.nbuckets, grid.precision))
+    return k
+end
+
+--- The fewest words the stack held since it was made, read or reset_low (the words below were never popped).
+function Message:low_words() return tonumber(C.nvp_rans_low_words(self.raw)) end
+
+function Message:reset_low() C.nvp_rans_reset_low(self.raw) end
+
+--- The stack's word i (0-based from the bottom) as a number.
+function Message:word(i)
+    local w = u32()
+    check(C.nvp_rans_word(w, self.raw, i))
+    return w[0]
+end
+
 --- The information the message holds, in bits (fractional; 0 when empty).
 function Message:bits() return C.nvp_rans_bits(self.raw) end
 

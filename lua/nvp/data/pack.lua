@@ -33,6 +33,8 @@ local function fnv1a(h, s)
     return h
 end
 
+M.fnv1a = fnv1a
+
 --- The fingerprint of a pack: its preprocessing and every file's relative name and size.
 function M.fingerprint(files, decode)
     local h = fnv1a(14695981039346656037ULL, "nvp-pack-1|" .. preprocess.describe(decode))

@@ -46,6 +46,9 @@ local function concat(self, a, b, key)
     return s
 end
 
+--- split(s, key) -> first, second half of s's channels; concat(a, b, key) -> their join (nvp.compress.codec).
+FactorOut.split, FactorOut.concat = split, concat
+
 function FactorOut:forward(x)
     local s = self.squeeze:squeeze(x, "s")
     local go_on, factored = split(self, s, "split")

@@ -45,6 +45,20 @@ function M.png(path, pixels, width, height, channels)
     return true
 end
 
+--- Every image of `images` (nvp.data.images) as DIR/000001.png ... in order, each written atomically
+-- (DIR made if missing). Returns true or nil, message.
+function M.pngs(dir, images)
+    local ok, err = require("nvp.fs").mkdir_p(dir)
+    if not ok then return nil, err end
+    local c, h, w = images.channels, images.height, images.width
+    for i = 1, images.count do
+        local hwc = M.hwc(images.data + (i - 1) * images:image_bytes(), c, h, w)
+        ok, err = M.png(("%s/%06d.png"):format(dir, i), hwc, w, h, c)
+        if not ok then return nil, err end
+    end
+    return true
+end
+
 --- CHW planes of one image (uint8 pointer) -> a new HWC interleaved buffer (what PNG writers take).
 function M.hwc(chw, channels, height, width)
     local plane = height * width
