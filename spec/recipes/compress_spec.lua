@@ -3,7 +3,6 @@
 -- mismatched files. A deliberately wrong decoder must fail, never give other pixels.
 local ffi = require "ffi"
 local fixture = dofile("spec/recipes/likelihood_fixture.lua")
-local run = require "nvp.run"
 local idx = require "nvp.data.idx"
 local nn = require "nvp.nn"
 local flow = require "nvp.flow"
@@ -37,10 +36,8 @@ end
 describe("nvp compress", function()
     local f, ck, images, exe, file, dir
     setup(function()
-        f = fixture.make(20)
-        ck = assert(run.open(f.ckpt))
-        ck.model:evaluate()
-        images = assert(idx.read_images(f.test_idx)):narrow(1, 12)
+        f, ck, images = fixture.open(20)
+        images = images:narrow(1, 12)
         exe = nvp_exe()
         file, dir = f.dir .. "/set.nvpz", f.dir .. "/back"
     end)

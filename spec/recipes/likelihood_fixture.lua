@@ -2,6 +2,7 @@
 -- synthetic Fashion-MNIST-shaped IDX files of 8x8 images and a few training steps, in a temp dir.
 --   local fixture = dofile("spec/recipes/likelihood_fixture.lua")
 --   local f = fixture.make()   -- {dir, ckpt, test_idx, recipe}; fixture.remove(f)
+--   local f, ck, images = fixture.open(20)   -- the same, its checkpoint in evaluation mode, the test images
 local recipe = require "nvp.recipe"
 local train = require "nvp.train"
 
@@ -21,6 +22,14 @@ function M.make(steps)
     train.run(r, {quiet = true})
     return {dir = dir, ckpt = dir .. "/run/last.safetensors", test_idx = dir .. "/t10k-images-idx3-ubyte.gz",
             recipe = r}
+end
+
+--- make(steps), then the checkpoint opened (its model in evaluation mode) and the held-out images.
+function M.open(steps)
+    local f = M.make(steps)
+    local ck = assert(require("nvp.run").open(f.ckpt))
+    ck.model:evaluate()
+    return f, ck, assert(require("nvp.data.idx").read_images(f.test_idx))
 end
 
 function M.remove(f)

@@ -1,8 +1,6 @@
 -- Latents in and out (nvp.likelihood.latents; nvp encode, decode, interpolate) on a tiny trained model.
 local ffi = require "ffi"
 local fixture = dofile("spec/recipes/likelihood_fixture.lua")
-local run = require "nvp.run"
-local idx = require "nvp.data.idx"
 local T = require "nvp.tensor"
 local checkpoint = require "nvp.checkpoint"
 local latents = require "nvp.likelihood.latents"
@@ -12,10 +10,7 @@ local fs = require "nvp.fs"
 describe("latents", function()
     local f, ck, images, exe
     setup(function()
-        f = fixture.make(20)
-        ck = assert(run.open(f.ckpt))
-        ck.model:evaluate()
-        images = assert(idx.read_images(f.test_idx))
+        f, ck, images = fixture.open(20)
         exe = nvp_exe()
     end)
     teardown(function() fixture.remove(f) end)

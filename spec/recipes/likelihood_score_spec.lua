@@ -1,8 +1,6 @@
 -- Per-image bits/dim (nvp.likelihood.terms, nvp score) and the importance-weighted estimate
 -- (nvp.evaluate, nvp eval estimator=iw) on a tiny trained model.
 local fixture = dofile("spec/recipes/likelihood_fixture.lua")
-local run = require "nvp.run"
-local idx = require "nvp.data.idx"
 local evaluate = require "nvp.evaluate"
 local terms = require "nvp.likelihood.terms"
 local json = require "nvp.json"
@@ -11,10 +9,7 @@ local fs = require "nvp.fs"
 describe("likelihood scores", function()
     local f, ck, images, exe
     setup(function()
-        f = fixture.make(20)
-        ck = assert(run.open(f.ckpt))
-        ck.model:evaluate()
-        images = assert(idx.read_images(f.test_idx))
+        f, ck, images = fixture.open(20)
         exe = nvp_exe()
     end)
     teardown(function() fixture.remove(f) end)
