@@ -17,8 +17,9 @@
 --                  y = (x + t) exp(s), J = exp(s), exact (the Gaussians match: no linearisation error)
 --   nn.FlowBatchNorm (evaluation), nn.ActNorm: per-channel affine, J = gamma invstd or exp(logs)
 --   nn.Squeeze, nn.Permute, nn.FactorOut: permutations, cost-free (the factored half passes unchanged)
+--   nn.GlowCoupling (and nn.SplitPrior), nn.TopPrior, nn.InvConv1x1: nvp.compress.glow_steps
 --   prior          push z under N(0, I) on the grid
--- Anything else (nn.InvConv1x1: a full Jacobian; GlowCoupling; learned priors) is refused by name.
+-- Anything else (nn.ClassPrior: the label would need coding too) is refused by name.
 --
 --   local codec = require "nvp.compress.codec"
 --   local why = codec.unsupported(model)                         -- nil or "nn.InvConv1x1 (model.flow...)"
@@ -36,6 +37,10 @@ local Permute = require "nvp.layers.permute"
 local Coupling = require "nvp.layers.coupling"
 local FlowBatchNorm = require "nvp.layers.flow_batchnorm"
 local ActNorm = require "nvp.layers.actnorm"
+local GlowCoupling = require "nvp.layers.glow_coupling"
+local InvConv = require "nvp.layers.invconv"
+local TopPrior = require "nvp.layers.top_prior"
+local glow_steps = require "nvp.compress.glow_steps"
 local C, check = nffi.C, nffi.check
 
 local M = {}
@@ -61,6 +66,9 @@ local function kind_of(m)
     if mt == Squeeze or mt == Permute then return "permutation" end
     if mt == Coupling then return "coupling" end
     if mt == FlowBatchNorm or mt == ActNorm then return "channel_affine" end
+    if mt == GlowCoupling then return "glow_coupling" end
+    if mt == TopPrior then return "top_prior" end
+    if mt == InvConv then return "invconv" end
     return nil
 end
 
@@ -71,13 +79,13 @@ function M.unsupported(model)
         if kind == nil then
             return ("nn.%s (%s)"):format(tostring(m):match("^([%w_]+)") or "?", path)
         end
-        if m.layers then
+        if kind == "sequence" then
             for i, l in ipairs(m.layers) do
                 local why = walk(l, path .. "." .. i)
                 if why then return why end
             end
         end
-        if m.inner then return walk(m.inner, path .. ".inner") end
+        if kind == "factor_out" then return walk(m.inner, path .. ".inner") end
         return nil
     end
     return walk(model.flow, "model.flow")
@@ -97,7 +105,7 @@ function M.new(model, s)
     self.dims = model.dims
     self.k = i64(self.dims)
     self.mean, self.scale = f64(self.dims), f64(self.dims)
-    self.active = {}                                 -- coupling -> flat indices of its changing part
+    self.active = {}                                 -- layer -> flat indices of its changing parts
     return self
 end
 
@@ -286,6 +294,19 @@ function Codec:code_module(msg, m, t, encode)
     elseif kind == "channel_affine" then
         if encode then return self:encode_step(msg, t, self:channel_affine_step(m, t)) end
         return self:decode_step(msg, t, self:channel_affine_step(m, t))
+    elseif kind == "glow_coupling" or kind == "top_prior" then
+        local step = glow_steps[kind == "glow_coupling" and "coupling" or "top_prior"](self, m, t)
+        if encode then return self:encode_step(msg, t, step) end
+        return self:decode_step(msg, t, step)
+    elseif kind == "invconv" then
+        local steps, permute = glow_steps.invconv(self, m, t)
+        if encode then
+            for i = 1, #steps do t = self:encode_step(msg, t, steps[i]) end
+            return permute(t, true)
+        end
+        t = permute(t, false)
+        for i = #steps, 1, -1 do t = self:decode_step(msg, t, steps[i]) end
+        return t
     end
     error(("codec: cannot code %s"):format(tostring(m):match("^([%w_]+)") or "?"), 0)
 end
