@@ -88,6 +88,29 @@ describe("learned priors", function()
         assert.is_true(model:forward(x):max_abs_diff(z) > 1e-3)
     end)
 
+    it("spatial: a mean and log-std per class and position, y = (x + b[k, c, i, j]) exp(s[k, c, i, j])", function()
+        local nnb = require "nvp.nn"
+        local prior = nnb.build(nn.ClassPrior{classes = 3, spatial = true}, {2, 3, 2}, {rng = Rng.new(1)})
+        assert.are.same({4, 12}, prior._params.logs.shape)
+        local g = Rng.new(3)
+        g:normal(prior._params.logs, 0, 0.3)
+        g:normal(prior._params.bias)
+        local x = g:normal(T.empty{2, 2, 3, 2})
+        prior:set_labels({[0] = 2, 0})
+        local y, logdet = prior:forward(x)
+        for i = 0, 1 do
+            local k, sum = i == 0 and 2 or 0, 0
+            for e = 0, 11 do
+                local s, b = prior._params.logs.data[k * 12 + e], prior._params.bias.data[k * 12 + e]
+                assert_close(y.data[i * 12 + e], (x.data[i * 12 + e] + b) * math.exp(s), 1e-6, 1e-5)
+                sum = sum + s
+            end
+            assert_close(logdet.data[i], sum, 1e-6, 1e-5)
+        end
+        assert.matches("class prior: input (1,2,2,2), expected (N,2,3,2) (spatial", error_of(prior.forward, prior,
+            T.zeros{1, 2, 2, 2}), 1, true)
+    end)
+
     it("names a label outside the classes", function()
         local model = glow(true)
         assert.matches("model: class 4 is not in [0, 4)", error_of(model.set_labels, model, 4), 1, true)
