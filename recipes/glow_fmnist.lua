@@ -24,5 +24,5 @@ return {
         return nn.MultiScale(levels)
     end,
     train = {batch = 64, lr = 1e-3, warmup = 200, minutes = 60, eval_every_minutes = 15, log_every = 50},
-    eval = {batch = 100}, -- every layer keeps its activations: 500 images would peak at 3.1 GB
+    eval = {batch = 100},
 }

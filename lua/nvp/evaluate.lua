@@ -79,8 +79,10 @@ function M.bits_per_dim(model, images, opts)
             local rng = Rng.new((opts.seed or 0) + 1000003 * d)
             rng:take(first * model.dims)
             local y, logdet_pre = model:preprocess(images.data + first * bytes, n, rng)
-            local z, logdet = model:forward(y)
-            local nll = model:nll_from(z, logdet, logdet_pre)
+            local nll = model:inference(function() -- the layers share buffers: nothing runs backward here
+                local z, logdet = model:forward(y)
+                return model:nll_from(z, logdet, logdet_pre)
+            end)
             for j = 1, n do nlls[j][d] = nll.data[j - 1] end
         end
         for j = 1, n do
@@ -132,7 +134,7 @@ function M.classify(model, images, opts)
         local n = math.min(batch, last - first)
         local rng = Rng.new((opts.seed or 0) + 1000003)
         rng:take(first * model.dims)
-        local by_class = model:class_nll(images.data + first * bytes, n, rng)
+        local by_class = model:inference(function() return model:class_nll(images.data + first * bytes, n, rng) end)
         for i = 0, n - 1 do
             local best, arg = math.huge, -1
             for k = 0, classes - 1 do

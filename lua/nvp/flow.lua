@@ -158,6 +158,38 @@ function M.new(desc, dims, opts)
     return self
 end
 
+local eval_models = 0
+
+-- Every module of the tree rooted at m, parents first.
+local function each_module(m, fn)
+    fn(m)
+    for _, child in ipairs(m._children) do each_module(child.module, fn) end
+end
+
+local function pack(...) return {n = select("#", ...), ...} end
+
+--- fn() with the flow's layers sharing their buffers (Module:share_buffers, under a prefix of this
+-- model's own), as the recompute path does in training: a forward or inverse then holds two layers'
+-- activations instead of every layer's (Glow's evaluation at batch 500 peaked at 3.1 GB without). For
+-- passes that run no backward (evaluation, sampling); every module's own buffers (and the refresh plan's
+-- sharing) come back afterwards, on error too. Returns fn's results.
+function Flow:inference(fn)
+    if self.cfg.recompute or self.eval_sharing then return fn() end
+    local saved = {}
+    each_module(self.flow, function(m) saved[m] = {m._shared or false, m.shared or false} end)
+    if not self.eval_prefix then
+        eval_models = eval_models + 1
+        self.eval_prefix = ("inference%d."):format(eval_models)
+    end
+    self.flow:share_buffers(self.eval_prefix)
+    self.eval_sharing = saved
+    local r = pack(pcall(fn))
+    for m, was in pairs(saved) do m._shared, m.shared = was[1] or nil, was[2] or nil end
+    self.eval_sharing = nil
+    if not r[1] then error(r[2], 0) end
+    return unpack(r, 2, r.n)
+end
+
 --- {flow = description data, dims = {channels, height, width}, arch = {name, knobs} or nil}: the model
 -- as data (JSON-ready), for checkpoints.
 function Flow:architecture()
@@ -389,7 +421,7 @@ function Flow:sample(n, rng, temperature, height, width, labels)
     end
     local z = T.empty{n, self.cfg.channels, height, width}
     rng:normal(z, 0, temperature or 1)
-    local px = self:decode(z)
+    local px = self:inference(function() return self:decode(z) end)
     if self:is_conditional() then self:set_labels(previous) end -- the batches' labels as they were
     return px, z
 end
