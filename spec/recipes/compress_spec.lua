@@ -170,14 +170,20 @@ describe("nvp compress with a Glow", function()
         assert.is_truthy(wrong_decoder_error(tostring(err)), err)
     end)
 
-    it("compresses and decompresses through the commands", function()
-        local exe, file, dir = nvp_exe(), f.dir .. "/glow.nvpz", f.dir .. "/back"
+    it("compresses and decompresses through the commands, to an IDX file", function()
+        local exe, file, back = nvp_exe(), f.dir .. "/glow.nvpz", f.dir .. "/back-images-idx3-ubyte"
         local text, rc = fixture.sh(("%s compress %s %s images=8 out=%s"):format(exe, f.ckpt, f.test_idx, file))
         assert.are.equal(0, rc, text)
-        text, rc = fixture.sh(("%s decompress %s out=%s"):format(exe, file, dir))
+        text, rc = fixture.sh(("%s decompress %s out=%s"):format(exe, file, back))
         assert.are.equal(0, rc, text)
-        local set = assert(inputs.load({dir}, {channels = 1, height = 8, width = 8}))
-        assert.is_true(same_pixels(images, set.images))
+        assert.is_true(same_pixels(images, assert(idx.read_images(back))))
+        -- colour images do not go to IDX: refused in one line, nothing written
+        local colour = require("nvp.data.images").new(2, 3, 4, 4)
+        local ok, err = require("nvp.likelihood.output").idx(f.dir .. "/c.idx", colour)
+        assert.is_nil(ok)
+        assert.are.equal(f.dir .. "/c.idx: an IDX image file holds grey images; these are 3x4x4 (write PNGs to a "
+            .. "directory)", err)
+        assert.is_false(fs.exists(f.dir .. "/c.idx"))
     end)
 end)
 

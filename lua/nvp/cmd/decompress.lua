@@ -1,5 +1,5 @@
 -- nvp decompress FILE.nvpz [out=DIR ckpt=CKPT]: the images of a file written by `nvp compress`, one PNG
--- each, DIR/000001.png ... in the file's order. The checkpoint is the one named in the file (or ckpt=);
+-- each, DIR/000001.png ... in the file's order; out=NAME.idx or NAME-ubyte: one IDX file (grey images). The checkpoint is the one named in the file (or ckpt=);
 -- its FNV-1a hash, the engine version and the deterministic path must match the header's, and the
 -- stream must decode to the end at exactly its initial bits: otherwise the file is refused in one line
 -- naming it, and nothing is written (every image is decoded before the first PNG is written).
@@ -13,7 +13,7 @@ local compress = require "nvp.cmd.compress"
 
 local M = {}
 
-M.summary = "images back from nvp compress's file: nvp decompress FILE.nvpz [out=DIR ckpt=CKPT]"
+M.summary = "images back from nvp compress's file: nvp decompress FILE.nvpz [out=DIR|FILE.idx ckpt=CKPT]"
 
 local KEYS = {out = "string", ckpt = "string"}
 
@@ -60,11 +60,13 @@ function M.run(args)
     if bytes == nil then error(("%s: cannot read: %s"):format(path, tostring(err)), 0) end
     local images, seconds = M.decompress(path, bytes, o.ckpt)
     local dir = o.out or "decompressed"
-    local ok, werr = output.pngs(dir, images)
+    local as_idx = dir:match("%.idx$") or dir:match("%-ubyte$")
+    local ok, werr
+    if as_idx then ok, werr = output.idx(dir, images) else ok, werr = output.pngs(dir, images) end
     if not ok then error(werr, 0) end
-    print(("wrote %d images (%dx%dx%d) to %s/: decode %.2f s, %.2f images/s (%s path, %d thread)"):format(
-        images.count, images.channels, images.height, images.width, dir, seconds, images.count / seconds,
-        stream.CPU_PATH, stream.THREADS))
+    print(("wrote %d images (%dx%dx%d) to %s%s: decode %.2f s, %.2f images/s (%s path, %d thread)"):format(
+        images.count, images.channels, images.height, images.width, dir, as_idx and "" or "/", seconds,
+        images.count / seconds, stream.CPU_PATH, stream.THREADS))
     return 0
 end
 

@@ -4,6 +4,7 @@
 --
 --   assert(output.text("scores.jsonl", lines_joined))
 --   assert(output.png("strip.png", pixels_hwc, width, height, channels))
+--   assert(output.idx("set-images-idx3-ubyte", images))   -- grey images as one IDX file
 local ffi = require "ffi"
 local nffi = require "nvp.ffi"
 local png = require "nvp.viz.png"
@@ -57,6 +58,26 @@ function M.pngs(dir, images)
         if not ok then return nil, err end
     end
     return true
+end
+
+--- Every image of a grey set (nvp.data.images, channels 1) as one IDX file (magic 0x00000803, big-endian
+-- count, height, width, then the pixels: what nvp.data.idx and the Fashion-MNIST files are), written
+-- atomically. Returns true or nil, message.
+function M.idx(path, images)
+    if images.channels ~= 1 then
+        return nil, ("%s: an IDX image file holds grey images; these are %dx%dx%d (write PNGs to a directory)")
+            :format(path, images.channels, images.height, images.width)
+    end
+    local function be32(v)
+        return string.char(math.floor(v / 16777216) % 256, math.floor(v / 65536) % 256, math.floor(v / 256) % 256,
+            v % 256)
+    end
+    local header = be32(0x803) .. be32(images.count) .. be32(images.height) .. be32(images.width)
+    local chunks = ffi.new("const void *[2]", {header, images.data})
+    local sizes = ffi.new("int64_t[2]", {#header, images.count * images:image_bytes()})
+    local ok, err = nffi.try(C.nvp_file_write_atomic(path, chunks, sizes, 2))
+    if #header < 0 then error("unreachable") end -- keeps header alive across the call
+    return ok, err
 end
 
 --- CHW planes of one image (uint8 pointer) -> a new HWC interleaved buffer (what PNG writers take).
