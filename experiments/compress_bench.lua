@@ -5,7 +5,10 @@
 -- Writes the section between <!-- compress_bench: begin/end --> of `out`.
 --
 --   build/nvp experiments/compress_bench.lua ckpt=runs/fm/best.safetensors n=300 [first=1 single=10
---       data=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz out=experiments/results/compress.md]
+--       data=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz out=experiments/results/compress.md
+--       nvp=1 section=compress_bench]
+-- nvp=0 runs the classical codecs alone (a large n, where nvp's own figures come from `nvp compress`);
+-- section names the <!-- NAME: begin/end --> markers the table replaces.
 --
 -- nvp runs on the scalar path with one thread (what its file records); the classical codecs are one
 -- process per file (their decoders write a PNG; PNG's decode is libpng's read in this process), so their
@@ -30,6 +33,7 @@ local ckpt = opts.ckpt or error("compress_bench: give ckpt=PATH (a Fashion-MNIST
 local n, first, single = opts.n or 100, opts.first or 1, opts.single or 10
 local data = opts.data or "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
 local out = opts.out or "experiments/results/compress.md"
+local with_nvp, section = opts.nvp ~= 0, opts.section or "compress_bench"
 
 local ck = assert(run.open(ckpt))
 ck.model:evaluate()
@@ -53,7 +57,7 @@ local function have(tool) return os.execute("command -v " .. tool .. " >/dev/nul
 local rows = {}
 
 -- ---- nvp ----------------------------------------------------------------------------------------
-do
+if with_nvp then
     local msg, stats = stream.encode(ck.model, images)
     local header = compress.identity(ckpt)
     local c = require("nvp.compress.codec").new(ck.model).s
@@ -162,13 +166,14 @@ os.execute("rm -rf " .. tmp)
 -- ---- the page -------------------------------------------------------------------------------------
 local cpu = page.cpu_model()
 local nv = rows.nvp
-local a = nv.acc
+local a = nv and nv.acc
 local lines = {
     ("Measured %s UTC by `build/nvp experiments/compress_bench.lua ckpt=%s n=%d first=%d single=%d`; CPU: %s; "
         .. "Fashion-MNIST test images %d..%d (%s). bits/dim over the %d images' %d sub-pixels; speeds are wall "
         .. "time, nvp on the scalar path with one thread, the others one process per file (their decoders write "
-        .. "a PNG), while other jobs shared the machine."):format(
-        os.date("!%Y-%m-%d %H:%M"), ckpt, n, first, single, cpu, first, first + n - 1, data, n, dims),
+        .. "a PNG), while other jobs shared the machine.%s"):format(
+        os.date("!%Y-%m-%d %H:%M"), ckpt, n, first, single, cpu, first, first + n - 1, data, n, dims,
+        with_nvp and "" or (" nvp=0: the classical codecs only (section %s)."):format(section)),
     "",
     "| codec | set: bits/dim | per image: bits/dim | set: encode / decode images/s | per image: encode / decode "
         .. "images/s |",
@@ -182,12 +187,14 @@ for _, key in ipairs{"nvp", "png", "webp", "jxl"} do
     end
 end
 lines[#lines + 1] = ""
-lines[#lines + 1] = ("nvp's set file: %d bytes = %.4f bits/dim; the model on the same images and dequantisation: "
+if with_nvp then lines[#lines + 1] = ("nvp's set file: %d bytes = %.4f bits/dim; the model on the same images and dequantisation: "
     .. "%.4f bits/dim; gap %+.4f bits/dim (%+.3f %%) = initial bits %.4f (one-time: %d bits) + per image %+.4f "
     .. "+ header %.4f. Per image for nvp: the mean of %d one-image files (each with its header and initial "
     .. "bits); per image for the others: one file per image; set: one stream (nvp) or one %dx%d mosaic of the "
     .. "images (the others; %d blank padding images coded too)."):format(nv.bytes, a.file_bpd, a.model_bpd,
     a.gap_bpd, 100 * a.gap / a.model, a.initial_bpd, a.initial, a.per_image_bpd, a.header_bpd, single, cols, rows_m,
     cols * rows_m - n)
-page.replace_section(out, "compress_bench", lines)
+else lines[#lines + 1] = ("Set: one %dx%d mosaic of the images (%d blank padding images coded too); per image: one "
+    .. "file per image."):format(cols, rows_m, cols * rows_m - n) end
+page.replace_section(out, section, lines)
 print("wrote " .. out)

@@ -120,12 +120,27 @@ describe("nvp compress", function()
         local function file_of(text)
             return container.MAGIC .. string.char(#text, 0, 0, 0) .. text .. container.fnv(text)
         end
-        local h, err = container.unpack(file_of('{"format":"nvpz-1"}'), "f.nvpz")
+        local h, err = container.unpack(file_of(('{"format":"%s"}'):format(container.FORMAT)), "f.nvpz")
         assert.is_nil(h)
         assert.are.equal("f.nvpz: the header's 'words' is not a whole number", err)
         h, err = container.unpack(file_of("[1,2"), "f.nvpz")
         assert.is_nil(h)
         assert.matches("^f%.nvpz: format", err)
+    end)
+
+    it("sends an image whose values leave the grid raw, and decodes every image back", function()
+        -- the grid 2^-22 holds |value| < 4 exactly: some of these images' coupling outputs go beyond it
+        local settings = {delta_log2 = 22, sigma_log2 = 18}
+        local msg, stats = stream.encode(ck.model, images, settings)
+        assert.is_true(#stats.raw > 0 and #stats.raw < images.count, ("%d raw"):format(#stats.raw))
+        assert.matches("beyond float32's exact range", stats.raw[1][2], 1, true)
+        local back = stream.decode(ck.model, msg, images.count, settings)
+        assert.is_true(same_pixels(images, back))
+        -- a raw image costs its 8 bits a sub-pixel and 16 for its flag
+        local one = images:narrow(stats.raw[1][1], 1)
+        local _, s1 = stream.encode(ck.model, one, settings)
+        assert.are.equal(1, #s1.raw)
+        assert_close(s1.coded_bits, 8 * one:image_bytes() + 16, 0, 0.05) -- the state holds fractions of bits
     end)
 
     it("names the layer it cannot code", function()

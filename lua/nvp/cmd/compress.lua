@@ -54,8 +54,9 @@ function M.run(args)
     end
     local ck = verb.open(path, o)
     local why = codec.unsupported(ck.model)
-    if why then error(("%s: nvp compress cannot code %s (it codes Real NVP's layers: couplings, batch norm, "
-        .. "actnorm, squeezes, permutations, factor-outs under a N(0, I) prior)"):format(path, why), 0) end
+    if why then error(("%s: nvp compress cannot code %s (it codes Real NVP's and Glow's layers: couplings, batch "
+        .. "norm, actnorm, 1x1 convolutions, squeezes, permutations, factor-outs, learned unconditional priors)")
+        :format(path, why), 0) end
     local set = verb.images(ck, positional, o, "compress")
     local settings = {sigma_log2 = o.sigma, delta_log2 = o.delta}
     local header = M.identity(path)
@@ -80,6 +81,9 @@ function M.run(args)
         :format(a.gap_bpd, 100 * a.gap / a.model, a.initial_bpd, a.initial, a.per_image_bpd, a.header_bpd))
     print(("  encode %.2f s, %.2f images/s (%s path, %d thread)"):format(stats.seconds, n / stats.seconds,
         stream.CPU_PATH, stream.THREADS))
+    for _, r in ipairs(stats.raw) do
+        print(("  image %d sent raw (8 bits a sub-pixel; in the gap's per-image part): %s"):format(r[1], r[2]))
+    end
     if o.verify == 1 then
         local back, seconds = stream.decode(ck.model, msg, n, settings)
         if ffi.C.memcmp(back.data, set.images.data, dims) ~= 0 then

@@ -348,6 +348,14 @@ function Codec:model_bits(v)
     return model:nll_from(zv, logdet, logdet_pre).data[0] / LN2
 end
 
+--- The dequantised image at the middle of every pixel's interval (v = pixel + 1/2), for the accounting
+-- of an image sent raw (nvp.compress.stream).
+function Codec:midpoint(pixels)
+    local v = T.empty(self.shape)
+    for j = 0, self.dims - 1 do v.data[j] = pixels[j] + 0.5 end
+    return v
+end
+
 --- Decode the image last encoded onto msg into pixels (uint8 pointer to C*H*W bytes).
 function Codec:decode(msg, pixels)
     local z = T.empty(self.shape)

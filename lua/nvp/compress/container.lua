@@ -26,7 +26,7 @@ local rans = require "nvp.compress.rans"
 local M = {}
 
 M.MAGIC = "NVPZ1\n"
-M.FORMAT = "nvpz-1"
+M.FORMAT = "nvpz-2" -- 2: a flag after every image (flow or raw, nvp.compress.stream)
 local RANS_HEADER = 24 -- "nvprans1", u64 words, u64 state (nvp_rans_to_bytes)
 
 local function u32_le(n)
