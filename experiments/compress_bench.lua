@@ -168,11 +168,12 @@ local cpu = page.cpu_model()
 local nv = rows.nvp
 local a = nv and nv.acc
 local lines = {
-    ("Measured %s UTC by `build/nvp experiments/compress_bench.lua ckpt=%s n=%d first=%d single=%d`; CPU: %s; "
+    ("Measured %s UTC by `build/nvp experiments/compress_bench.lua ckpt=%s n=%d first=%d single=%d%s`; CPU: %s; "
         .. "Fashion-MNIST test images %d..%d (%s). bits/dim over the %d images' %d sub-pixels; speeds are wall "
         .. "time, nvp on the scalar path with one thread, the others one process per file (their decoders write "
         .. "a PNG), while other jobs shared the machine.%s"):format(
-        os.date("!%Y-%m-%d %H:%M"), ckpt, n, first, single, cpu, first, first + n - 1, data, n, dims,
+        os.date("!%Y-%m-%d %H:%M"), ckpt, n, first, single,
+        with_nvp and "" or (" nvp=0 section=%s"):format(section), cpu, first, first + n - 1, data, n, dims,
         with_nvp and "" or (" nvp=0: the classical codecs only (section %s)."):format(section)),
     "",
     "| codec | set: bits/dim | per image: bits/dim | set: encode / decode images/s | per image: encode / decode "
