@@ -131,9 +131,10 @@ describe("nvp_gemm at a conv-sized shape", function()
     end)
 end)
 
--- nvp_gemm_small: the single-thread products of the Winograd tiles and 1x1 convs. Its AVX-512
--- kernels (8 x 32 blocks for A * B, 4 x 4 dot-product blocks for A * B^T, masked column and k tails,
--- clamped row tails) against the Lua GEMM on shapes that are ragged for every block size.
+-- nvp_gemm_small: the single-thread products of the Winograd tiles and 1x1 convs. Its AVX2 kernels
+-- (6 x 16 blocks, 8-column and ragged last panels, K in blocks of 256, A * B^T by 8 x 8 transposes)
+-- and AVX-512 kernels (8 x 32 blocks for A * B, 4 x 4 dot-product blocks for A * B^T, masked column
+-- and k tails, clamped row tails) against the Lua GEMM on shapes that are ragged for every block size.
 local function check_small(fname, ta, tb, m, n, k, accumulate, seed)
     check_product(function(a, lda, b, ldb, c, ldc)
         return named(fname)(ta, tb, m, n, k, a, lda, b, ldb, accumulate, c, ldc)
@@ -141,14 +142,15 @@ local function check_small(fname, ta, tb, m, n, k, accumulate, seed)
         ta, tb, m, n, k, 1.0, accumulate, seed)
 end
 
--- the scalar reference, OpenBLAS single-threaded (avx2) and the AVX-512 kernels
+-- the scalar reference, the AVX2 and the AVX-512 kernels
 local small_fns = {}
 for _, path in ipairs(cpu_paths()) do small_fns[#small_fns + 1] = "nvp_gemm_small@" .. path end
 for _, fname in ipairs(small_fns) do
     describe(fname, function()
-        -- m around the 8-row and 4-row blocks, n around 32- and 16-lane panels, k around 16-lane steps
+        -- m around the 4-, 6- and 8-row blocks, n around 8-, 16- and 32-lane panels, k around 16-lane
+        -- steps and the AVX2 kernel's 256-deep K blocks
         local shapes = {{1, 1, 1}, {3, 5, 7}, {8, 32, 16}, {9, 33, 17}, {7, 47, 31}, {12, 16, 64}, {17, 70, 5},
-                        {13, 3, 40}, {6, 100, 0}}
+                        {13, 3, 40}, {6, 100, 0}, {7, 24, 300}, {5, 9, 257}, {19, 8, 3}}
         for _, s in ipairs(shapes) do
             local m, n, k = s[1], s[2], s[3]
             it(("op(A) * op(B), C written or accumulated, at (m,n,k) = (%d,%d,%d)"):format(m, n, k), function()
@@ -170,22 +172,25 @@ for _, fname in ipairs(small_fns) do
     end)
 end
 
-describe("nvp_gemm_small on the avx512 path", function()
-    it("agrees with the reference at the Winograd and 1x1 shapes (A * B; A * B^T by transpose at K = 512, by dot products at K = 1030)",
-        function()
-        if NVP.nvp_cpu_supports("avx512") == 0 then
-            pending("this CPU has no AVX-512")
-            return
-        end
-        local g = spec_rng(9)
-        for _, s in ipairs{{0, 0, 128, 200, 128}, {1, 0, 64, 1024, 64}, {0, 1, 64, 64, 512}, {0, 1, 20, 24, 1030}} do
-            local ta, tb, m, n, k = s[1], s[2], s[3], s[4], s[5]
-            local a, b = g:normal(T.empty{m * k}), g:normal(T.empty{n * k})
-            local c1, c2 = T.zeros{m * n}, T.zeros{m * n}
-            local lda, ldb = ta == 1 and m or k, tb == 1 and k or n
-            assert.are.equal(0, ON.avx512.nvp_gemm_small(ta, tb, m, n, k, a.data, lda, b.data, ldb, 0, c1.data, n))
-            assert.are.equal(0, ON.scalar.nvp_gemm_small(ta, tb, m, n, k, a.data, lda, b.data, ldb, 0, c2.data, n))
-            assert_close(c1, c2, 1e-4, 1e-4, ("small avx512 vs ref ta=%d tb=%d (%d,%d,%d)"):format(ta, tb, m, n, k))
-        end
+-- each vector path at the networks' sizes (the AVX-512 A * B^T by transpose at K = 512 and by dot
+-- products at K = 1030; the AVX2 one always by transpose, in 256-deep K blocks)
+for _, path in ipairs{"avx2", "avx512"} do
+    describe("nvp_gemm_small on the " .. path .. " path", function()
+        it("agrees with the reference at the Winograd and 1x1 shapes", function()
+            if NVP.nvp_cpu_supports(path) == 0 then
+                pending("this CPU has no " .. path)
+                return
+            end
+            local g = spec_rng(9)
+            for _, s in ipairs{{0, 0, 128, 200, 128}, {1, 0, 64, 1024, 64}, {0, 1, 64, 64, 512}, {0, 1, 20, 24, 1030}} do
+                local ta, tb, m, n, k = s[1], s[2], s[3], s[4], s[5]
+                local a, b = g:normal(T.empty{m * k}), g:normal(T.empty{n * k})
+                local c1, c2 = T.zeros{m * n}, T.zeros{m * n}
+                local lda, ldb = ta == 1 and m or k, tb == 1 and k or n
+                assert.are.equal(0, ON[path].nvp_gemm_small(ta, tb, m, n, k, a.data, lda, b.data, ldb, 0, c1.data, n))
+                assert.are.equal(0, ON.scalar.nvp_gemm_small(ta, tb, m, n, k, a.data, lda, b.data, ldb, 0, c2.data, n))
+                assert_close(c1, c2, 1e-4, 1e-4, ("small %s vs ref ta=%d tb=%d (%d,%d,%d)"):format(path, ta, tb, m, n, k))
+            end
+        end)
     end)
-end)
+end

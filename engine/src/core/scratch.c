@@ -9,7 +9,7 @@
  *   0, 1, 2  winograd.c (called by conv2d in place of im2col, never while its buffers are live):
  *      0 transformed input tiles, 1 GEMM output / transformed dy (+ partial dW, transform rows),
  *      2 transformed filters
- *   3  gemm_avx512.c: B^T of a small A * B^T product (called inside any of the above)
+ *   3  gemm_avx2.c / gemm_avx512.c: B^T of a small A * B^T product (called inside any of the above)
  *   4  conv2d's _act entry points on a non-Winograd path: act(x), the whole (N,Cin,H,W) input
  *      (as large as the batch norm output it replaces), live across the conv it feeds
  */

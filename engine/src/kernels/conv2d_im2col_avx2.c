@@ -8,7 +8,7 @@
  * Two ways to batch the GEMMs (the router's im2col_team chooses; measurements in
  * experiments/results/conv_tuning.md):
  *   per image (team > 0): images split over an OpenMP team in contiguous shares; each thread runs
- *     single-threaded GEMMs (OpenBLAS's OpenMP build is serial inside a parallel region) on its
+ *     single-threaded GEMMs (nvp_gemm_small, gemm_avx2.c / gemm_avx512.c) on its
  *     images in place, since image i's NCHW planes are row-major matrices x_i (Cin, P), y_i (Cout, P):
  *       forward:      y_i[:, blk] = W (Cout, K) * col_blk (+ bias, beta = 1 when accumulating)
  *       backward dw:  dW_t += dY_i[:, blk] * col_blk^T into a per-thread partial; after the team,

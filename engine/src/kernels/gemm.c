@@ -134,20 +134,28 @@ nvp_status nvp_gemm_small_avx512(int trans_a, int trans_b, int64_t m, int64_t n,
     return NVP_OK;
 }
 
-/* The avx2 path's small products: OpenBLAS (single-threaded inside a parallel region). */
-static nvp_status gemm_small_blas(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const float *a,
-                                  int64_t lda, const float *b, int64_t ldb, int accumulate, float *c, int64_t ldc) {
-    return gemm_blas(trans_a, trans_b, m, n, k, 1.0f, a, lda, b, ldb, accumulate ? 1.0f : 0.0f, c, ldc);
+nvp_status nvp_gemm_small_avx2(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const float *a,
+                               int64_t lda, const float *b, int64_t ldb, int accumulate, float *c, int64_t ldc) {
+    nvp_status st = gemm_check("nvp_gemm_small", trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
+    if (st != NVP_OK) return st;
+    if (m == 0 || n == 0) return NVP_OK;
+    if (!trans_b)
+        nvp_gemm_nn_avx2(m, n, k, a, trans_a ? 1 : lda, trans_a ? lda : 1, b, ldb, accumulate, c, ldc);
+    else if (!trans_a)
+        nvp_gemm_nt_avx2(m, n, k, a, lda, b, ldb, accumulate, c, ldc);
+    else
+        return gemm_blas(1, 1, m, n, k, 1.0f, a, lda, b, ldb, accumulate ? 1.0f : 0.0f, c, ldc);
+    return NVP_OK;
 }
 
-/* ---- the op table: nvp_gemm is OpenBLAS on both vector paths; nvp_gemm_small has its own AVX-512 kernels ---- */
+/* ---- the op table: nvp_gemm is OpenBLAS on both vector paths; nvp_gemm_small has its own kernels on each ---- */
 
 typedef struct gemm_ops {
     __typeof__(nvp_gemm_ref) *gemm;
     __typeof__(nvp_gemm_small_ref) *gemm_small;
 } gemm_ops;
 static const gemm_ops ref_ops = {.gemm = nvp_gemm_ref, .gemm_small = nvp_gemm_small_ref};
-static const gemm_ops avx2_ops = {.gemm = gemm_blas, .gemm_small = gemm_small_blas};
+static const gemm_ops avx2_ops = {.gemm = gemm_blas, .gemm_small = nvp_gemm_small_avx2};
 static const gemm_ops avx512_ops = {.gemm = gemm_blas, .gemm_small = nvp_gemm_small_avx512};
 static const gemm_ops *ops = &ref_ops; /* the scalar path until nvp_init or nvp_set_cpu_path */
 

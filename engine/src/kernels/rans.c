@@ -29,6 +29,7 @@
  */
 #include "rans_internal.h"
 
+#include <math.h>
 #include <string.h>
 #include <zlib.h>
 

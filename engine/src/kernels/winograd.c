@@ -11,15 +11,15 @@
  *   V (alpha^2, Cin, ncols)   transformed input tiles, column j*T + t = image j, tile t
  *   U (alpha^2, Cout, Cin)    transformed filters (rows split over the team, then one barrier)
  *   M (alpha^2, Cout, ncols)  M[xi] = U[xi] * V[xi]: alpha^2 single-threaded products per chunk
- *                             (nvp_gemm_small: AVX-512 kernels without packing, or OpenBLAS)
+ *                             (nvp_gemm_small: AVX2 or AVX-512 kernels without packing)
  * then each output tile is A^T M_t A. The backward-filter pass keeps D (alpha^2, Cout, ncols) =
  * the dy tiles through A . A^T and a per-thread Mw[xi] (Cout, Cin) += D[xi] * V[xi]^T, summed over
  * the threads in thread order (same team => same bits), then dw += G^T Mw G.
  * Scratch (per thread): slot 0 = V, slot 1 = M or D (+ Mw) + the transforms' work rows; U is the
  * calling thread's slot 2, shared by the team.
  * Threads: the images are split over one OpenMP team as in conv2d_im2col_avx2.c, one parallel region per
- * call (the backward does dx, dw and db in it); with fewer images than threads the team is 1 and
- * OpenBLAS threads each GEMM instead.
+ * call (the backward does dx, dw and db in it); with fewer images than threads the team is 1 (one
+ * image: the caller runs it on one thread anyway, lua/nvp/flow.lua).
  */
 #include "winograd_internal.h"
 #include "conv2d_internal.h"
