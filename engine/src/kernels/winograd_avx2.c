@@ -6,7 +6,8 @@
  * fold away and the loops unroll (left to run time, the coefficient tests showed in the perf
  * profile). Rows are padded to multiples of 8, so the vertical passes have no tails; the
  * horizontal passes store whole vectors past a tile row's end, into space the driver writes later
- * or pads (winograd.c, VPAD): a masked store (vmaskmovps) is slow on AMD cores.
+ * or pads (winograd.c, VPAD): a masked store (vmaskmovps) is slow on AMD cores. F(2x2) on planes
+ * 9-14 wide runs winograd_narrow_avx2.c's transforms instead (rows in registers).
  * Compiled with -mavx2 -mfma (this file only).
  */
 #include "winograd_internal.h"
@@ -217,14 +218,18 @@ void nvp_winograd_filter_avx2(float *u, const float *w, int64_t r, int64_t rows,
 }
 
 static void input_avx2(float *v, int64_t xs, const float *x, int64_t h, int64_t width, int m, float *work) {
-    if (m == 2)
+    if (nvp_winograd_narrow_fits(width, m))
+        nvp_winograd_narrow_input_avx2(v, xs, x, h, width);
+    else if (m == 2)
         input_m(v, xs, x, h, width, 2, work);
     else
         input_m(v, xs, x, h, width, 4, work);
 }
 
 static void grad_avx2(float *v, int64_t xs, const float *dy, int64_t h, int64_t width, int m, float *work) {
-    if (m == 2)
+    if (nvp_winograd_narrow_fits(width, m))
+        nvp_winograd_narrow_grad_avx2(v, xs, dy, h, width);
+    else if (m == 2)
         grad_m(v, xs, dy, h, width, 2, work);
     else
         grad_m(v, xs, dy, h, width, 4, work);
@@ -232,7 +237,9 @@ static void grad_avx2(float *v, int64_t xs, const float *dy, int64_t h, int64_t 
 
 static void output_avx2(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, int m, float bias,
                         const float *add, float *work) {
-    if (m == 2)
+    if (nvp_winograd_narrow_fits(width, m))
+        nvp_winograd_narrow_output_avx2(y, mt, xs, h, width, bias, add);
+    else if (m == 2)
         output_m(y, mt, xs, h, width, 2, bias, add, work);
     else
         output_m(y, mt, xs, h, width, 4, bias, add, work);

@@ -44,6 +44,14 @@ void nvp_winograd_filter_row_ref(float *u, const float *w, int64_t r, int64_t ro
 /* winograd_avx2.c's filter transform (8 filters per vector), shared by the AVX-512 transforms. */
 void nvp_winograd_filter_avx2(float *u, const float *w, int64_t r, int64_t rows, int64_t cols, int m, int flip);
 
+/* winograd_narrow_avx2.c: the AVX2 tile transforms of F(2x2) on planes 9-14 wide, rows in registers
+ * (winograd_avx2.c calls them where nvp_winograd_narrow_fits). */
+static inline int nvp_winograd_narrow_fits(int64_t width, int m) { return m == 2 && width >= 9 && width <= 14; }
+void nvp_winograd_narrow_input_avx2(float *v, int64_t xs, const float *x, int64_t h, int64_t width);
+void nvp_winograd_narrow_grad_avx2(float *v, int64_t xs, const float *dy, int64_t h, int64_t width);
+void nvp_winograd_narrow_output_avx2(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, float bias,
+                                     const float *add);
+
 /* The transform matrices, row-major: BT (alpha, alpha), G (alpha, 3), AT (m, alpha); index 0 = F(2x2),
  * 1 = F(4x4). Static in the header so the AVX2 transforms see constants (zero terms fold away). */
 /* F(2x2,3x3): interpolation points 0, 1, -1, inf. */
