@@ -15,7 +15,8 @@ describe("likelihood scores", function()
     teardown(function() fixture.remove(f) end)
 
     it("splits each image's bits/dim into terms that add up to the model's own total", function()
-        -- a term left out (or counted twice) moves the sum by far more than 1e-6: each is > 0.1 here
+        -- a term left out (or counted twice) moves the sum by far more than 1e-6: each is > 0.01 here (the
+        -- 20-step model's smallest |log-det| is ~0.1 and moves with the kernels' rounding: 0.095-0.110)
         local recs = terms.score(ck.model, images, {batch = 7, draws = 2, seed = 3})
         assert.are.equal(images.count, #recs)
         for i, r in ipairs(recs) do
@@ -27,7 +28,7 @@ describe("likelihood scores", function()
             -- each scale's prior term per dimension of its latent is at least the Gaussian's entropy floor
             -- for |z|^2 >= 0: ln(2 pi) / (2 ln 2) = 1.33 bits
             for _, q in ipairs(r.prior_bpd) do assert.is_true(q > 1.32) end
-            assert.is_true(math.abs(r.preprocess) > 0.1 and math.abs(r.logdet) > 0.1 and r.prior[1] > 0.1)
+            assert.is_true(math.abs(r.preprocess) > 0.01 and math.abs(r.logdet) > 0.01 and r.prior[1] > 0.01)
         end
     end)
 
