@@ -51,6 +51,10 @@ void nvp_winograd_narrow_input_avx2(float *v, int64_t xs, const float *x, int64_
 void nvp_winograd_narrow_grad_avx2(float *v, int64_t xs, const float *dy, int64_t h, int64_t width);
 void nvp_winograd_narrow_output_avx2(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, float bias,
                                      const float *add);
+/* and F(4x4)'s output transform on planes 25-32 wide */
+static inline int nvp_winograd_wide_output_fits(int64_t width, int m) { return m == 4 && width >= 25 && width <= 32; }
+void nvp_winograd_wide_output_avx2(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, float bias,
+                                   const float *add);
 
 /* The transform matrices, row-major: BT (alpha, alpha), G (alpha, 3), AT (m, alpha); index 0 = F(2x2),
  * 1 = F(4x4). Static in the header so the AVX2 transforms see constants (zero terms fold away). */

@@ -1,11 +1,13 @@
 /*
- * winograd_narrow_avx2.c -- winograd_avx2.c's tile transforms for F(2x2) on planes 9-14 wide
- * (fmnist-small's 14x14 residual blocks), with the rows in registers: a plane row's tiles (at most
- * 7) fit one ymm, lane = tile column, so no transform needs winograd_avx2.c's padded, phase-split
- * copies: the input and gradient transforms take each row's phases straight from two loads, and
- * the output transform interleaves the two output phases in registers. Same layouts and contracts
- * as winograd_avx2.c's input_m, grad_m and output_m (m = 2). Measured (perf, a training step of
- * fmnist-small at 1 thread, samples against the products'): input 0.202 -> 0.138, output 0.191 -> 0.136.
+ * winograd_narrow_avx2.c -- winograd_avx2.c's tile transforms where a tile row fits one ymm (at
+ * most 8 tiles, lane = tile column), with the rows in registers instead of winograd_avx2.c's
+ * padded, phase-split copies: F(2x2) on planes 9-14 wide (fmnist-small's 14x14 residual blocks),
+ * whose input and gradient transforms take each row's phases from two loads and whose output
+ * transform interleaves its two phases in registers; and F(4x4)'s output on planes 25-32 wide
+ * (28x28, 32x32), its four phases interleaved by a 4 x 8 transpose. Same layouts and contracts as
+ * winograd_avx2.c's input_m, grad_m (m = 2) and output_m (m = 2, 4). Measured (perf, a training
+ * step of fmnist-small at 1 thread, samples against the products'): F(2x2) input and output
+ * 0.202 -> 0.138 and 0.191 -> 0.136 (with the 28x28 planes' share in both).
  * Compiled with -mavx2 -mfma (this file only).
  */
 #include "winograd_internal.h"
@@ -120,7 +122,7 @@ INLINE void store_first(float *dst, __m256 v, int64_t n) {
 /* y rows 2ty, 2ty+1 = bias + A^T M A of the tile row (+ add); the same sums in the same order as
  * output_m. A^T = [1 1 1 0], [0 1 -1 -1]. */
 void nvp_winograd_narrow_output_avx2(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, float bias,
-                          const float *add) {
+                                     const float *add) {
     int64_t th = (h + 1) / 2, tw = (width + 1) / 2;
     __m256i hi_mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(width - 8)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     const __m256 vb = _mm256_set1_ps(bias);
@@ -157,3 +159,53 @@ void nvp_winograd_narrow_output_avx2(float *y, const float *mt, int64_t xs, int6
     }
 }
 
+
+/* F(4x4)'s output transform on planes 25-32 wide (28x28 and 32x32: 7-8 tiles a row, one ymm): y rows
+ * 4ty .. 4ty+3 = bias + A^T M A of the tile row (+ add), the same FMAs in the same order as output_m
+ * (m = 4), with wv and z in registers and the four output phases interleaved by a 4 x 8 transpose
+ * instead of output_m's staged copies. */
+void nvp_winograd_wide_output_avx2(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, float bias,
+                                   const float *add) {
+    const float *at = nvp_winograd_at[1]; /* AT[c][l] = at[c*6 + l] */
+    int64_t th = (h + 3) / 4, tw = (width + 3) / 4;
+    __m256i tail_mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(width - 24)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    for (int64_t ty = 0; ty < th; ty++) {
+        const float *mk = mt + ty * tw;
+        __m256 wv[6][4]; /* A along x */
+        for (int k = 0; k < 6; k++) {
+            __m256 d[6];
+            for (int l = 0; l < 6; l++) d[l] = _mm256_loadu_ps(mk + (k * 6 + l) * xs);
+            for (int c = 0; c < 4; c++) {
+                __m256 s = _mm256_setzero_ps();
+                for (int l = 0; l < 6; l++)
+                    if (at[c * 6 + l] != 0.0f) s = _mm256_fmadd_ps(_mm256_set1_ps(at[c * 6 + l]), d[l], s);
+                wv[k][c] = s;
+            }
+        }
+        for (int r = 0; r < 4 && 4 * ty + r < h; r++) { /* A^T along y, then the phases interleaved */
+            __m256 z[4];
+            for (int c = 0; c < 4; c++) {
+                __m256 s = _mm256_set1_ps(bias);
+                for (int k = 0; k < 6; k++)
+                    if (at[r * 6 + k] != 0.0f) s = _mm256_fmadd_ps(_mm256_set1_ps(at[r * 6 + k]), wv[k][c], s);
+                z[c] = s;
+            }
+            /* out[4 tx + c] = z[c][tx]: u_j holds tiles j (low lane) and 4 + j (high lane), phases in order */
+            __m256 t0 = _mm256_unpacklo_ps(z[0], z[1]), t1 = _mm256_unpackhi_ps(z[0], z[1]);
+            __m256 t2 = _mm256_unpacklo_ps(z[2], z[3]), t3 = _mm256_unpackhi_ps(z[2], z[3]);
+            __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+            __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+            __m256 out[4] = {_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u2, u3, 0x20),
+                             _mm256_permute2f128_ps(u0, u1, 0x31), _mm256_permute2f128_ps(u2, u3, 0x31)};
+            int64_t oy = 4 * ty + r;
+            float *yr = y + oy * width;
+            if (add) {
+                const float *ar = add + oy * width;
+                for (int j = 0; j < 3; j++) out[j] = _mm256_add_ps(_mm256_loadu_ps(ar + 8 * j), out[j]);
+                out[3] = _mm256_add_ps(_mm256_maskload_ps(ar + 24, tail_mask), out[3]);
+            }
+            for (int j = 0; j < 3; j++) _mm256_storeu_ps(yr + 8 * j, out[j]);
+            store_first(yr + 24, out[3], width - 24);
+        }
+    }
+}
