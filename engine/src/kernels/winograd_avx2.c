@@ -7,8 +7,8 @@
  * profile). Rows are padded to multiples of 8, so the vertical passes have no tails; the
  * horizontal passes store whole vectors past a tile row's end, into space the driver writes later
  * or pads (winograd.c, VPAD): a masked store (vmaskmovps) is slow on AMD cores. F(2x2) on planes
- * 9-14 wide, and F(4x4)'s output on planes 25-32 wide, run winograd_narrow_avx2.c's transforms
- * instead (rows in registers).
+ * 9-14 wide and F(4x4)'s gradient and output on planes 25-32 wide run winograd_narrow_avx2.c's
+ * transforms instead (rows in registers).
  * Compiled with -mavx2 -mfma (this file only).
  */
 #include "winograd_internal.h"
@@ -221,6 +221,7 @@ void nvp_winograd_filter_avx2(float *u, const float *w, int64_t r, int64_t rows,
 static void input_avx2(float *v, int64_t xs, const float *x, int64_t h, int64_t width, int m, float *work) {
     if (nvp_winograd_narrow_fits(width, m))
         nvp_winograd_narrow_input_avx2(v, xs, x, h, width);
+
     else if (m == 2)
         input_m(v, xs, x, h, width, 2, work);
     else
@@ -230,6 +231,8 @@ static void input_avx2(float *v, int64_t xs, const float *x, int64_t h, int64_t 
 static void grad_avx2(float *v, int64_t xs, const float *dy, int64_t h, int64_t width, int m, float *work) {
     if (nvp_winograd_narrow_fits(width, m))
         nvp_winograd_narrow_grad_avx2(v, xs, dy, h, width);
+    else if (nvp_winograd_wide_fits(width, m))
+        nvp_winograd_wide_grad_avx2(v, xs, dy, h, width);
     else if (m == 2)
         grad_m(v, xs, dy, h, width, 2, work);
     else
@@ -240,7 +243,7 @@ static void output_avx2(float *y, const float *mt, int64_t xs, int64_t h, int64_
                         const float *add, float *work) {
     if (nvp_winograd_narrow_fits(width, m))
         nvp_winograd_narrow_output_avx2(y, mt, xs, h, width, bias, add);
-    else if (nvp_winograd_wide_output_fits(width, m))
+    else if (nvp_winograd_wide_fits(width, m))
         nvp_winograd_wide_output_avx2(y, mt, xs, h, width, bias, add);
     else if (m == 2)
         output_m(y, mt, xs, h, width, 2, bias, add, work);

@@ -51,8 +51,9 @@ void nvp_winograd_narrow_input_avx2(float *v, int64_t xs, const float *x, int64_
 void nvp_winograd_narrow_grad_avx2(float *v, int64_t xs, const float *dy, int64_t h, int64_t width);
 void nvp_winograd_narrow_output_avx2(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, float bias,
                                      const float *add);
-/* and F(4x4)'s output transform on planes 25-32 wide */
-static inline int nvp_winograd_wide_output_fits(int64_t width, int m) { return m == 4 && width >= 25 && width <= 32; }
+/* and F(4x4)'s gradient and output transforms on planes 25-32 wide */
+static inline int nvp_winograd_wide_fits(int64_t width, int m) { return m == 4 && width >= 25 && width <= 32; }
+void nvp_winograd_wide_grad_avx2(float *v, int64_t xs, const float *dy, int64_t h, int64_t width);
 void nvp_winograd_wide_output_avx2(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, float bias,
                                    const float *add);
 

@@ -3,12 +3,11 @@
  * most 8 tiles, lane = tile column), with the rows in registers instead of winograd_avx2.c's
  * padded, phase-split copies: F(2x2) on planes 9-14 wide (fmnist-small's 14x14 residual blocks),
  * whose input and gradient transforms take each row's phases from two loads and whose output
- * transform interleaves its two phases in registers; and F(4x4)'s output on planes 25-32 wide
- * (28x28, 32x32), its four phases interleaved by a 4 x 8 transpose. Same layouts and contracts as
- * winograd_avx2.c's input_m, grad_m (m = 2) and output_m (m = 2, 4). Measured (perf, a training
- * step of fmnist-small at 1 thread, samples against the products'): F(2x2) input and output
- * 0.202 -> 0.138 and 0.191 -> 0.136 (with the 28x28 planes' share in both).
- * Compiled with -mavx2 -mfma (this file only).
+ * transform interleaves its two phases in registers; and F(4x4)'s gradient and output transforms
+ * on planes 25-32 wide (28x28, 32x32), whose rows' four phases come from (and go back by) 8 x 4
+ * transposes. F(4x4)'s input transform stays input_m's: written this way it was no faster
+ * (experiments/results/bench.md, section E, has the measurements). Same layouts and contracts as
+ * winograd_avx2.c's input_m, grad_m and output_m. Compiled with -mavx2 -mfma (this file only).
  */
 #include "winograd_internal.h"
 
@@ -207,5 +206,53 @@ void nvp_winograd_wide_output_avx2(float *y, const float *mt, int64_t xs, int64_
             for (int j = 0; j < 3; j++) _mm256_storeu_ps(yr + 8 * j, out[j]);
             store_first(yr + 24, out[3], width - 24);
         }
+    }
+}
+
+/* The four phases of a plane row xr 25-32 wide, zeros past its end (lanes of tail_mask in the fourth
+ * load): p[r][j] = xr[4j + r], an 8 x 4 transpose (128-bit halves paired, then 4 x 4 per half). */
+INLINE void wide_phases(__m256 p[4], const float *xr, __m256i tail_mask) {
+    __m256 a = _mm256_loadu_ps(xr), b = _mm256_loadu_ps(xr + 8), c = _mm256_loadu_ps(xr + 16);
+    __m256 d = _mm256_maskload_ps(xr + 24, tail_mask);
+    __m256 g04 = _mm256_permute2f128_ps(a, c, 0x20), g15 = _mm256_permute2f128_ps(a, c, 0x31); /* groups of 4 */
+    __m256 g26 = _mm256_permute2f128_ps(b, d, 0x20), g37 = _mm256_permute2f128_ps(b, d, 0x31);
+    __m256 t0 = _mm256_unpacklo_ps(g04, g15), t1 = _mm256_unpackhi_ps(g04, g15);
+    __m256 t2 = _mm256_unpacklo_ps(g26, g37), t3 = _mm256_unpackhi_ps(g26, g37);
+    p[0] = _mm256_shuffle_ps(t0, t2, 0x44);
+    p[1] = _mm256_shuffle_ps(t0, t2, 0xEE);
+    p[2] = _mm256_shuffle_ps(t1, t3, 0x44);
+    p[3] = _mm256_shuffle_ps(t1, t3, 0xEE);
+}
+
+/* F(4x4)'s gradient transform on planes 25-32 wide: v[(k*6 + l)*xs + ty*TW + tx] = (A g A^T)[k][l] of
+ * dy's 4x4 tile, zeros past the plane; A[k][i] = AT[i][k]. */
+void nvp_winograd_wide_grad_avx2(float *v, int64_t xs, const float *dy, int64_t h, int64_t width) {
+    const float *at = nvp_winograd_at[1];
+    int64_t th = (h + 3) / 4, tw = (width + 3) / 4;
+    __m256i tail_mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(width - 24)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    for (int64_t ty = 0; ty < th; ty++) {
+        __m256 g[4][6]; /* the x stage of dy rows 4ty .. 4ty+3 */
+        for (int i = 0; i < 4; i++) {
+            if (4 * ty + i >= h) {
+                for (int l = 0; l < 6; l++) g[i][l] = _mm256_setzero_ps();
+                continue;
+            }
+            __m256 p[4];
+            wide_phases(p, dy + (4 * ty + i) * width, tail_mask);
+            for (int l = 0; l < 6; l++) {
+                __m256 s = _mm256_setzero_ps();
+                for (int j = 0; j < 4; j++)
+                    if (at[j * 6 + l] != 0.0f) s = _mm256_fmadd_ps(_mm256_set1_ps(at[j * 6 + l]), p[j], s);
+                g[i][l] = s;
+            }
+        }
+        float *vt = v + ty * tw;
+        for (int k = 0; k < 6; k++) /* A along y */
+            for (int l = 0; l < 6; l++) {
+                __m256 s = _mm256_setzero_ps();
+                for (int i = 0; i < 4; i++)
+                    if (at[i * 6 + k] != 0.0f) s = _mm256_fmadd_ps(_mm256_set1_ps(at[i * 6 + k]), g[i][l], s);
+                _mm256_storeu_ps(vt + (k * 6 + l) * xs, s);
+            }
     }
 }
