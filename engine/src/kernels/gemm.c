@@ -118,34 +118,40 @@ nvp_status nvp_gemm_small_ref(int trans_a, int trans_b, int64_t m, int64_t n, in
     return nvp_gemm_ref(trans_a, trans_b, m, n, k, 1.0f, a, lda, b, ldb, accumulate ? 1.0f : 0.0f, c, ldc);
 }
 
-nvp_status nvp_gemm_small_avx512(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const float *a,
-                                 int64_t lda, const float *b, int64_t ldb, int accumulate, float *c, int64_t ldc) {
-    if (!nvp_cpu_has_avx512())
-        return nvp_fail(NVP_STATUS_UNSUPPORTED, "nvp_gemm_small_avx512: this CPU has no AVX-512 F/CD/BW/DQ/VL");
+/* A vector path's nvp_gemm_small: the argument checks, then its A * B and A * B^T kernels (A^T * B^T,
+ * which no caller has, goes to OpenBLAS). */
+typedef void gemm_nn_kernel(int64_t m, int64_t n, int64_t k, const float *a, int64_t a_rs, int64_t a_cs,
+                            const float *b, int64_t ldb, int accumulate, float *c, int64_t ldc);
+typedef void gemm_nt_kernel(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
+                            int64_t ldb, int accumulate, float *c, int64_t ldc);
+
+static nvp_status gemm_small_with(gemm_nn_kernel *nn, gemm_nt_kernel *nt, int trans_a, int trans_b, int64_t m,
+                                  int64_t n, int64_t k, const float *a, int64_t lda, const float *b, int64_t ldb,
+                                  int accumulate, float *c, int64_t ldc) {
     nvp_status st = gemm_check("nvp_gemm_small", trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
     if (st != NVP_OK) return st;
     if (m == 0 || n == 0) return NVP_OK;
     if (!trans_b)
-        nvp_gemm_nn_avx512(m, n, k, a, trans_a ? 1 : lda, trans_a ? lda : 1, b, ldb, accumulate, c, ldc);
+        nn(m, n, k, a, trans_a ? 1 : lda, trans_a ? lda : 1, b, ldb, accumulate, c, ldc);
     else if (!trans_a)
-        nvp_gemm_nt_avx512(m, n, k, a, lda, b, ldb, accumulate, c, ldc);
+        nt(m, n, k, a, lda, b, ldb, accumulate, c, ldc);
     else
         return gemm_blas(1, 1, m, n, k, 1.0f, a, lda, b, ldb, accumulate ? 1.0f : 0.0f, c, ldc);
     return NVP_OK;
 }
 
+nvp_status nvp_gemm_small_avx512(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const float *a,
+                                 int64_t lda, const float *b, int64_t ldb, int accumulate, float *c, int64_t ldc) {
+    if (!nvp_cpu_has_avx512())
+        return nvp_fail(NVP_STATUS_UNSUPPORTED, "nvp_gemm_small_avx512: this CPU has no AVX-512 F/CD/BW/DQ/VL");
+    return gemm_small_with(nvp_gemm_nn_avx512, nvp_gemm_nt_avx512, trans_a, trans_b, m, n, k, a, lda, b, ldb,
+                           accumulate, c, ldc);
+}
+
 nvp_status nvp_gemm_small_avx2(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const float *a,
                                int64_t lda, const float *b, int64_t ldb, int accumulate, float *c, int64_t ldc) {
-    nvp_status st = gemm_check("nvp_gemm_small", trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
-    if (st != NVP_OK) return st;
-    if (m == 0 || n == 0) return NVP_OK;
-    if (!trans_b)
-        nvp_gemm_nn_avx2(m, n, k, a, trans_a ? 1 : lda, trans_a ? lda : 1, b, ldb, accumulate, c, ldc);
-    else if (!trans_a)
-        nvp_gemm_nt_avx2(m, n, k, a, lda, b, ldb, accumulate, c, ldc);
-    else
-        return gemm_blas(1, 1, m, n, k, 1.0f, a, lda, b, ldb, accumulate ? 1.0f : 0.0f, c, ldc);
-    return NVP_OK;
+    return gemm_small_with(nvp_gemm_nn_avx2, nvp_gemm_nt_avx2, trans_a, trans_b, m, n, k, a, lda, b, ldb,
+                           accumulate, c, ldc);
 }
 
 /* ---- the op table: nvp_gemm is OpenBLAS on both vector paths; nvp_gemm_small has its own kernels on each ---- */
