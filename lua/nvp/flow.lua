@@ -260,7 +260,7 @@ end
 
 -- Batches of up to SERIAL_BATCH images run on one thread: one image's work is too small to share, and
 -- with 2 threads libgomp's spinning worker made batch-1 sampling and encoding 8x slower (168 against
--- 21 ms, experiments/results/bench.md section D). The thread count is restored afterwards.
+-- 21 ms, experiments/results/bench_avx2.md section D). The thread count is restored afterwards.
 M.SERIAL_BATCH = 1
 
 local function on_one_thread_if_small(n, fn, ...)

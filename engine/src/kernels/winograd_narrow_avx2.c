@@ -6,7 +6,7 @@
  * transform interleaves its two phases in registers; and F(4x4)'s gradient and output transforms
  * on planes 25-32 wide (28x28, 32x32), whose rows' four phases come from (and go back by) 8 x 4
  * transposes. F(4x4)'s input transform stays input_m's: written this way it was no faster
- * (experiments/results/bench.md, section E, has the measurements). Same layouts and contracts as
+ * (experiments/results/bench_avx2.md, section E, has the measurements). Same layouts and contracts as
  * winograd_avx2.c's input_m, grad_m and output_m. Compiled with -mavx2 -mfma (this file only).
  */
 #include "winograd_internal.h"
