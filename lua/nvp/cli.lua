@@ -48,7 +48,7 @@ function M.parse_overrides(words)
 end
 
 --- A verb's command line: positional words, then key=value options checked against `keys`
--- (name -> "number" | "string" | "boolean"). Unknown keys and wrong types are usage errors naming
+-- (name -> "number" | "string" | "boolean", or alternatives: "number|string"). Unknown keys and wrong types are usage errors naming
 -- the verb, the key and what is valid. Returns the positional words and the options table.
 function M.verb_args(verb, args, keys)
     local positional, words = {}, {}
@@ -63,7 +63,9 @@ function M.verb_args(verb, args, keys)
         if keys[k] == nil then
             M.usage_error(("%s: unknown key '%s' (valid: %s)"):format(verb, k, table.concat(names, ", ")))
         end
-        if type(v) ~= keys[k] then M.usage_error(("%s: '%s' must be a %s"):format(verb, k, keys[k])) end
+        if not ("|" .. keys[k] .. "|"):find("|" .. type(v) .. "|", 1, true) then
+            M.usage_error(("%s: '%s' must be a %s"):format(verb, k, keys[k]:gsub("|", " or ")))
+        end
     end
     return positional, opts
 end

@@ -36,8 +36,9 @@
 -- re-runs its s/t forward on its stored input when its backward comes (batch statistics again, the
 -- running averages left alone), so gradients are the stored path's bit for bit. Each such coupling
 -- saves its (2B + 1) maps for one more s/t forward (about a third of that coupling's step). refresh =
--- "auto" takes every coupling of the largest s/t shape but its last (see plan_refresh); not the default:
--- on fmnist-small it saves 113 MB of 480 for ~18 % more CPU per step (experiments/results/memory.md).
+-- "auto", the default, refreshes the one largest network (when a coupling of its shape can lend its
+-- buffers): on the reference networks 12 % of the peak (cifar-ref 2290 -> 2014 MB) for one s/t forward
+-- in ten, ~3 % of a step (experiments/results/memory.md).
 local ffi = require "ffi"
 local T = require "nvp.tensor"
 local Rng = require "nvp.rng"
@@ -56,7 +57,7 @@ local sum_of_squares = ffi.new("double[1]")  -- nvp_sum's output, made once rath
 local Flow = Module.class()
 M.Flow = Flow
 
-M.OPTIONS = {seed = 0, alpha = 0.05, recompute = os.getenv("NVP_RECOMPUTE") == "1", refresh = 0, arch = false}
+M.OPTIONS = {seed = 0, alpha = 0.05, recompute = os.getenv("NVP_RECOMPUTE") == "1", refresh = "auto", arch = false}
 
 local function check_options(o)
     if type(o.recompute) ~= "boolean" then
@@ -222,8 +223,8 @@ function M.side_multiple(model_or_scales)
 end
 
 --- refresh = k (see the top): pick the couplings and pair each with the last of its s/t shape.
--- k = "auto": every coupling of the largest s/t shape but the last (the one whose buffers they share):
--- the shape that holds the most activation memory, at the cost of one more s/t forward for each.
+-- k = "auto": the largest one, if any can refresh. More buys memory at the same price each (one more s/t
+-- forward); on the reference networks every coupling costs the same, one tenth of the forward.
 -- couplings: {layer, order, h, w} in forward order (what nn.build collects). Returns the number chosen.
 function M.plan_refresh(couplings, k)
     local keeper = {} -- s/t shape -> the last coupling of that shape in forward order
@@ -241,10 +242,7 @@ function M.plan_refresh(couplings, k)
         if a.bytes ~= b.bytes then return a.bytes > b.bytes end
         return a.order < b.order
     end)
-    if k == "auto" then
-        k = 0
-        while k < #candidates and candidates[k + 1].bytes == candidates[1].bytes do k = k + 1 end
-    end
+    if k == "auto" then k = math.min(1, #candidates) end
     if k > #candidates then
         error(("model: 'refresh' = %d, but only %d couplings can refresh (every s/t shape keeps its last "
             .. "coupling's activations)"):format(k, #candidates), 3)

@@ -37,9 +37,9 @@ M.SCHEMA = {
         build = {"function", false, "function(nn, dims) returning the flow (nvp.nn layers) instead of an arch"},
         recompute = {"boolean", false, "backward rebuilds each layer's input by its inverse: activation memory "
             .. "of one coupling, one more s/t forward per coupling"},
-        refresh = {"number|string", 0, "the K couplings with the largest s/t networks store no s/t activations "
-            .. "and re-run that network in backward (stored path; one more s/t forward each); \"auto\": those of "
-            .. "the largest s/t shape", {"auto"}},
+        refresh = {"number|string", "auto", "the K couplings with the largest s/t networks store no s/t "
+            .. "activations and re-run that network in backward (stored path; one more s/t forward each); "
+            .. "\"auto\": the largest one", {"auto"}},
         alpha = {"number", 0.05, "logit constraint: p = alpha + (1 - 2 alpha) x / 256"},
     },
     train = {

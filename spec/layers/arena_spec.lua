@@ -53,6 +53,25 @@ describe("the training step", function()
         end)
     end
 
+    it("gives every shape of one any_shape name the same storage, grown to the largest", function()
+        ws.clear()
+        local a = ws.any_shape("spec.t", {2, 64, 4, 4})     -- 2048 floats
+        local b = ws.any_shape("spec.t", {2, 128, 2, 4})    -- the same count, another shape
+        assert.are.same({2, 128, 2, 4}, b.shape)
+        assert.are.equal(a.data, b.data)
+        assert.are.equal(2048 * 4, ws.bytes())
+        assert.are.equal(a, ws.any_shape("spec.t", {2, 64, 4, 4}))        -- the same view again, no allocation
+        local c = ws.any_shape("spec.t", {1, 10})                          -- smaller: a view of the same storage
+        assert.are.equal(a.data, c.data)
+        assert.are.equal(10, c.numel)
+        local d = ws.any_shape_zeroed("spec.t", {3, 1024})                 -- larger: the storage grows
+        assert.are.equal(3072 * 4, ws.bytes())
+        assert.are.equal(0, d:sumsq())
+        assert.are.equal(d.data, ws.any_shape("spec.t", {2, 64, 4, 4}).data)
+        assert.are_not.equal(d.data, ws.any_shape("spec.other", {2, 64, 4, 4}).data) -- names never share
+        ws.clear()
+    end)
+
     it("keeps one set of shared buffers when the batch size changes (recompute)", function()
         local cfg = {channels = 1, size = 8, scales = 2, width = 8, blocks = 1, recompute = true}
         ws.clear()

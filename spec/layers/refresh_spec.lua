@@ -76,15 +76,22 @@ describe("refresh (s/t networks re-run in backward)", function()
                          false, false, false}, flags)
     end)
 
-    it("refresh = \"auto\" refreshes the couplings of the largest s/t shape but its last", function()
+    it("refresh = \"auto\", the default, refreshes the largest s/t network that can", function()
+        local function flags_of(model)
+            local flags = {}
+            for i, c in ipairs(couplings_of(model)) do flags[i] = c.refresh_st == true end
+            return flags
+        end
         local model = flow.RealNVP.new{channels = 2, size = 8, scales = 3, width = 4, blocks = 1, refresh = "auto"}
-        local flags = {}
-        for i, c in ipairs(couplings_of(model)) do flags[i] = c.refresh_st == true end
-        -- the largest shape: the three 8x8 width-4 networks; the third keeps the shared maps
-        assert.are.same({true, true, false, false, false, false, false, false, false, false, false, false, false,
-                         false, false, false}, flags)
-        assert.are.equal(2, model.cfg.refresh)
-        assert.are.equal(0, flow.RealNVP.new{channels = 2, size = 8, scales = 3, width = 4, blocks = 1}.cfg.refresh)
+        -- the largest shape: the three 8x8 width-4 networks; the first refreshes, the third lends its maps
+        assert.are.same({true, false, false, false, false, false, false, false, false, false, false, false, false,
+                         false, false, false}, flags_of(model))
+        assert.are.equal(1, model.cfg.refresh)
+        local default = flow.RealNVP.new{channels = 2, size = 8, scales = 3, width = 4, blocks = 1}
+        assert.are.equal(1, default.cfg.refresh)
+        assert.are.same(flags_of(model), flags_of(default))
+        assert.are.equal(0, flow.RealNVP.new{channels = 2, size = 8, scales = 3, width = 4, blocks = 1,
+                                             refresh = 0}.cfg.refresh)
         assert.is_true(flow.RealNVP.new{channels = 2, size = 8, scales = 3, width = 4, blocks = 1, refresh = "auto",
                                         recompute = true}.cfg.recompute) -- auto has nothing to do there
     end)

@@ -14,8 +14,8 @@
 --                      winograd_f4 cpu_path=scalar|avx2|avx512]
 --       every conv shape of the networks, three passes, GFLOP/s beside sgemm (nvp.bench.kernels)
 -- clock=cpu times by process CPU time: with threads=1 it stays usable on a host other jobs share.
--- recompute=0|1 and refresh=K are passed to our model (nvp.flow: recompute-by-inverse, or the K
--- largest couplings re-running their s/t network in backward instead of storing it).
+-- recompute=0|1 and refresh=auto|K are passed to our model (nvp.flow: recompute-by-inverse, or the K
+-- largest couplings re-running their s/t network in backward instead of storing it; default auto).
 local cli = require "nvp.cli"
 local json = require "nvp.json"
 local nffi = require "nvp.ffi"
@@ -28,7 +28,7 @@ M.summary = "benchmarks: nvp bench [config=fmnist-small|cifar-ref|glow-fmnist pe
 
 local KEYS = {config = "string", batch = "number", steps = "number", warmup = "number", sample_reps = "number",
               threads = "number", seed = "number", peer = "number", rounds = "number", python = "string",
-              peer_script = "string", profile = "number", recompute = "number", refresh = "number", reps = "number",
+              peer_script = "string", profile = "number", recompute = "number", refresh = "number|string", reps = "number",
               only = "string",
               ceiling = "number", clock = "string", algorithm = "string", cpu_path = "string", isa = "string",
               latency_script = "string"}
@@ -60,6 +60,17 @@ local function positive_int(o, key, default, min)
         cli.usage_error(("bench: '%s' must be an integer >= %d, got %s"):format(key, min, tostring(v)))
     end
     return v
+end
+
+-- refresh=auto|K: nil when not given (the model's default, "auto").
+local function refresh_of(o)
+    local v = o.refresh
+    if v == nil or v == "auto" then return v end
+    local k = tonumber(v)
+    if type(v) ~= "number" or k < 0 or k ~= math.floor(k) then
+        cli.usage_error(("bench: 'refresh' must be auto or an integer >= 0, got %s"):format(v))
+    end
+    return k
 end
 
 local function config_name(name)
@@ -125,7 +136,7 @@ function M.run(args)
                  steps = positive_int(o, "steps", 10, 1), warmup = positive_int(o, "warmup", 3, 0),
                  sample_reps = positive_int(o, "sample_reps", 3, 1), seed = positive_int(o, "seed", 0, 0),
                  recompute = recompute, clock = o.clock,
-                 refresh = o.refresh and positive_int(o, "refresh", 0, 0) or nil}
+                 refresh = refresh_of(o)}
     if o.threads then nffi.check(nffi.C.nvp_set_threads(positive_int(o, "threads", 1, 1))) end
     run.threads = nffi.C.nvp_get_threads()
     if peer then

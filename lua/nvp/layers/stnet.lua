@@ -55,17 +55,24 @@ function STNet.new(cfg)
     return self
 end
 
+-- The (N, f, H, W) transients of backward, one storage each for all networks (nvp.workspace.any_shape).
+local BACKWARD_MAPS = {"st.dbranch", "st.dskip", "st.dh", "st.dr"}
+
 --- x: (N, n, H, W) -> (N, 2n, H, W). keep_running = true for a recomputed forward
 -- (recompute-by-inverse): batch norm uses the batch statistics without moving its running averages again.
 function STNet:forward(x, keep_running)
     local n, h, w = x.shape[1], x.shape[3], x.shape[4]
     local f = self.width
     self.x = x
+    if self.training then
+        -- backward runs the networks last to first, so the last (often the smallest) would size them
+        for _, name in ipairs(BACKWARD_MAPS) do ws.reserve(name, {n, f, h, w}) end
+    end
     self.hb = self.bn_in:forward(x, nil, keep_running)
     self.a = self:buffer("a", {n, 2 * self.inputs, h, w})
     check(C.nvp_crelu_forward(self.a.data, self.hb.data, self.scale, n, self.inputs, h * w), 2)
     -- h0 is read by block 1 and skip_in only; backward rebuilds it (same weights, same input)
-    local hcur = self.conv_in:forward(self.a, ws.get("stnet.h0", {n, f, h, w}))
+    local hcur = self.conv_in:forward(self.a, ws.any_shape("stnet.h0", {n, f, h, w}))
     self.h0 = hcur
     self.skip = self:buffer("skip", {n, f, h, w})
     self.skip_in:forward(hcur, self.skip, false)
@@ -91,30 +98,30 @@ function STNet:backward(dout)
     -- Gradients into a fresh buffer are written (accumulate = false: no zero fill first, no read of
     -- it); only dh, the residual stream's gradient, accumulates its identity and branch parts.
     -- "st.dbranch" holds dL/d(a batch norm's output) and is dead once that batch norm's backward ran
-    local d_o = ws.get("st.dbranch", fshape)
+    local d_o = ws.any_shape("st.dbranch", fshape)
     self.conv_out:backward(self.skip, dout, d_o, false, self.bn_out:act())
-    local dskip = ws.get("st.dskip", fshape)
+    local dskip = ws.any_shape("st.dskip", fshape)
     self.bn_out:backward(self.skip, d_o, dskip, nil, false)
-    local dh = ws.get("st.dh", fshape)           -- dL/d(h after the last block)
+    local dh = ws.any_shape("st.dh", fshape)     -- dL/d(h after the last block)
     local dh_written = false                     -- the first gradient into dh writes it
     for b = #self.blocks, 1, -1 do
         local blk = self.blocks[b]
         blk.skip:backward(blk.h_out, dskip, dh, dh_written)
         dh_written = true
-        local dv = ws.get("st.dbranch", fshape)
+        local dv = ws.any_shape("st.dbranch", fshape)
         blk.conv2:backward(blk.r, dh, dv, false, blk.bn2:act())
-        local dr = ws.get("st.dr", fshape)
+        local dr = ws.any_shape("st.dr", fshape)
         blk.bn2:backward(blk.r, dv, dr, nil, false)
-        local du = ws.get("st.dbranch", fshape)
+        local du = ws.any_shape("st.dbranch", fshape)
         blk.conv1:backward(blk.h_in, dr, du, false, blk.bn1:act())
         blk.bn1:backward(blk.h_in, du, dh)       -- dh becomes dL/d(h before the block): identity + branch
     end
     self.skip_in:backward(self.h0, dskip, dh, dh_written)
-    local da = ws.get("st.da", {n, 2 * self.inputs, h, w})
+    local da = ws.any_shape("st.da", {n, 2 * self.inputs, h, w})
     self.conv_in:backward(self.a, dh, da, false)
-    local dhb = ws.zeroed("st.dhb", x.shape)     -- nvp_crelu_backward accumulates (2n channels: small)
+    local dhb = ws.any_shape_zeroed("st.dhb", x.shape) -- nvp_crelu_backward accumulates (2n channels: small)
     check(C.nvp_crelu_backward(dhb.data, da.data, self.hb.data, self.scale, n, self.inputs, h * w), 2)
-    local dx = ws.get("st.dx", x.shape)
+    local dx = ws.any_shape("st.dx", x.shape)
     self.bn_in:backward(x, dhb, dx, nil, false)
     return dx
 end
