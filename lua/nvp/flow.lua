@@ -256,34 +256,19 @@ function M.plan_refresh(couplings, k)
     return k
 end
 
--- Batches of up to SERIAL_BATCH images run on one thread: one image's work is too small to share, and
--- with 2 threads libgomp's spinning worker made batch-1 sampling and encoding 8x slower (168 against
--- 21 ms, experiments/results/bench_avx2.md section D). The thread count is restored afterwards.
-M.SERIAL_BATCH = 1
-
-local function on_one_thread_if_small(n, fn, ...)
-    local threads = C.nvp_get_threads()
-    if n > M.SERIAL_BATCH or threads == 1 then return fn(...) end
-    check(C.nvp_set_threads(1), 3)
-    local ok, a, b = pcall(fn, ...)
-    check(C.nvp_set_threads(threads), 3)
-    if not ok then error(a, 0) end
-    return a, b
-end
-
 --- z, logdet (N) of the flow alone, for x already in logit space: (N, C, H, W).
 function Flow:forward(x)
     guard.images_tensor(self, "model:forward", "x", x)
     guard.finite(self, "model:forward", "x", x)
     ws.use_batch(x.shape[1])
-    return on_one_thread_if_small(x.shape[1], self.flow.forward, self.flow, x)
+    return self.flow:forward(x)
 end
 
 function Flow:inverse(z)
     guard.images_tensor(self, "model:inverse", "z", z)
     guard.finite(self, "model:inverse", "z", z)
     ws.use_batch(z.shape[1])
-    return on_one_thread_if_small(z.shape[1], self.flow.inverse, self.flow, z)
+    return self.flow:inverse(z)
 end
 
 --- Gradient of the flow for dz and dlogdet (N) after forward(x) gave z; returns dL/dx.

@@ -155,6 +155,49 @@ describe("winograd: thread count", function()
     end
 end)
 
+describe("winograd: fewer images than threads split the channels (forward_split)", function()
+    -- one image (sampling, encoding) and two images under three threads: the team splits the input
+    -- channels for the transform and the output channels (20 = 10 + 10 or 6 + 7 + 7) for the rest
+    pcall(ffi.cdef, "int memcmp(const void *a, const void *b, size_t n);")
+    for _, s in ipairs{{1, 24, 20, 19, 21}, {2, 24, 20, 19, 21}, {1, 64, 64, 16, 16}} do
+        local p = problem(s)
+        local ref = T.empty{p.n, p.cout, p.h, p.w}
+        assert(conv_entry("nvp_conv2d_forward_ref")(ref.data, p.x.data, p.wt.data, p.b.data, p.n, p.cin, p.cout, p.h, p.w, 3, 0) == 0)
+        local refadd = p.y0:clone()
+        assert(conv_entry("nvp_conv2d_forward_ref")(refadd.data, p.x.data, p.wt.data, nil, p.n, p.cin, p.cout, p.h, p.w, 3, 1) == 0)
+        local function run(suffix, tile, threads)
+            local saved = NVP.nvp_get_threads()
+            assert.are.equal(0, NVP.nvp_set_threads(threads))
+            local y, yadd = T.full({p.n, p.cout, p.h, p.w}, 0 / 0), T.full({p.n, p.cout, p.h, p.w}, 0 / 0)
+            local s1 = conv_entry("nvp_winograd_forward" .. suffix)(y.data, p.x.data, p.wt.data, p.b.data, p.n, p.cin,
+                p.cout, p.h, p.w, tile, 0)
+            local s2 = conv_entry("nvp_winograd_forward_add" .. suffix)(yadd.data, p.y0.data, p.x.data, p.wt.data, nil, p.n,
+                p.cin, p.cout, p.h, p.w, tile)
+            assert.are.equal(0, NVP.nvp_set_threads(saved))
+            assert.are.equal(0, s1)
+            assert.are.equal(0, s2)
+            return y, yadd
+        end
+        for _, suffix in ipairs(kernel_suffixes()) do
+            for _, tile in ipairs{2, 4} do
+                it(("F(%dx%d) %s, (n,cin,cout,h,w) = (%s): 2 and 3 threads give one thread's bits"):format(tile, tile,
+                    suffix, table.concat(s, ",")), function()
+                    local y1, yadd1 = run(suffix, tile, 1)
+                    assert_wino_close(y1, ref, tile, "y, 1 thread")
+                    assert_wino_close(yadd1, refadd, tile, "y = r + conv, 1 thread")
+                    for _, threads in ipairs{2, 3} do
+                        local y, yadd = run(suffix, tile, threads)
+                        -- each output channel's products and transform are one thread's, as with one thread
+                        assert.is_true(ffi.C.memcmp(y.data, y1.data, y.numel * 4) == 0, ("y, %d threads"):format(threads))
+                        assert.is_true(ffi.C.memcmp(yadd.data, yadd1.data, y.numel * 4) == 0,
+                            ("y = r + conv, %d threads"):format(threads))
+                    end
+                end)
+            end
+        end
+    end
+end)
+
 describe("the conv algorithm override (nvp_set_conv_algorithm) routes 3x3 convs", function()
     -- Cin = 10: the rules pick the direct reference (scalar), im2col (avx2) or the direct AVX-512 loops
     local p = problem{3, 10, 12, 9, 11}

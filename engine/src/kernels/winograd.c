@@ -18,8 +18,8 @@
  * Scratch (per thread): slot 0 = V, slot 1 = M or D (+ Mw) + the transforms' work rows; U is the
  * calling thread's slot 2, shared by the team.
  * Threads: the images are split over one OpenMP team as in conv2d_im2col_avx2.c, one parallel region per
- * call (the backward does dx, dw and db in it); with fewer images than threads the team is 1 (one
- * image: the caller runs it on one thread anyway, lua/nvp/flow.lua).
+ * call (the backward does dx, dw and db in it); with fewer images than threads the forward splits
+ * the channels instead (forward_split), the backward runs on one thread.
  */
 #include "winograd_internal.h"
 #include "conv2d_internal.h"
@@ -43,6 +43,8 @@
 /* Below this many multiply-adds (direct count) a call runs on the calling thread alone. */
 #define PAR_MIN_MACS ((int64_t)1 << 20)
 #define MAX_TEAM 64
+/* forward_split holds all its images' tiles at once: only for a few. */
+#define SPLIT_MAX_IMAGES 8
 
 int64_t nvp_winograd_work_floats(int m, int64_t h, int64_t width) {
     /* the vector input transforms' padded plane, phase-split plane and B^T-along-y rows (rows of
@@ -267,6 +269,14 @@ static int team_for(int64_t n, int64_t macs) {
     return (macs >= PAR_MIN_MACS && n >= team) ? team : 1;
 }
 
+/* The team of forward_split: fewer images than threads, and a call big enough to share; else 1. One
+ * image of the split is at most a few MB of V (a 32x32 plane, 128 channels, F(4x4): 2.4 MB). */
+static int split_team(int64_t n, int64_t macs) {
+    int team = nvp_get_threads();
+    if (team > MAX_TEAM) team = MAX_TEAM;
+    return (team > 1 && n < team && n <= SPLIT_MAX_IMAGES && macs >= PAR_MIN_MACS) ? team : 1;
+}
+
 /* Images per chunk of a thread holding `mine` images (`tiles` a plane): the CHUNK_FLOATS budget or
  * MIN_COLS columns, whichever is more, evened out over the chunks. */
 static int64_t chunk_images(int64_t mine, int64_t per_image, int64_t tiles) {
@@ -350,6 +360,50 @@ static void forward_share(const nvp_winograd_transforms *tf, float *y, const flo
                            r ? r + ((i + j) * co + o) * p : NULL, work);
             }
     }
+}
+
+/* Fewer images than threads (one image: sampling and encoding one at a time): the team splits the
+ * channels instead. v (alpha^2, ci, n*T + VPAD) is shared (the caller's slot 0): each thread transforms
+ * the input planes of its channels (images inner, so a transform's spill past its row stays in its own
+ * channel), then, after a barrier, multiplies and transforms back the output channels of its share. */
+static void forward_split(const nvp_winograd_transforms *tf, float *y, const float *r, const float *x,
+                          const nvp_bn_relu *act, const float *u, float *v, const float *b, int64_t n, int64_t ci,
+                          int64_t co, int64_t h, int64_t width, int m, int *failed, nvp_status *gemm_st) {
+    int a = m + 2, a2 = a * a;
+    int64_t p = h * width, t = ((h + m - 1) / m) * ((width + m - 1) / m), ncols = n * t, ldv = ncols + VPAD;
+#ifdef _OPENMP
+    int64_t th = omp_get_thread_num(), nt = omp_get_num_threads();
+#else
+    int64_t th = 0, nt = 1;
+#endif
+    int64_t o0 = co * th / nt, o1 = co * (th + 1) / nt, mine = o1 - o0;
+    int64_t work_floats = nvp_winograd_work_floats(m, h, width);
+    float *mt = nvp_scratch(1, (size_t)(a2 * mine * ncols + work_floats + p + 16));
+    int ok = mt != NULL;
+    float *work = ok ? mt + a2 * mine * ncols : NULL, *xa = ok ? work + work_floats : NULL;
+#pragma omp for schedule(static)
+    for (int64_t c = 0; c < ci; c++)
+        for (int64_t j = 0; j < n && ok; j++)
+            tf->input(v + c * ldv + j * t, ci * ldv, input_plane(tf, xa, x + (j * ci + c) * p, p, act, c), h, width,
+                      m, work);
+    if (!ok) {
+#pragma omp atomic write
+        *failed = 1;
+    }
+#pragma omp barrier
+    if (!ok || *failed || mine == 0) return;
+    for (int xi = 0; xi < a2; xi++) {
+        nvp_status st = nvp_gemm_small(0, 0, mine, ncols, ci, u + (xi * co + o0) * ci, ci, v + xi * ci * ldv, ldv, 0,
+                                       mt + xi * mine * ncols, ncols);
+        if (st != NVP_OK) {
+#pragma omp critical(nvp_winograd_status)
+            *gemm_st = st;
+        }
+    }
+    for (int64_t j = 0; j < n; j++)
+        for (int64_t o = o0; o < o1; o++)
+            tf->output(y + (j * co + o) * p, mt + (o - o0) * ncols + j * t, mine * ncols, h, width, m, b ? b[o] : 0.0f,
+                       r ? r + (j * co + o) * p : NULL, work);
 }
 
 /* db[o] += sum of dy[:, o] (double across planes), o in [o0, o1). */
@@ -438,10 +492,22 @@ nvp_status nvp_winograd_forward_with(const nvp_winograd_transforms *tf, const ch
     nvp_status gemm_st = NVP_OK;
     float *u = nvp_scratch(2, (size_t)(a * a * cout * cin)); /* the calling thread's slot, shared by the team */
     if (u == NULL) return nvp_fail(NVP_STATUS_NO_MEMORY, "%s: no memory for the Winograd filters", fn);
+    int split = split_team(n, n * cout * cin * 9 * p);
+    if (split > 1) {
+        int64_t t = ((h + tile - 1) / tile) * ((width + tile - 1) / tile);
+        float *v = nvp_scratch(0, (size_t)(a * a * cin * (n * t + VPAD))); /* shared: the caller's slot */
+        if (v == NULL) return nvp_fail(NVP_STATUS_NO_MEMORY, "%s: no memory for the Winograd tiles", fn);
+#pragma omp parallel num_threads(split)
+        {
+            transform_filters(tf, u, w, cout, cin, tile, 0);
+            forward_split(tf, y, r, x, act, u, v, b, n, cin, cout, h, width, tile, &failed, &gemm_st);
+        }
+    } else {
 #pragma omp parallel num_threads(team) if (team > 1)
-    {
-        transform_filters(tf, u, w, cout, cin, tile, 0);
-        forward_share(tf, y, r, x, act, u, b, n, cin, cout, h, width, tile, &failed, &gemm_st);
+        {
+            transform_filters(tf, u, w, cout, cin, tile, 0);
+            forward_share(tf, y, r, x, act, u, b, n, cin, cout, h, width, tile, &failed, &gemm_st);
+        }
     }
     if (failed) return nvp_fail(NVP_STATUS_NO_MEMORY, "%s: no memory for the Winograd tiles", fn);
     return gemm_st;
