@@ -173,7 +173,8 @@ for _, fname in ipairs(small_fns) do
 end
 
 -- each vector path at the networks' sizes (the AVX-512 A * B^T by transpose at K = 512 and by dot
--- products at K = 1030; the AVX2 one always by transpose, in 256-deep K blocks)
+-- products at K = 1030; the AVX2 one always by transpose, in 256-deep K blocks), and B's rows at
+-- strides that alias in L1)
 for _, path in ipairs{"avx2", "avx512"} do
     describe("nvp_gemm_small on the " .. path .. " path", function()
         it("agrees with the reference at the Winograd and 1x1 shapes", function()
@@ -182,11 +183,15 @@ for _, path in ipairs{"avx2", "avx512"} do
                 return
             end
             local g = spec_rng(9)
-            for _, s in ipairs{{0, 0, 128, 200, 128}, {1, 0, 64, 1024, 64}, {0, 1, 64, 64, 512}, {0, 1, 20, 24, 1030}} do
+            -- s[6]: B's row stride when not n: 1 KB and 4 KB rows (a 16x16 and a 32x32 plane, the 1x1
+            -- convs' B), whose panels the AVX2 kernel copies out (ragged last panels, a second K block)
+            for _, s in ipairs{{0, 0, 128, 200, 128}, {1, 0, 64, 1024, 64}, {0, 1, 64, 64, 512}, {0, 1, 20, 24, 1030},
+                               {0, 0, 64, 256, 128, 256}, {1, 0, 128, 1024, 64, 1024}, {0, 0, 13, 37, 300, 256},
+                               {0, 0, 7, 45, 40, 1024}} do
                 local ta, tb, m, n, k = s[1], s[2], s[3], s[4], s[5]
-                local a, b = g:normal(T.empty{m * k}), g:normal(T.empty{n * k})
+                local lda, ldb = ta == 1 and m or k, s[6] or (tb == 1 and k or n)
+                local a, b = g:normal(T.empty{m * k}), g:normal(T.empty{math.max(n, ldb) * k})
                 local c1, c2 = T.zeros{m * n}, T.zeros{m * n}
-                local lda, ldb = ta == 1 and m or k, tb == 1 and k or n
                 assert.are.equal(0, ON[path].nvp_gemm_small(ta, tb, m, n, k, a.data, lda, b.data, ldb, 0, c1.data, n))
                 assert.are.equal(0, ON.scalar.nvp_gemm_small(ta, tb, m, n, k, a.data, lda, b.data, ldb, 0, c2.data, n))
                 assert_close(c1, c2, 1e-4, 1e-4, ("small %s vs ref ta=%d tb=%d (%d,%d,%d)"):format(path, ta, tb, m, n, k))

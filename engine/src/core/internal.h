@@ -69,9 +69,10 @@ void nvp_glow_coupling_select(nvp_isa isa);
  * nfloats floats for `slot` (0 .. NVP_SCRATCH_SLOTS-1), owned by the calling thread and valid
  * until that thread's next call for the same slot; contents are undefined. The buffers only
  * grow and are kept for the life of the thread. NULL + NVP_STATUS_NO_MEMORY error on failure.
- * Slots in use: 0, 1 conv2d, 0-2 winograd, 3 gemm_avx512, 4 conv2d's activated input (scratch.c lists
- * them). Each OpenMP thread has its own buffers, so threads of one parallel region may each take a slot. */
-#define NVP_SCRATCH_SLOTS 5
+ * Slots in use: 0, 1 conv2d, 0-2 winograd, 3 gemm B^T, 4 conv2d's activated input, 5 gemm_avx2's B
+ * panel (scratch.c lists them). Each OpenMP thread has its own buffers, so threads of one parallel
+ * region may each take a slot. */
+#define NVP_SCRATCH_SLOTS 6
 float *nvp_scratch(int slot, size_t nfloats);
 
 #endif /* NVP_INTERNAL_H */

@@ -12,6 +12,7 @@
  *   3  gemm_avx2.c / gemm_avx512.c: B^T of a small A * B^T product (called inside any of the above)
  *   4  conv2d's _act entry points on a non-Winograd path: act(x), the whole (N,Cin,H,W) input
  *      (as large as the batch norm output it replaces), live across the conv it feeds
+ *   5  gemm_avx2.c: one panel of B (K block x 16) copied out of a row stride that L1 cannot hold
  */
 #include "internal.h"
 

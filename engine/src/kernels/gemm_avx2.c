@@ -80,25 +80,59 @@ INLINE void nn_block(int64_t k, const float *const *arow, int64_t a_cs, const fl
     }
 }
 
+/* Whether B's panel (k rows of 16 floats at stride ldb) must be copied to stay in L1 while the row
+ * blocks pass over it. A row stride of a multiple of 64 bytes reaches only 64 / gcd(lines, 64) of the
+ * L1's 64 sets (32-48 KB, 8-12 ways): 1 KB (a 16x16 plane, the 1x1 convs' B) reaches 4 sets, 32 rows
+ * at 8 ways, and a taller panel evicts itself on every row block. Copying costs k x 16 loads and
+ * stores per panel against m / 6 passes over it, so only when more than one row block reads it. */
+static int nn_panel_conflicts(int64_t m, int64_t k, int64_t ldb) {
+    if (m <= NN_MR || (ldb * 4) % 64 != 0) return 0;
+    int64_t lines = (ldb * 4 / 64) % 64, g = 64;
+    for (int64_t r = lines; r != 0;) { /* g = gcd(lines, 64) */
+        int64_t t = g % r;
+        g = r;
+        r = t;
+    }
+    return k > (64 / g) * 8 / 2; /* half the ways: A's rows and C share the L1 */
+}
+
 /* One K block over all of C: A's columns [0, k) from a, B's rows from b. */
 static void nn_kblock(int64_t m, int64_t n, int64_t k, const float *a, int64_t a_rs, int64_t a_cs, const float *b,
                       int64_t ldb, int accumulate, float *c, int64_t ldc) {
+    float *panel = NULL;
+    if (nn_panel_conflicts(m, k, ldb) && (panel = nvp_scratch(5, (size_t)(k * NN_NR))) == NULL)
+        nvp_clear_error(); /* no memory for the panel: B is read in place, slower but right */
     for (int64_t j = 0; j < n; j += NN_NR) {
         int cols = n - j < NN_NR ? (int)(n - j) : NN_NR;
+        const float *bj = b + j;
+        int64_t ldbj = ldb;
+        if (panel != NULL) { /* rows of 16 floats back to back: every L1 set in turn */
+            for (int64_t p = 0; p < k; p++) {
+                const float *src = b + p * ldb + j;
+                float *dst = panel + p * NN_NR;
+                if (cols == NN_NR) {
+                    _mm256_storeu_ps(dst, _mm256_loadu_ps(src));
+                    _mm256_storeu_ps(dst + 8, _mm256_loadu_ps(src + 8));
+                } else {
+                    for (int q = 0; q < cols; q++) dst[q] = src[q];
+                }
+            }
+            bj = panel;
+            ldbj = NN_NR;
+        }
         for (int64_t i = 0; i < m; i += NN_MR) {
             const float *arow[NN_MR];
             int rows = m - i < NN_MR ? (int)(m - i) : NN_MR;
             for (int r = 0; r < NN_MR; r++) arow[r] = a + (i + (r < rows ? r : rows - 1)) * a_rs;
             float *cb = c + i * ldc + j;
-            const float *bj = b + j;
             if (cols == 16)
-                nn_block(k, arow, a_cs, bj, ldb, cols, rows, accumulate, cb, ldc, 1, 0);
+                nn_block(k, arow, a_cs, bj, ldbj, cols, rows, accumulate, cb, ldc, 1, 0);
             else if (cols > 8)
-                nn_block(k, arow, a_cs, bj, ldb, cols, rows, accumulate, cb, ldc, 1, 1);
+                nn_block(k, arow, a_cs, bj, ldbj, cols, rows, accumulate, cb, ldc, 1, 1);
             else if (cols == 8)
-                nn_block(k, arow, a_cs, bj, ldb, cols, rows, accumulate, cb, ldc, 0, 0);
+                nn_block(k, arow, a_cs, bj, ldbj, cols, rows, accumulate, cb, ldc, 0, 0);
             else
-                nn_block(k, arow, a_cs, bj, ldb, cols, rows, accumulate, cb, ldc, 0, 1);
+                nn_block(k, arow, a_cs, bj, ldbj, cols, rows, accumulate, cb, ldc, 0, 1);
         }
     }
 }
