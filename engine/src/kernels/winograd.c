@@ -17,9 +17,11 @@
  * the threads in thread order (same team => same bits), then dw += G^T Mw G.
  * Scratch (per thread): slot 0 = V, slot 1 = M or D (+ Mw) + the transforms' work rows; U is the
  * calling thread's slot 2, shared by the team.
- * Threads: the images are split over one OpenMP team as in conv2d_im2col_avx2.c, one parallel region per
- * call (the backward does dx, dw and db in it); with fewer images than threads the forward splits
- * the channels instead (forward_split), the backward runs on one thread.
+ * Threads: one OpenMP team, one parallel region per call (the backward does dx, dw and db in it). The
+ * forward and dx passes hand out chunks of images to whichever thread is free (each image's output is
+ * one thread's whole computation, so the bits do not depend on which); dw sums per-thread partials of
+ * a static split of the images, in thread order. With fewer images than threads the forward splits the
+ * channels instead (forward_split), the backward runs on one thread.
  */
 #include "winograd_internal.h"
 #include "conv2d_internal.h"
@@ -324,19 +326,25 @@ static void forward_share(const nvp_winograd_transforms *tf, float *y, const flo
                           int64_t h, int64_t width, int m, int *failed, nvp_status *gemm_st) {
     int a = m + 2, a2 = a * a;
     int64_t p = h * width, t = ((h + m - 1) / m) * ((width + m - 1) / m);
-    int64_t i0, i1;
-    my_images(n, &i0, &i1);
-    if (i1 <= i0) return;
-    int64_t nb = chunk_images(i1 - i0, a2 * (ci > co ? ci : co) * t, t);
+#ifdef _OPENMP
+    int64_t nt = omp_get_num_threads();
+#else
+    int64_t nt = 1;
+#endif
+    /* chunks sized for an even share, handed out as threads get free: the two vCPUs of a shared host
+     * do not keep the same speed, and a static split left each thread waiting ~10 % of a step */
+    int64_t nb = chunk_images((n + nt - 1) / nt, a2 * (ci > co ? ci : co) * t, t), nchunks = (n + nb - 1) / nb;
     float *v = nvp_scratch(0, (size_t)(a2 * ci * (nb * t + VPAD)));
     float *mt = nvp_scratch(1, (size_t)(a2 * co * nb * t + nvp_winograd_work_floats(m, h, width) + p + 16));
-    if (v == NULL || mt == NULL) {
+    int ok = v != NULL && mt != NULL;
+    if (!ok) {
 #pragma omp atomic write
         *failed = 1;
-        return;
     }
-    for (int64_t i = i0; i < i1; i += nb) {
-        int64_t cnt = i1 - i < nb ? i1 - i : nb, ncols = cnt * t, ldv = ncols + VPAD;
+#pragma omp for schedule(dynamic, 1) nowait
+    for (int64_t chunk = 0; chunk < nchunks; chunk++) {
+        if (!ok) continue;
+        int64_t i = chunk * nb, cnt = n - i < nb ? n - i : nb, ncols = cnt * t, ldv = ncols + VPAD;
         float *work = mt + a2 * co * ncols, *xa = work + nvp_winograd_work_floats(m, h, width);
         for (int64_t c = 0; c < ci; c++) /* in this order: see VPAD */
             for (int64_t j = 0; j < cnt; j++) {
