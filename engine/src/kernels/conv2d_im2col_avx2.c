@@ -371,14 +371,16 @@ static nvp_status forward_images(float *y, const float *x, const float *w, const
 #pragma omp parallel num_threads(team) if (team > 1)
     {
         float *col = NULL;
-        int64_t i0, i1;
-        my_images(n, &i0, &i1);
+        int ok = 1;
         if (k == 3 && (col = nvp_scratch(0, (size_t)(kdim * rb * width))) == NULL) {
 #pragma omp atomic write
             failed = 1;
-            i1 = i0; /* the call fails; skip this thread's images */
+            ok = 0; /* the call fails; skip the images */
         }
-        for (int64_t i = i0; i < i1; i++) {
+        /* one image at a time to whichever thread is free (its output is that thread's alone) */
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t i = 0; i < n; i++) {
+            if (!ok) continue;
             const float *xi = x + i * cin * p;
             float *yi = y + i * cout * p;
             for (int64_t oy0 = 0; oy0 < h; oy0 += rb) {
