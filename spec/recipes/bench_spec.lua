@@ -139,6 +139,9 @@ printf '{"sample1_ms":10,"encode1_ms":40,"cpu_capability":"%s","latency_args":"%
         expect("encode1_ms", 40)
         assert.are.equal("avx2", ratio.isa)
         for _, o in ipairs(ours) do assert.are.equal("avx2", o.cpu_path) end
+        -- what a quoted result names: the host's CPU (as /proc/cpuinfo has it) and when
+        assert.are.equal(require("nvp.bench.peer").host_cpu(), ratio.cpu)
+        assert.matches("^%d%d%d%d%-%d%d%-%d%d %d%d:%d%d$", ratio.finished_utc)
     end)
 
     it("says what to install when the interpreter is missing", function()

@@ -69,6 +69,26 @@ local function load_average()
     return v
 end
 
+-- The CPU the race ran on, as a result quotes it: /proc/cpuinfo's model name, with family and model
+-- (a VM may show only "AMD EPYC"), or nil where there is no /proc/cpuinfo.
+function M.host_cpu()
+    local f = io.open("/proc/cpuinfo", "r")
+    if not f then return nil end
+    local fields = {}
+    for line in f:lines() do
+        if line == "" then break end -- the first processor's block
+        local key, value = line:match("^([^\t:]-)%s*:%s*(.-)%s*$")
+        if key then fields[key] = value end
+    end
+    f:close()
+    local name = fields["model name"]
+    if name == nil then return nil end
+    if fields["cpu family"] and fields["model"] then
+        name = ("%s (family %s, model %s)"):format(name, fields["cpu family"], fields["model"])
+    end
+    return name
+end
+
 local function own_exe()
     local buf = ffi.new("char[4096]")
     local n = ffi.C.readlink("/proc/self/exe", buf, 4095)
@@ -170,7 +190,8 @@ function M.run(o)
         return race.median(v)
     end
     local ratio = {ratio = "ours/peer", config = o.config, batch = o.batch, threads = o.threads, rounds = o.rounds,
-                   isa = o.isa, loadavg_start = load_start, loadavg_end = load_average()}
+                   isa = o.isa, loadavg_start = load_start, loadavg_end = load_average(), cpu = M.host_cpu(),
+                   finished_utc = os.date("!%Y-%m-%d %H:%M")}
     for _, key in ipairs{"train_img_per_s", "sample_img_per_s", "peak_rss_mb", "sample1_ms", "encode1_ms"} do
         local ours, peer = med("ours", key), med("peer", key)
         ratio[key] = math.floor(ours / peer * 1000 + 0.5) / 1000
