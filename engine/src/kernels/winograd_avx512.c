@@ -49,6 +49,62 @@ INLINE __m512 gather_rows(const float *base, int64_t row_stride, int nr, int64_t
     return d;
 }
 
+/* ---- the transform matrices applied to vectors, factored (Lavin & Gray's matrices, winograd_internal.h) ----
+ * A matrix-vector product term by term costs one FMA per non-zero: B^T (F(4x4)) has 22, A 18, A^T 18.
+ * Shared sums and differences bring them to 14, 9 and 10 operations (F(2x2): 4, 2 and 3 instead of
+ * 8, 6 and 6); each stage of the transforms below runs on 16 tiles a vector, so this is most of their
+ * arithmetic. The rounding differs from the term-by-term sums by an ulp or so (winograd_spec's bounds). */
+
+/* t[0..a) = B^T d (input: d = a taps) or A d (gradient: d = m taps), one vector of tiles per element. */
+INLINE void stage_in(__m512 *t, const __m512 *d, const int m, const int grad) {
+    if (m == 4 && !grad) {
+        __m512 d12 = _mm512_add_ps(d[1], d[2]), d34 = _mm512_add_ps(d[3], d[4]);
+        __m512 e12 = _mm512_sub_ps(d[1], d[2]), e43 = _mm512_sub_ps(d[4], d[3]);
+        __m512 f31 = _mm512_sub_ps(d[3], d[1]), f42 = _mm512_sub_ps(d[4], d[2]);
+        t[0] = _mm512_fmadd_ps(_mm512_set1_ps(4.0f), d[0], _mm512_fmadd_ps(_mm512_set1_ps(-5.0f), d[2], d[4]));
+        t[1] = _mm512_fmadd_ps(_mm512_set1_ps(-4.0f), d12, d34);
+        t[2] = _mm512_fmadd_ps(_mm512_set1_ps(4.0f), e12, e43);
+        t[3] = _mm512_fmadd_ps(_mm512_set1_ps(2.0f), f31, f42);
+        t[4] = _mm512_fmadd_ps(_mm512_set1_ps(-2.0f), f31, f42);
+        t[5] = _mm512_fmadd_ps(_mm512_set1_ps(4.0f), d[1], _mm512_fmadd_ps(_mm512_set1_ps(-5.0f), d[3], d[5]));
+    } else if (m == 4) {
+        __m512 e = _mm512_add_ps(d[0], d[2]), o = _mm512_add_ps(d[1], d[3]);
+        __m512 e4 = _mm512_fmadd_ps(_mm512_set1_ps(4.0f), d[2], d[0]);
+        __m512 o8 = _mm512_fmadd_ps(_mm512_set1_ps(8.0f), d[3], _mm512_add_ps(d[1], d[1]));
+        t[0] = d[0];
+        t[1] = _mm512_add_ps(e, o);
+        t[2] = _mm512_sub_ps(e, o);
+        t[3] = _mm512_add_ps(e4, o8);
+        t[4] = _mm512_sub_ps(e4, o8);
+        t[5] = d[3];
+    } else if (!grad) {
+        t[0] = _mm512_sub_ps(d[0], d[2]);
+        t[1] = _mm512_add_ps(d[1], d[2]);
+        t[2] = _mm512_sub_ps(d[2], d[1]);
+        t[3] = _mm512_sub_ps(d[1], d[3]);
+    } else {
+        t[0] = d[0];
+        t[1] = _mm512_add_ps(d[0], d[1]);
+        t[2] = _mm512_sub_ps(d[0], d[1]);
+        t[3] = _mm512_sub_ps(_mm512_setzero_ps(), d[1]);
+    }
+}
+
+/* y[0..m) = A^T d (the output transform's stages), d = a values. */
+INLINE void stage_out(__m512 *y, const __m512 *d, const int m) {
+    if (m == 4) {
+        __m512 s12 = _mm512_add_ps(d[1], d[2]), e12 = _mm512_sub_ps(d[1], d[2]);
+        __m512 s34 = _mm512_add_ps(d[3], d[4]), e34 = _mm512_sub_ps(d[3], d[4]);
+        y[0] = _mm512_add_ps(_mm512_add_ps(d[0], s12), s34);
+        y[1] = _mm512_fmadd_ps(_mm512_set1_ps(2.0f), e34, e12);
+        y[2] = _mm512_fmadd_ps(_mm512_set1_ps(4.0f), s34, s12);
+        y[3] = _mm512_add_ps(_mm512_fmadd_ps(_mm512_set1_ps(8.0f), e34, e12), d[5]);
+    } else {
+        y[0] = _mm512_add_ps(_mm512_add_ps(d[0], d[1]), d[2]);
+        y[1] = _mm512_sub_ps(_mm512_sub_ps(d[1], d[2]), d[3]);
+    }
+}
+
 /* ---- planes of at most 32 columns and at least 4 tiles a row: rows in registers ----
  *
  * The generic transforms above copy each plane three times (zero-padded rows, phase-split rows,
@@ -61,31 +117,63 @@ INLINE __m512 gather_rows(const float *base, int64_t row_stride, int nr, int64_t
  * Narrow planes (W <= 16) take a pair of group rows per permute (the second row's columns at
  * index 16 + col); wide ones one group row (its two zmm) per permute, blended into the vector. */
 
-/* A group row's y stage: lo/hi = sum_j cy(k, j) * plane row (m*ty + j + off), rows outside zero. */
-INLINE void rows_y(__m512 *lo, __m512 *hi, const float *x, int64_t h, int64_t width, int64_t ty, int k, const int m,
-                   const int grad, __mmask16 mlo, __mmask16 mhi, int wide) {
-    const int a = m + 2, taps = grad ? m : a, off = grad ? 0 : -1;
-    const float *bt = nvp_winograd_bt[m == 4], *at = nvp_winograd_at[m == 4];
-    __m512 sl = _mm512_setzero_ps(), sh = _mm512_setzero_ps();
+/* One group of tile rows ty0 .. ty0 + nr - 1 (see rows_transform_n). First the y stage of each group
+ * row, all k at once, into yb[k][slot] (wide: slots 2r, 2r + 1 = the row's halves; narrow: slot r;
+ * rows past nr zero), rows outside the plane read as zeros (checked = 0: the caller knows there are
+ * none). Then per k: tap i of every tile picked out of the slot pairs by two-source permutes (idx[i];
+ * mk[s][i]: the lanes source s fills, zero-masked where tap i is padding), the x stage, a masked
+ * store per l. */
+INLINE void rows_group(float *v, int64_t xs, const float *x, int64_t h, int64_t width, int64_t ty0, int nr,
+                       const int m, const int grad, const int wide, const int nsrc, const int checked,
+                       const __m512i *idx, __mmask16 mk[4][A_MAX], __mmask16 mlo, __mmask16 mhi,
+                       __mmask16 rows_in, int64_t tw) {
+    const int a = m + 2, taps = grad ? m : a, off = grad ? 0 : -1, nrows = wide ? nsrc : 2 * nsrc;
+    __m512 yb[A_MAX][8];
+#pragma GCC unroll 4
+    for (int r = 0; r < nrows; r++) {
+        __m512 dlo[A_MAX], dhi[A_MAX], tlo[A_MAX], thi[A_MAX];
+        int64_t row0 = m * (ty0 + r) + off; /* the group row's first plane row */
+        const float *xr = x + row0 * width;
 #pragma GCC unroll 6
-    for (int j = 0; j < taps; j++) {
-        float cy = grad ? at[j * a + k] : bt[k * a + j];
-        int64_t row = m * ty + j + off;
-        if (cy == 0.0f || row < 0 || row >= h) continue;
-        __m512 c = _mm512_set1_ps(cy);
-        sl = _mm512_fmadd_ps(c, _mm512_maskz_loadu_ps(mlo, x + row * width), sl);
-        if (wide) sh = _mm512_fmadd_ps(c, _mm512_maskz_loadu_ps(mhi, x + row * width + 16), sh);
+        for (int j = 0; j < taps; j++) {
+            int in = r < nr && (!checked || (row0 + j >= 0 && row0 + j < h));
+            dlo[j] = in ? _mm512_maskz_loadu_ps(mlo, xr + j * width) : _mm512_setzero_ps();
+            if (wide) dhi[j] = in ? _mm512_maskz_loadu_ps(mhi, xr + j * width + 16) : _mm512_setzero_ps();
+        }
+        stage_in(tlo, dlo, m, grad);
+        if (wide) stage_in(thi, dhi, m, grad);
+#pragma GCC unroll 6
+        for (int k = 0; k < a; k++) {
+            yb[k][wide ? 2 * r : r] = tlo[k];
+            if (wide) yb[k][2 * r + 1] = thi[k];
+        }
     }
-    *lo = sl;
-    *hi = sh;
+#pragma GCC unroll 6
+    for (int k = 0; k < a; k++) {
+        __m512 p[A_MAX], t[A_MAX]; /* p[i]: tap i of every tile in the vector */
+        for (int i = 0; i < A_MAX; i++) p[i] = _mm512_setzero_ps(); /* (dead: source 0 sets all lanes) */
+#pragma GCC unroll 4
+        for (int s = 0; s < nsrc; s++) {
+            if ((wide ? s : 2 * s) >= nr) break; /* never at s = 0 */
+#pragma GCC unroll 6
+            for (int i = 0; i < taps; i++) {
+                __m512 pi = _mm512_permutex2var_ps(yb[k][2 * s], idx[i], yb[k][2 * s + 1]);
+                p[i] = s == 0 ? _mm512_maskz_mov_ps(mk[0][i], pi) : _mm512_mask_mov_ps(p[i], mk[s][i], pi);
+            }
+        }
+        stage_in(t, p, m, grad);
+#pragma GCC unroll 6
+        for (int l = 0; l < a; l++) _mm512_mask_storeu_ps(v + (k * a + l) * xs + ty0 * tw, rows_in, t[l]);
+    }
 }
 
 /* v[(k*a + l)*xs + t] for every tile t: the input transform (grad = 0: B^T d B of the padded plane)
- * or the gradient transform (grad = 1: A dy_t A^T of dy's m x m blocks). width <= 32, TW >= 4. */
+ * or the gradient transform (grad = 1: A dy_t A^T of dy's m x m blocks). width <= 32, TW >= 4.
+ * The groups whose rows all lie inside the plane (all but the first and last, mostly) skip the
+ * padding tests, and each group's permute masks are combined once, not per k. */
 INLINE void rows_transform_n(float *v, int64_t xs, const float *x, int64_t h, int64_t width, const int m, const int grad,
                              const int wide, const int nsrc) {
-    const int a = m + 2, taps = grad ? m : a, off = grad ? 0 : -1;
-    const float *bt = nvp_winograd_bt[m == 4], *at = nvp_winograd_at[m == 4];
+    const int taps = grad ? m : m + 2, off = grad ? 0 : -1;
     int64_t th = (h + m - 1) / m, tw = (width + m - 1) / m;
     int rpg = (int)(16 / tw);
     const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
@@ -96,11 +184,13 @@ INLINE void rows_transform_n(float *v, int64_t xs, const float *x, int64_t h, in
     __m512i col0 = _mm512_add_epi32(_mm512_mullo_epi32(tx, _mm512_set1_epi32(m)), _mm512_set1_epi32(off));
     __m512i src_of = wide ? r : _mm512_srli_epi32(r, 1);
     __m512i idx0 = wide ? col0 : _mm512_add_epi32(col0, _mm512_slli_epi32(_mm512_and_si512(r, _mm512_set1_epi32(1)), 4));
-    __mmask16 src[4], valid[A_MAX];
+    __m512i idx[A_MAX];
+    __mmask16 src[4], valid[A_MAX], mk[4][A_MAX];
     for (int s = 0; s < nsrc; s++) src[s] = _mm512_cmpeq_epi32_mask(src_of, _mm512_set1_epi32(s));
 #pragma GCC unroll 6
     for (int i = 0; i < taps; i++) {
         __m512i col = _mm512_add_epi32(col0, _mm512_set1_epi32(i));
+        idx[i] = _mm512_add_epi32(idx0, _mm512_set1_epi32(i));
         valid[i] = _mm512_cmpge_epi32_mask(col, _mm512_setzero_si512()) &
                    _mm512_cmplt_epi32_mask(col, _mm512_set1_epi32((int)width));
     }
@@ -108,81 +198,42 @@ INLINE void rows_transform_n(float *v, int64_t xs, const float *x, int64_t h, in
     for (int64_t ty0 = 0; ty0 < th; ty0 += rpg) {
         int nr = (int)(th - ty0 < rpg ? th - ty0 : rpg);
         __mmask16 rows_in = lanes(0, nr * tw);
-#pragma GCC unroll 6
-        for (int k = 0; k < a; k++) {
-            __m512 p[A_MAX]; /* p[i]: tap i of every tile in the vector */
-            for (int i = 0; i < A_MAX; i++) p[i] = _mm512_setzero_ps(); /* (dead: source 0 sets all lanes) */
-#pragma GCC unroll 4
-            for (int s = 0; s < nsrc; s++) {
-                __m512 slo, shi; /* the permute's two sources: a wide row's halves, or two narrow rows */
-                int r0 = wide ? s : 2 * s;
-                if (r0 >= nr) break; /* never at s = 0 */
-                rows_y(&slo, &shi, x, h, width, ty0 + r0, k, m, grad, mlo, mhi, wide);
-                if (!wide) {
-                    __m512 unused;
-                    if (r0 + 1 < nr)
-                        rows_y(&shi, &unused, x, h, width, ty0 + r0 + 1, k, m, grad, mlo, mhi, 0);
-                    else
-                        shi = _mm512_setzero_ps();
-                }
-#pragma GCC unroll 6
-                for (int i = 0; i < taps; i++) {
-                    __m512i idx = _mm512_add_epi32(idx0, _mm512_set1_epi32(i));
-                    __mmask16 mk = valid[i] & src[s] & rows_in;
-                    if (s == 0)
-                        p[i] = _mm512_maskz_permutex2var_ps(mk, slo, idx, shi);
-                    else
-                        p[i] = _mm512_mask_mov_ps(p[i], mk, _mm512_permutex2var_ps(slo, idx, shi));
-                }
-            }
-#pragma GCC unroll 6
-            for (int l = 0; l < a; l++) {
-                __m512 s = _mm512_setzero_ps();
-#pragma GCC unroll 6
-                for (int i = 0; i < taps; i++) {
-                    float cx = grad ? at[i * a + l] : bt[l * a + i];
-                    if (cx != 0.0f) s = _mm512_fmadd_ps(_mm512_set1_ps(cx), p[i], s);
-                }
-                _mm512_mask_storeu_ps(v + (k * a + l) * xs + ty0 * tw, rows_in, s);
-            }
-        }
+        for (int s = 0; s < nsrc; s++)
+            for (int i = 0; i < taps; i++) mk[s][i] = valid[i] & src[s] & rows_in;
+        /* the plane rows the group reads: m*ty0 + off .. m*(ty0 + nr - 1) + taps - 1 + off */
+        int inside = m * ty0 + off >= 0 && m * (ty0 + nr - 1) + taps - 1 + off < h;
+        if (inside)
+            rows_group(v, xs, x, h, width, ty0, nr, m, grad, wide, nsrc, 0, idx, mk, mlo, mhi, rows_in, tw);
+        else
+            rows_group(v, xs, x, h, width, ty0, nr, m, grad, wide, nsrc, 1, idx, mk, mlo, mhi, rows_in, tw);
     }
 }
 
 /* The A stages of the output transform for one group of tiles (the vector's lanes), in registers:
- * wv[k][cc] = sum_l AT[cc][l] M[k*a + l] (A along x; M's rows xs floats apart from mt, `in` the
- * group's lanes), then per output row phase rr: z[cc] = bias + sum_k AT[rr][k] wv[k][cc] (A^T along
- * y), the outputs of column phase cc. */
-INLINE void group_along_x(__m512 wv[A_MAX][4], const float *mt, int64_t xs, __mmask16 in, const int m) {
-    const float *at = nvp_winograd_at[m == 4];
+ * zy[rr][l] = (A^T along y of M's column l)[rr] (M's rows xs floats apart from mt, `in` the group's
+ * lanes), then per output row phase rr: z[cc] = (A^T along x of zy[rr] + bias)[cc], the outputs of
+ * column phase cc. The bias goes in once per row: A's column 1 is all ones, so adding it to
+ * element 1 adds it to every output. */
+INLINE void group_along_y(__m512 zy[4][A_MAX], const float *mt, int64_t xs, __mmask16 in, const int m) {
     const int a = m + 2;
 #pragma GCC unroll 6
-    for (int k = 0; k < a; k++) {
-        __m512 d[A_MAX];
+    for (int l = 0; l < a; l++) {
+        __m512 d[A_MAX], y[4];
 #pragma GCC unroll 6
-        for (int l = 0; l < a; l++) d[l] = _mm512_maskz_loadu_ps(in, mt + (k * a + l) * xs);
+        for (int k = 0; k < a; k++) d[k] = _mm512_maskz_loadu_ps(in, mt + (k * a + l) * xs);
+        stage_out(y, d, m);
 #pragma GCC unroll 4
-        for (int cc = 0; cc < m; cc++) {
-            __m512 s = _mm512_setzero_ps();
-#pragma GCC unroll 6
-            for (int l = 0; l < a; l++)
-                if (at[cc * a + l] != 0.0f) s = _mm512_fmadd_ps(_mm512_set1_ps(at[cc * a + l]), d[l], s);
-            wv[k][cc] = s;
-        }
+        for (int rr = 0; rr < m; rr++) zy[rr][l] = y[rr];
     }
 }
 
-INLINE void group_row_phase(__m512 z[4], __m512 wv[A_MAX][4], float bias, int rr, const int m) {
-    const float *at = nvp_winograd_at[m == 4];
+INLINE void group_row_phase(__m512 z[4], __m512 zy[4][A_MAX], __m512 vbias, int rr, const int m) {
     const int a = m + 2;
-#pragma GCC unroll 4
-    for (int cc = 0; cc < m; cc++) {
-        __m512 s = _mm512_set1_ps(bias);
+    __m512 d[A_MAX];
 #pragma GCC unroll 6
-        for (int k = 0; k < a; k++)
-            if (at[rr * a + k] != 0.0f) s = _mm512_fmadd_ps(_mm512_set1_ps(at[rr * a + k]), wv[k][cc], s);
-        z[cc] = s;
-    }
+    for (int l = 0; l < a; l++) d[l] = zy[rr][l];
+    d[1] = _mm512_add_ps(d[1], vbias);
+    stage_out(z, d, m);
 }
 
 /* The output transform of a plane rows_fit takes: per group, A along x of every k into registers
@@ -204,12 +255,12 @@ INLINE void rows_output(float *y, const float *mt, int64_t xs, int64_t h, int64_
     for (int64_t ty0 = 0; ty0 < th; ty0 += rpg) {
         int nr = (int)(th - ty0 < rpg ? th - ty0 : rpg);
         __mmask16 rows_in = lanes(0, nr * tw);
-        __m512 wv[A_MAX][4];
-        group_along_x(wv, mt + ty0 * tw, xs, rows_in, m);
+        __m512 zy[4][A_MAX];
+        group_along_y(zy, mt + ty0 * tw, xs, rows_in, m);
 #pragma GCC unroll 4
         for (int rr = 0; rr < m; rr++) {
             __m512 z[4];
-            group_row_phase(z, wv, bias, rr, m);
+            group_row_phase(z, zy, _mm512_set1_ps(bias), rr, m);
             for (int r = 0; r < nr; r++) {
                 int64_t oy = m * (ty0 + r) + rr;
                 if (oy >= h) break;
@@ -330,12 +381,12 @@ INLINE void output_m(float *y, const float *mt, int64_t xs, int64_t h, int64_t w
         int nr = (int)(th - ty0 < gr.rows_per_group ? th - ty0 : gr.rows_per_group);
         for (int64_t tx0 = 0; tx0 < tw; tx0 += gr.chunk) {
             int64_t c = tw - tx0 < gr.chunk ? tw - tx0 : gr.chunk;
-            __m512 wv[A_MAX][4];
-            group_along_x(wv, mt + ty0 * tw + tx0, xs, lanes(0, nr * c), m);
+            __m512 zy[4][A_MAX];
+            group_along_y(zy, mt + ty0 * tw + tx0, xs, lanes(0, nr * c), m);
 #pragma GCC unroll 4
             for (int r = 0; r < m; r++) {
                 __m512 z[4];
-                group_row_phase(z, wv, bias, r, m);
+                group_row_phase(z, zy, _mm512_set1_ps(bias), r, m);
                 /* output row m*(ty0 + ri) + r, columns m*tx0 .. m*(tx0 + c): the phases interleaved */
                 for (int ri = 0; ri < nr; ri++) {
                     int64_t oy = m * (ty0 + ri) + r;
