@@ -20,6 +20,8 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
+#include "winograd_stages_avx2.h" /* stage_in256, stage_out256 */
+
 /* The inverse: dst[m*j + r] = z[r*stride + j], j < n. */
 INLINE void merge_phases(float *dst, const float *z, int64_t stride, int64_t n, const int m, float *e, float *o) {
     if (m == 2) {
@@ -36,7 +38,6 @@ INLINE void merge_phases(float *dst, const float *z, int64_t stride, int64_t n, 
  * stalls; staged, the stores have retired (measured: the shifted load was 39 % of input's cycles
  * when the stages were interleaved per tile row). */
 INLINE void input_m(float *v, int64_t xs, const float *x, int64_t h, int64_t width, const int m, float *work) {
-    const float *bt = nvp_winograd_bt[m == 4];
     enum { A_MAX = 6 };
     const int a = m + 2;
     int64_t th = (h + m - 1) / m, tw = (width + m - 1) / m, sw = tw + 1, rw = (m * sw + 7) / 8 * 8, hp = m * th + 2;
@@ -45,16 +46,13 @@ INLINE void input_m(float *v, int64_t xs, const float *x, int64_t h, int64_t wid
     /* u[ty][k] = sum_i BT[k][i] q[m*ty + i]: B^T along y */
     for (int64_t ty = 0; ty < th; ty++) {
         const float *q0 = q + m * ty * rw;
+        for (int64_t c = 0; c < rw; c += 8) {
+            __m256 d[A_MAX], t[A_MAX];
 #pragma GCC unroll 6
-        for (int k = 0; k < a; k++) {
-            for (int64_t c = 0; c < rw; c += 8) {
-                __m256 s = _mm256_setzero_ps();
+            for (int i = 0; i < a; i++) d[i] = _mm256_loadu_ps(q0 + i * rw + c);
+            stage_in256(t, d, m, 0);
 #pragma GCC unroll 6
-                for (int i = 0; i < a; i++)
-                    if (bt[k * a + i] != 0.0f)
-                        s = _mm256_fmadd_ps(_mm256_set1_ps(bt[k * a + i]), _mm256_loadu_ps(q0 + i * rw + c), s);
-                _mm256_storeu_ps(u + (ty * a + k) * rw + c, s);
-            }
+            for (int k = 0; k < a; k++) _mm256_storeu_ps(u + (ty * a + k) * rw + c, t[k]);
         }
     }
     /* v[k*a + l][tile] = sum_i BT[l][i] u[ty][k][phase i % m, tx + i/m]: B along x */
@@ -62,57 +60,44 @@ INLINE void input_m(float *v, int64_t xs, const float *x, int64_t h, int64_t wid
         for (int k = 0; k < a; k++) {
             const float *uk = u + (ty * a + k) * rw;
             for (int64_t tx = 0; tx < tw; tx += 8) {
-                __m256 d[A_MAX];
+                __m256 d[A_MAX], t[A_MAX];
 #pragma GCC unroll 6
                 for (int i = 0; i < a; i++) d[i] = _mm256_loadu_ps(uk + (i % m) * sw + tx + i / m);
+                stage_in256(t, d, m, 0);
 #pragma GCC unroll 6
-                for (int l = 0; l < a; l++) {
-                    __m256 s = _mm256_setzero_ps();
-#pragma GCC unroll 6
-                    for (int i = 0; i < a; i++)
-                        if (bt[l * a + i] != 0.0f) s = _mm256_fmadd_ps(_mm256_set1_ps(bt[l * a + i]), d[i], s);
-                    _mm256_storeu_ps(v + (k * a + l) * xs + ty * tw + tx, s);
-                }
+                for (int l = 0; l < a; l++) _mm256_storeu_ps(v + (k * a + l) * xs + ty * tw + tx, t[l]);
             }
         }
     }
 }
 
 INLINE void grad_m(float *v, int64_t xs, const float *dy, int64_t h, int64_t width, const int m, float *work) {
-    const float *at = nvp_winograd_at[m == 4]; /* A[k][i] = at[i*a + k] */
+    enum { A_MAX = 6 };
     const int a = m + 2;
     int64_t th = (h + m - 1) / m, tw = (width + m - 1) / m, rw = (m * tw + 7) / 8 * 8;
     float *pad = work, *q = pad + m * th * rw, *u = q + m * th * rw, *e = u + th * a * rw, *o = e + rw + 8;
     grad_rows(q, pad, dy, h, width, m, tw, rw, m * th, e, o);
     for (int64_t ty = 0; ty < th; ty++) { /* u[ty][k] = sum_i A[k][i] dy row m*ty + i */
         const float *q0 = q + m * ty * rw;
-#pragma GCC unroll 6
-        for (int k = 0; k < a; k++) {
-            for (int64_t c = 0; c < rw; c += 8) {
-                __m256 s = _mm256_setzero_ps();
+        for (int64_t c = 0; c < rw; c += 8) {
+            __m256 d[4], t[A_MAX];
 #pragma GCC unroll 4
-                for (int i = 0; i < m; i++)
-                    if (at[i * a + k] != 0.0f)
-                        s = _mm256_fmadd_ps(_mm256_set1_ps(at[i * a + k]), _mm256_loadu_ps(q0 + i * rw + c), s);
-                _mm256_storeu_ps(u + (ty * a + k) * rw + c, s);
-            }
+            for (int i = 0; i < m; i++) d[i] = _mm256_loadu_ps(q0 + i * rw + c);
+            stage_in256(t, d, m, 1);
+#pragma GCC unroll 6
+            for (int k = 0; k < a; k++) _mm256_storeu_ps(u + (ty * a + k) * rw + c, t[k]);
         }
     }
     for (int64_t ty = 0; ty < th; ty++) { /* v[k*a + l] = sum_i A[l][i] u[ty][k][phase i, tx] */
         for (int k = 0; k < a; k++) {
             const float *uk = u + (ty * a + k) * rw;
             for (int64_t tx = 0; tx < tw; tx += 8) {
-                __m256 d[4];
+                __m256 d[4], t[A_MAX];
 #pragma GCC unroll 4
                 for (int i = 0; i < m; i++) d[i] = _mm256_loadu_ps(uk + i * tw + tx);
+                stage_in256(t, d, m, 1);
 #pragma GCC unroll 6
-                for (int l = 0; l < a; l++) {
-                    __m256 s = _mm256_setzero_ps();
-#pragma GCC unroll 4
-                    for (int i = 0; i < m; i++)
-                        if (at[i * a + l] != 0.0f) s = _mm256_fmadd_ps(_mm256_set1_ps(at[i * a + l]), d[i], s);
-                    _mm256_storeu_ps(v + (k * a + l) * xs + ty * tw + tx, s);
-                }
+                for (int l = 0; l < a; l++) _mm256_storeu_ps(v + (k * a + l) * xs + ty * tw + tx, t[l]);
             }
         }
     }
@@ -120,9 +105,9 @@ INLINE void grad_m(float *v, int64_t xs, const float *dy, int64_t h, int64_t wid
 
 INLINE void output_m(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, const int m, float bias,
                      const float *add, float *work) {
-    const float *at = nvp_winograd_at[m == 4];
     enum { A_MAX = 6 };
     const int a = m + 2;
+    const __m256 vbias = _mm256_set1_ps(bias);
     int64_t th = (h + m - 1) / m, tw = (width + m - 1) / m, tw8 = (tw + 7) / 8 * 8;
     float *wv = work, *z = work + a * m * tw8; /* wv[k][c] and z[r][c]: rows of tw8 */
     float *row = z + m * m * tw8, *e = row + m * tw8, *o = e + m * tw8; /* one output row, temporaries */
@@ -130,30 +115,23 @@ INLINE void output_m(float *y, const float *mt, int64_t xs, int64_t h, int64_t w
         for (int k = 0; k < a; k++) { /* wv[k][c] = sum_l AT[c][l] M[k*a + l]: A along x */
             const float *mk = mt + k * a * xs + ty * tw;
             for (int64_t tx = 0; tx < tw; tx += 8) {
-                __m256 d[A_MAX];
+                __m256 d[A_MAX], w[4];
 #pragma GCC unroll 6
                 for (int l = 0; l < a; l++) d[l] = _mm256_loadu_ps(mk + l * xs + tx);
+                stage_out256(w, d, m);
 #pragma GCC unroll 4
-                for (int c = 0; c < m; c++) {
-                    __m256 s = _mm256_setzero_ps();
-#pragma GCC unroll 6
-                    for (int l = 0; l < a; l++)
-                        if (at[c * a + l] != 0.0f) s = _mm256_fmadd_ps(_mm256_set1_ps(at[c * a + l]), d[l], s);
-                    _mm256_storeu_ps(wv + (k * m + c) * tw8 + tx, s);
-                }
+                for (int c = 0; c < m; c++) _mm256_storeu_ps(wv + (k * m + c) * tw8 + tx, w[c]);
             }
         }
-#pragma GCC unroll 4
-        for (int r = 0; r < m; r++) { /* z[r][c] = sum_k AT[r][k] wv[k][c]: A^T along y */
-            for (int c = 0; c < m; c++) {
-                for (int64_t tx = 0; tx < tw; tx += 8) {
-                    __m256 s = _mm256_set1_ps(bias);
+        for (int c = 0; c < m; c++) { /* z[r][c] = bias + sum_k AT[r][k] wv[k][c]: A^T along y */
+            for (int64_t tx = 0; tx < tw; tx += 8) {
+                __m256 d[A_MAX], zr[4];
 #pragma GCC unroll 6
-                    for (int k = 0; k < a; k++)
-                        if (at[r * a + k] != 0.0f)
-                            s = _mm256_fmadd_ps(_mm256_set1_ps(at[r * a + k]), _mm256_loadu_ps(wv + (k * m + c) * tw8 + tx), s);
-                    _mm256_storeu_ps(z + (r * m + c) * tw8 + tx, s);
-                }
+                for (int k = 0; k < a; k++) d[k] = _mm256_loadu_ps(wv + (k * m + c) * tw8 + tx);
+                d[1] = _mm256_add_ps(d[1], vbias);
+                stage_out256(zr, d, m);
+#pragma GCC unroll 4
+                for (int r = 0; r < m; r++) _mm256_storeu_ps(z + (r * m + c) * tw8 + tx, zr[r]);
             }
         }
         /* interleave the m phases of each output row back into the plane */

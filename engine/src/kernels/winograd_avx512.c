@@ -49,61 +49,14 @@ INLINE __m512 gather_rows(const float *base, int64_t row_stride, int nr, int64_t
     return d;
 }
 
-/* ---- the transform matrices applied to vectors, factored (Lavin & Gray's matrices, winograd_internal.h) ----
- * A matrix-vector product term by term costs one FMA per non-zero: B^T (F(4x4)) has 22, A 18, A^T 18.
- * Shared sums and differences bring them to 14, 9 and 10 operations (F(2x2): 4, 2 and 3 instead of
- * 8, 6 and 6); each stage of the transforms below runs on 16 tiles a vector, so this is most of their
- * arithmetic. The rounding differs from the term-by-term sums by an ulp or so (winograd_spec's bounds). */
-
-/* t[0..a) = B^T d (input: d = a taps) or A d (gradient: d = m taps), one vector of tiles per element. */
-INLINE void stage_in(__m512 *t, const __m512 *d, const int m, const int grad) {
-    if (m == 4 && !grad) {
-        __m512 d12 = _mm512_add_ps(d[1], d[2]), d34 = _mm512_add_ps(d[3], d[4]);
-        __m512 e12 = _mm512_sub_ps(d[1], d[2]), e43 = _mm512_sub_ps(d[4], d[3]);
-        __m512 f31 = _mm512_sub_ps(d[3], d[1]), f42 = _mm512_sub_ps(d[4], d[2]);
-        t[0] = _mm512_fmadd_ps(_mm512_set1_ps(4.0f), d[0], _mm512_fmadd_ps(_mm512_set1_ps(-5.0f), d[2], d[4]));
-        t[1] = _mm512_fmadd_ps(_mm512_set1_ps(-4.0f), d12, d34);
-        t[2] = _mm512_fmadd_ps(_mm512_set1_ps(4.0f), e12, e43);
-        t[3] = _mm512_fmadd_ps(_mm512_set1_ps(2.0f), f31, f42);
-        t[4] = _mm512_fmadd_ps(_mm512_set1_ps(-2.0f), f31, f42);
-        t[5] = _mm512_fmadd_ps(_mm512_set1_ps(4.0f), d[1], _mm512_fmadd_ps(_mm512_set1_ps(-5.0f), d[3], d[5]));
-    } else if (m == 4) {
-        __m512 e = _mm512_add_ps(d[0], d[2]), o = _mm512_add_ps(d[1], d[3]);
-        __m512 e4 = _mm512_fmadd_ps(_mm512_set1_ps(4.0f), d[2], d[0]);
-        __m512 o8 = _mm512_fmadd_ps(_mm512_set1_ps(8.0f), d[3], _mm512_add_ps(d[1], d[1]));
-        t[0] = d[0];
-        t[1] = _mm512_add_ps(e, o);
-        t[2] = _mm512_sub_ps(e, o);
-        t[3] = _mm512_add_ps(e4, o8);
-        t[4] = _mm512_sub_ps(e4, o8);
-        t[5] = d[3];
-    } else if (!grad) {
-        t[0] = _mm512_sub_ps(d[0], d[2]);
-        t[1] = _mm512_add_ps(d[1], d[2]);
-        t[2] = _mm512_sub_ps(d[2], d[1]);
-        t[3] = _mm512_sub_ps(d[1], d[3]);
-    } else {
-        t[0] = d[0];
-        t[1] = _mm512_add_ps(d[0], d[1]);
-        t[2] = _mm512_sub_ps(d[0], d[1]);
-        t[3] = _mm512_sub_ps(_mm512_setzero_ps(), d[1]);
-    }
-}
-
-/* y[0..m) = A^T d (the output transform's stages), d = a values. */
-INLINE void stage_out(__m512 *y, const __m512 *d, const int m) {
-    if (m == 4) {
-        __m512 s12 = _mm512_add_ps(d[1], d[2]), e12 = _mm512_sub_ps(d[1], d[2]);
-        __m512 s34 = _mm512_add_ps(d[3], d[4]), e34 = _mm512_sub_ps(d[3], d[4]);
-        y[0] = _mm512_add_ps(_mm512_add_ps(d[0], s12), s34);
-        y[1] = _mm512_fmadd_ps(_mm512_set1_ps(2.0f), e34, e12);
-        y[2] = _mm512_fmadd_ps(_mm512_set1_ps(4.0f), s34, s12);
-        y[3] = _mm512_add_ps(_mm512_fmadd_ps(_mm512_set1_ps(8.0f), e34, e12), d[5]);
-    } else {
-        y[0] = _mm512_add_ps(_mm512_add_ps(d[0], d[1]), d[2]);
-        y[1] = _mm512_sub_ps(_mm512_sub_ps(d[1], d[2]), d[3]);
-    }
-}
+/* the factored transform stages on zmm: stage_in512, stage_out512 */
+#define WS_VEC __m512
+#define WS_ZERO _mm512_setzero_ps()
+#define WS_ADD(a, b) _mm512_add_ps(a, b)
+#define WS_SUB(a, b) _mm512_sub_ps(a, b)
+#define WS_FMA(c, a, b) _mm512_fmadd_ps(_mm512_set1_ps(c), a, b)
+#define WS_NAME(name) name##512
+#include "winograd_stages.h"
 
 /* ---- planes of at most 32 columns and at least 4 tiles a row: rows in registers ----
  *
@@ -140,8 +93,8 @@ INLINE void rows_group(float *v, int64_t xs, const float *x, int64_t h, int64_t 
             dlo[j] = in ? _mm512_maskz_loadu_ps(mlo, xr + j * width) : _mm512_setzero_ps();
             if (wide) dhi[j] = in ? _mm512_maskz_loadu_ps(mhi, xr + j * width + 16) : _mm512_setzero_ps();
         }
-        stage_in(tlo, dlo, m, grad);
-        if (wide) stage_in(thi, dhi, m, grad);
+        stage_in512(tlo, dlo, m, grad);
+        if (wide) stage_in512(thi, dhi, m, grad);
 #pragma GCC unroll 6
         for (int k = 0; k < a; k++) {
             yb[k][wide ? 2 * r : r] = tlo[k];
@@ -161,7 +114,7 @@ INLINE void rows_group(float *v, int64_t xs, const float *x, int64_t h, int64_t 
                 p[i] = s == 0 ? _mm512_maskz_mov_ps(mk[0][i], pi) : _mm512_mask_mov_ps(p[i], mk[s][i], pi);
             }
         }
-        stage_in(t, p, m, grad);
+        stage_in512(t, p, m, grad);
 #pragma GCC unroll 6
         for (int l = 0; l < a; l++) _mm512_mask_storeu_ps(v + (k * a + l) * xs + ty0 * tw, rows_in, t[l]);
     }
@@ -221,7 +174,7 @@ INLINE void group_along_y(__m512 zy[4][A_MAX], const float *mt, int64_t xs, __mm
         __m512 d[A_MAX], y[4];
 #pragma GCC unroll 6
         for (int k = 0; k < a; k++) d[k] = _mm512_maskz_loadu_ps(in, mt + (k * a + l) * xs);
-        stage_out(y, d, m);
+        stage_out512(y, d, m);
 #pragma GCC unroll 4
         for (int rr = 0; rr < m; rr++) zy[rr][l] = y[rr];
     }
@@ -233,7 +186,7 @@ INLINE void group_row_phase(__m512 z[4], __m512 zy[4][A_MAX], __m512 vbias, int 
 #pragma GCC unroll 6
     for (int l = 0; l < a; l++) d[l] = zy[rr][l];
     d[1] = _mm512_add_ps(d[1], vbias);
-    stage_out(z, d, m);
+    stage_out512(z, d, m);
 }
 
 /* The output transform of a plane rows_fit takes: per group, A along x of every k into registers

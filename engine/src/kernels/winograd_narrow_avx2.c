@@ -15,6 +15,8 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
+#include "winograd_stages_avx2.h" /* stage_in256, stage_out256 */
+
 /* Even and odd columns of a plane row xr (zeros past the row's end: lanes of hi_mask), in two loads:
  * shuffle within 128-bit lanes, then put the 64-bit pairs in order. */
 INLINE void narrow_phases(__m256 *xe, __m256 *xo, const float *xr, __m256i hi_mask) {
@@ -160,35 +162,28 @@ void nvp_winograd_narrow_output_avx2(float *y, const float *mt, int64_t xs, int6
 
 
 /* F(4x4)'s output transform on planes 25-32 wide (28x28 and 32x32: 7-8 tiles a row, one ymm): y rows
- * 4ty .. 4ty+3 = bias + A^T M A of the tile row (+ add), the same FMAs in the same order as output_m
- * (m = 4), with wv and z in registers and the four output phases interleaved by a 4 x 8 transpose
+ * 4ty .. 4ty+3 = bias + A^T M A of the tile row (+ add), A^T along y first (zy[r][l], in registers),
+ * then per output row A^T along x and the four output phases interleaved by a 4 x 8 transpose
  * instead of output_m's staged copies. */
 void nvp_winograd_wide_output_avx2(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, float bias,
                                    const float *add) {
-    const float *at = nvp_winograd_at[1]; /* AT[c][l] = at[c*6 + l] */
     int64_t th = (h + 3) / 4, tw = (width + 3) / 4;
     __m256i tail_mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(width - 24)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    const __m256 vbias = _mm256_set1_ps(bias);
     for (int64_t ty = 0; ty < th; ty++) {
         const float *mk = mt + ty * tw;
-        __m256 wv[6][4]; /* A along x */
-        for (int k = 0; k < 6; k++) {
-            __m256 d[6];
-            for (int l = 0; l < 6; l++) d[l] = _mm256_loadu_ps(mk + (k * 6 + l) * xs);
-            for (int c = 0; c < 4; c++) {
-                __m256 s = _mm256_setzero_ps();
-                for (int l = 0; l < 6; l++)
-                    if (at[c * 6 + l] != 0.0f) s = _mm256_fmadd_ps(_mm256_set1_ps(at[c * 6 + l]), d[l], s);
-                wv[k][c] = s;
-            }
+        __m256 zy[4][6]; /* A^T along y */
+        for (int l = 0; l < 6; l++) {
+            __m256 d[6], t[4];
+            for (int k = 0; k < 6; k++) d[k] = _mm256_loadu_ps(mk + (k * 6 + l) * xs);
+            stage_out256(t, d, 4);
+            for (int r = 0; r < 4; r++) zy[r][l] = t[r];
         }
         for (int r = 0; r < 4 && 4 * ty + r < h; r++) { /* A^T along y, then the phases interleaved */
-            __m256 z[4];
-            for (int c = 0; c < 4; c++) {
-                __m256 s = _mm256_set1_ps(bias);
-                for (int k = 0; k < 6; k++)
-                    if (at[r * 6 + k] != 0.0f) s = _mm256_fmadd_ps(_mm256_set1_ps(at[r * 6 + k]), wv[k][c], s);
-                z[c] = s;
-            }
+            __m256 z[4], d[6];
+            for (int l = 0; l < 6; l++) d[l] = zy[r][l];
+            d[1] = _mm256_add_ps(d[1], vbias);
+            stage_out256(z, d, 4); /* A^T along x */
             /* out[4 tx + c] = z[c][tx]: u_j holds tiles j (low lane) and 4 + j (high lane), phases in order */
             __m256 t0 = _mm256_unpacklo_ps(z[0], z[1]), t1 = _mm256_unpackhi_ps(z[0], z[1]);
             __m256 t2 = _mm256_unpacklo_ps(z[2], z[3]), t3 = _mm256_unpackhi_ps(z[2], z[3]);
@@ -227,7 +222,6 @@ INLINE void wide_phases(__m256 p[4], const float *xr, __m256i tail_mask) {
 /* F(4x4)'s gradient transform on planes 25-32 wide: v[(k*6 + l)*xs + ty*TW + tx] = (A g A^T)[k][l] of
  * dy's 4x4 tile, zeros past the plane; A[k][i] = AT[i][k]. */
 void nvp_winograd_wide_grad_avx2(float *v, int64_t xs, const float *dy, int64_t h, int64_t width) {
-    const float *at = nvp_winograd_at[1];
     int64_t th = (h + 3) / 4, tw = (width + 3) / 4;
     __m256i tail_mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(width - 24)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     for (int64_t ty = 0; ty < th; ty++) {
@@ -239,20 +233,14 @@ void nvp_winograd_wide_grad_avx2(float *v, int64_t xs, const float *dy, int64_t 
             }
             __m256 p[4];
             wide_phases(p, dy + (4 * ty + i) * width, tail_mask);
-            for (int l = 0; l < 6; l++) {
-                __m256 s = _mm256_setzero_ps();
-                for (int j = 0; j < 4; j++)
-                    if (at[j * 6 + l] != 0.0f) s = _mm256_fmadd_ps(_mm256_set1_ps(at[j * 6 + l]), p[j], s);
-                g[i][l] = s;
-            }
+            stage_in256(g[i], p, 4, 1);
         }
         float *vt = v + ty * tw;
-        for (int k = 0; k < 6; k++) /* A along y */
-            for (int l = 0; l < 6; l++) {
-                __m256 s = _mm256_setzero_ps();
-                for (int i = 0; i < 4; i++)
-                    if (at[i * 6 + k] != 0.0f) s = _mm256_fmadd_ps(_mm256_set1_ps(at[i * 6 + k]), g[i][l], s);
-                _mm256_storeu_ps(vt + (k * 6 + l) * xs, s);
-            }
+        for (int l = 0; l < 6; l++) { /* A along y */
+            __m256 d[4], t[6];
+            for (int i = 0; i < 4; i++) d[i] = g[i][l];
+            stage_in256(t, d, 4, 1);
+            for (int k = 0; k < 6; k++) _mm256_storeu_ps(vt + (k * 6 + l) * xs, t[k]);
+        }
     }
 }
