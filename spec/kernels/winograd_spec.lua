@@ -41,13 +41,14 @@ end
 -- The AVX-512 register-row transforms (W <= 32, >= 4 tiles a row) group 1-4 tile rows per vector:
 -- W = 9, 11, 14, 16 (one zmm a row), 19 (two zmm, 3 tile rows under F(4x4), the last group short),
 -- 29, 32 (the widest they take). The AVX2 ones whose tile row is one ymm: F(2x2) at W = 9-14, F(4x4)
--- at W = 25-28 (7 tiles) and 29-32 (8 tiles).
+-- at W = 25-28 (7 tiles) and 29-32 (8 tiles); F(4x4) with two tile rows a ymm at W = 13-16.
 local shapes = {
     {2, 6, 5, 13, 19}, {1, 3, 4, 7, 32},
     {1, 5, 7, 7, 9}, {3, 9, 11, 13, 11}, {3, 17, 6, 5, 3}, {1, 3, 13, 1, 1}, {3, 2, 3, 2, 3},
     {1, 12, 10, 3, 29}, {3, 31, 33, 15, 14}, {2, 64, 64, 16, 16}, {2, 5, 6, 9, 28}, {1, 4, 3, 6, 25},
     {1, 4, 5, 6, 37}, -- more than 16 tiles per row under F(2x2): the AVX-512 transforms' chunked rows
     {1, 2, 3, 5, 67}, -- and under F(4x4)
+    {2, 5, 6, 9, 13}, {1, 3, 4, 18, 15}, -- F(4x4)'s AVX2 pairs of tile rows (W 13-16): an odd number of them
 }
 
 local function problem(s)

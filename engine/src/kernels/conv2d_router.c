@@ -96,11 +96,11 @@ nvp_conv_algorithm nvp_get_conv_algorithm(void) { return forced; }
  *     including the last convs with 6-12 output channels; with 2-12 input channels (the first convs)
  *     the transforms cost more than the multiplies they save and im2col won the backward passes by up
  *     to 2x.
- *   - AVX2 transforms: F(4x4) on planes of >= 28x28, F(2x2) below: they run along 8 tiles of a tile row
- *     at a time, and a 16x16 or 14x14 plane has only 4 F(4x4) tiles per row (half a vector, and 14
- *     pads to 16), where F(2x2) won by 1.1-1.4x; at 28x28 and 32x32 F(4x4) won by 1.1-1.4x.
- *   - AVX-512 transforms (rows in registers up to 32 columns): F(4x4) on planes of >= 14x14 as well,
- *     where it wins (27 % fewer products than F(2x2) per 14x14 plane, 44 % at 16x16).
+ *   - AVX2 transforms: F(4x4) on planes 14-16 wide (two tile rows a ymm: winograd_f4_pairs_avx2.c;
+ *     1.1-1.2x F(2x2) at 64->64 @14x14, 1.5-1.6x at 128->128 @16x16) and >= 28x28 (1.1-1.4x), F(2x2)
+ *     on 17-27 wide planes, where F(4x4)'s transforms run along half-empty vectors.
+ *   - AVX-512 transforms (rows in registers up to 32 columns): F(4x4) on planes of >= 14x14, where it
+ *     wins (27 % fewer products than F(2x2) per 14x14 plane, 44 % at 16x16).
  *   - The scalar path runs the direct reference, the definition of correct, unless Winograd is forced.
  * The rule is the same for the three passes (the measured winners agreed but for near-ties). */
 static int winograd_tile(int pass, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k) {
@@ -111,8 +111,9 @@ static int winograd_tile(int pass, int64_t n, int64_t cin, int64_t cout, int64_t
     nvp_isa isa = nvp_current_isa();
     if (forced != NVP_CONV_AUTO && forced != NVP_CONV_WINOGRAD) return 0;
     if (isa == NVP_ISA_SCALAR && forced != NVP_CONV_WINOGRAD) return 0;
-    int64_t f4_from = isa == NVP_ISA_AVX512 ? 14 : 28;
-    int tile = h >= f4_from && width >= f4_from ? 4 : 2;
+    int f4 = isa == NVP_ISA_AVX512 ? h >= 14 && width >= 14
+                                   : (h >= 14 && width >= 14 && width <= 16) || (h >= 28 && width >= 28);
+    int tile = f4 ? 4 : 2;
     return cin >= 16 || forced == NVP_CONV_WINOGRAD ? tile : 0;
 }
 

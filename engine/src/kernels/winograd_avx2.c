@@ -199,7 +199,8 @@ void nvp_winograd_filter_avx2(float *u, const float *w, int64_t r, int64_t rows,
 static void input_avx2(float *v, int64_t xs, const float *x, int64_t h, int64_t width, int m, float *work) {
     if (nvp_winograd_narrow_fits(width, m))
         nvp_winograd_narrow_input_avx2(v, xs, x, h, width);
-
+    else if (nvp_winograd_pairs_fit(width, m))
+        nvp_winograd_pairs_input_avx2(v, xs, x, h, width);
     else if (m == 2)
         input_m(v, xs, x, h, width, 2, work);
     else
@@ -209,6 +210,8 @@ static void input_avx2(float *v, int64_t xs, const float *x, int64_t h, int64_t 
 static void grad_avx2(float *v, int64_t xs, const float *dy, int64_t h, int64_t width, int m, float *work) {
     if (nvp_winograd_narrow_fits(width, m))
         nvp_winograd_narrow_grad_avx2(v, xs, dy, h, width);
+    else if (nvp_winograd_pairs_fit(width, m))
+        nvp_winograd_pairs_grad_avx2(v, xs, dy, h, width);
     else if (nvp_winograd_wide_fits(width, m))
         nvp_winograd_wide_grad_avx2(v, xs, dy, h, width);
     else if (m == 2)
@@ -221,6 +224,8 @@ static void output_avx2(float *y, const float *mt, int64_t xs, int64_t h, int64_
                         const float *add, float *work) {
     if (nvp_winograd_narrow_fits(width, m))
         nvp_winograd_narrow_output_avx2(y, mt, xs, h, width, bias, add);
+    else if (nvp_winograd_pairs_fit(width, m))
+        nvp_winograd_pairs_output_avx2(y, mt, xs, h, width, bias, add);
     else if (nvp_winograd_wide_fits(width, m))
         nvp_winograd_wide_output_avx2(y, mt, xs, h, width, bias, add);
     else if (m == 2)

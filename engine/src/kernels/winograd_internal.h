@@ -51,6 +51,12 @@ void nvp_winograd_narrow_input_avx2(float *v, int64_t xs, const float *x, int64_
 void nvp_winograd_narrow_grad_avx2(float *v, int64_t xs, const float *dy, int64_t h, int64_t width);
 void nvp_winograd_narrow_output_avx2(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, float bias,
                                      const float *add);
+/* winograd_f4_pairs_avx2.c: F(4x4)'s AVX2 tile transforms on planes 13-16 wide, two tile rows a ymm */
+static inline int nvp_winograd_pairs_fit(int64_t width, int m) { return m == 4 && width >= 13 && width <= 16; }
+void nvp_winograd_pairs_input_avx2(float *v, int64_t xs, const float *x, int64_t h, int64_t width);
+void nvp_winograd_pairs_grad_avx2(float *v, int64_t xs, const float *dy, int64_t h, int64_t width);
+void nvp_winograd_pairs_output_avx2(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, float bias,
+                                    const float *add);
 /* and F(4x4)'s gradient and output transforms on planes 25-32 wide */
 static inline int nvp_winograd_wide_fits(int64_t width, int m) { return m == 4 && width >= 25 && width <= 32; }
 void nvp_winograd_wide_grad_avx2(float *v, int64_t xs, const float *dy, int64_t h, int64_t width);
