@@ -311,6 +311,13 @@ static void transform_filters(const nvp_winograd_transforms *tf, float *u, const
     for (int64_t r = 0; r < co; r++) tf->filter(u, w, r, co, ci, m, flip);
 }
 
+/* The same rows without the barrier: the caller syncs (forward_split, after its input transforms). */
+static void transform_filters_nowait(const nvp_winograd_transforms *tf, float *u, const float *w, int64_t co,
+                                     int64_t ci, int m) {
+#pragma omp for schedule(static) nowait
+    for (int64_t r = 0; r < co; r++) tf->filter(u, w, r, co, ci, m, 0);
+}
+
 /* The plane of input channel c the input transform reads: x's own, or act(x) in the thread's buffer xa
  * (p floats, L1-sized: written here, read back at once by the transform). */
 static inline const float *input_plane(const nvp_winograd_transforms *tf, float *xa, const float *x, int64_t p,
@@ -373,7 +380,8 @@ static void forward_share(const nvp_winograd_transforms *tf, float *y, const flo
 /* Fewer images than threads (one image: sampling and encoding one at a time): the team splits the
  * channels instead. v (alpha^2, ci, n*T + VPAD) is shared (the caller's slot 0): each thread transforms
  * the input planes of its channels (images inner, so a transform's spill past its row stays in its own
- * channel), then, after a barrier, multiplies and transforms back the output channels of its share. */
+ * channel), then, after one barrier for these and the filters (transform_filters_nowait), multiplies and
+ * transforms back the output channels of its share. */
 static void forward_split(const nvp_winograd_transforms *tf, float *y, const float *r, const float *x,
                           const nvp_bn_relu *act, const float *u, float *v, const float *b, int64_t n, int64_t ci,
                           int64_t co, int64_t h, int64_t width, int m, int *failed, nvp_status *gemm_st) {
@@ -389,7 +397,7 @@ static void forward_split(const nvp_winograd_transforms *tf, float *y, const flo
     float *mt = nvp_scratch(1, (size_t)(a2 * mine * ncols + work_floats + p + 16));
     int ok = mt != NULL;
     float *work = ok ? mt + a2 * mine * ncols : NULL, *xa = ok ? work + work_floats : NULL;
-#pragma omp for schedule(static)
+#pragma omp for schedule(static) nowait
     for (int64_t c = 0; c < ci; c++)
         for (int64_t j = 0; j < n && ok; j++)
             tf->input(v + c * ldv + j * t, ci * ldv, input_plane(tf, xa, x + (j * ci + c) * p, p, act, c), h, width,
@@ -398,7 +406,7 @@ static void forward_split(const nvp_winograd_transforms *tf, float *y, const flo
 #pragma omp atomic write
         *failed = 1;
     }
-#pragma omp barrier
+#pragma omp barrier /* (one barrier for V, U and *failed: the loops above end without one) */
     if (!ok || *failed || mine == 0) return;
     for (int xi = 0; xi < a2; xi++) {
         nvp_status st = nvp_gemm_small(0, 0, mine, ncols, ci, u + (xi * co + o0) * ci, ci, v + xi * ci * ldv, ldv, 0,
@@ -514,7 +522,7 @@ nvp_status nvp_winograd_forward_with(const nvp_winograd_transforms *tf, const ch
         if (v == NULL) return nvp_fail(NVP_STATUS_NO_MEMORY, "%s: no memory for the Winograd tiles", fn);
 #pragma omp parallel num_threads(split)
         {
-            transform_filters(tf, u, w, cout, cin, tile, 0);
+            transform_filters_nowait(tf, u, w, cout, cin, tile);
             forward_split(tf, y, r, x, act, u, v, b, n, cin, cout, h, width, tile, &failed, &gemm_st);
         }
     } else {
