@@ -251,11 +251,12 @@ describe("conv2d: both fast paths (batched and per-thread) == ref, any team size
     -- the conv algorithm override (nvp.h): 1 = im2col batched, 2 = im2col per image, 0 = the rules
     local algorithms = {[0] = "auto", "im2col_batched", "im2col"}
     -- {n, cin, cout, h, w, k}: several im2col row blocks per image, the last one shorter (h = 37);
-    -- fewer images than threads; more images than threads, unevenly split; big enough (>= 1M MACs)
-    -- that the per-thread path really runs a team.
+    -- fewer images than threads (a 1x1 forward then splits its output channels: 9 row blocks of 8 for
+    -- one image); more images than threads, unevenly split; big enough (>= 1M MACs) that the
+    -- per-thread path really runs a team.
     local shapes = {
         {3, 48, 3, 37, 20, 3}, {1, 16, 24, 30, 31, 3}, {5, 24, 9, 19, 21, 3}, {5, 64, 13, 19, 21, 1},
-        {2, 40, 12, 33, 35, 1},
+        {2, 40, 12, 33, 35, 1}, {1, 64, 72, 16, 16, 1},
     }
     local function run(s, path, threads)
         local n, cin, cout, h, wd, k = s[1], s[2], s[3], s[4], s[5], s[6]
@@ -295,7 +296,7 @@ describe("conv2d: both fast paths (batched and per-thread) == ref, any team size
             local tol = {1e-4 * math.sqrt(cin * k * k), 1e-4 * math.sqrt(cout * k * k), 1e-4 * math.sqrt(n * h * wd),
                 1e-4 * math.sqrt(n * h * wd)}
             local names = {"y", "dx", "dw", "db"}
-            for _, case in ipairs{{1, 2}, {2, 1}, {2, 2}, {2, 3}, {0, 2}} do
+            for _, case in ipairs{{1, 2}, {2, 1}, {2, 2}, {2, 3}, {0, 2}, {0, 3}} do
                 local got = run(s, case[1], case[2])
                 for j = 1, 4 do
                     assert_close(got[j], ref[j], 1e-4, tol[j], ("%s, path %d, %d threads"):format(names[j], case[1], case[2]))
@@ -304,6 +305,9 @@ describe("conv2d: both fast paths (batched and per-thread) == ref, any team size
             -- the same team size gives the same bits
             local a, b = run(s, 2, 2), run(s, 2, 2)
             for j = 1, 4 do assert.is_true(same_bits(a[j], b[j]), names[j] .. " differs between two runs") end
+            if k == 1 and n < 3 then -- the 1x1 forward split over 3 threads: one thread's per-image bits
+                assert.is_true(same_bits(run(s, 0, 3)[1], run(s, 2, 1)[1]), "y of the split 1x1 forward")
+            end
         end)
     end
 end)
@@ -400,6 +404,12 @@ describe("conv2d argument errors", function()
             assert.are.equal("winograd F(4x4,3x3)", name(pass, 64, 64, 64, 14, 14, 3))
             assert.are.equal(avx512 and "winograd F(4x4,3x3)" or "winograd F(2x2,3x3)", name(pass, 64, 32, 32, 20, 20, 3))
             assert.are.equal("winograd F(2x2,3x3)", name(pass, 64, 64, 64, 13, 16, 3))
+            -- one image, 1x1, more threads than images: the forward splits the output channels
+            local saved = NVP.nvp_get_threads()
+            assert.are.equal(0, NVP.nvp_set_threads(2))
+            assert.are.equal(pass == 0 and "1x1 split over output channels" or "im2col batched",
+                name(pass, 1, 128, 128, 16, 16, 1))
+            assert.are.equal(0, NVP.nvp_set_threads(saved))
             -- few input channels: the forward in direct AVX-512 loops, the backward passes im2col
             local few = (avx512 and pass == 0) and "direct AVX-512 (few input channels)" or "im2col per image"
             assert.are.equal(few, name(pass, 64, 3, 64, 32, 32, 3))

@@ -404,6 +404,34 @@ static nvp_status forward_images(float *y, const float *x, const float *w, const
     return gemm_st;
 }
 
+// y: (N,Cout,P) = (accumulate ? y : 0) + w: (Cout,Cin) x: (N,Cin,P) + b, rows of every image split over the team
+nvp_status nvp_conv2d_1x1_forward_split(float *y, const float *x, const float *w, const float *b, int64_t n,
+                                        int64_t cin, int64_t cout, int64_t p, int accumulate, int team) {
+    nvp_status gemm_st = NVP_OK;
+#pragma omp parallel num_threads(team) if (team > 1)
+    {
+#ifdef _OPENMP
+        int64_t th = omp_get_thread_num(), nt = omp_get_num_threads();
+#else
+        int64_t th = 0, nt = 1;
+#endif
+        /* whole blocks of 8 rows (the AVX2 and AVX-512 kernels' row block) per thread */
+        int64_t blocks = (cout + 7) / 8, o0 = blocks * th / nt * 8, o1 = blocks * (th + 1) / nt * 8;
+        if (o1 > cout) o1 = cout;
+        for (int64_t i = 0; i < n && o1 > o0; i++) {
+            float *yi = y + (i * cout + o0) * p;
+            nvp_status st = nvp_gemm_small(0, 0, o1 - o0, p, cin, w + o0 * cin, cin, x + i * cin * p, p, accumulate,
+                                           yi, p);
+            if (st != NVP_OK) {
+#pragma omp critical(nvp_conv2d_status)
+                gemm_st = st;
+            }
+            if (b != NULL) add_bias_rows(yi, b + o0, o1 - o0, p, 0, p);
+        }
+    }
+    return gemm_st;
+}
+
 /* db[o] += sum of dy[:, o, :] (each o by one thread, so the bits do not depend on the team);
  * dx of each image by the thread that owns it; dw as per-thread partial sums over the thread's
  * images, then dw += partial_0 + partial_1 + ... in thread order (same team size => same bits). */

@@ -26,6 +26,10 @@ nvp_status nvp_conv2d_backward_ref(float *dx, float *dw, float *db, const float 
  * threads, single-threaded GEMMs; team 0: several images' columns side by side, threaded GEMMs. */
 nvp_status nvp_conv2d_im2col_forward(float *y, const float *x, const float *w, const float *b, int64_t n, int64_t cin,
                                      int64_t cout, int64_t h, int64_t width, int64_t k, int accumulate, int team);
+/* A 1x1 conv's forward with fewer images than threads: the output channels split over a team of that many
+ * threads, every image by nvp_gemm_small (the per-image variant's kernel, so the same bits). */
+nvp_status nvp_conv2d_1x1_forward_split(float *y, const float *x, const float *w, const float *b, int64_t n,
+                                        int64_t cin, int64_t cout, int64_t p, int accumulate, int team);
 nvp_status nvp_conv2d_im2col_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
                                       const float *w, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width,
                                       int64_t k, int accumulate_dx, int team);
