@@ -120,8 +120,8 @@ INLINE void store_first(float *dst, __m256 v, int64_t n) {
     if (n) _mm_store_ss(dst, q);
 }
 
-/* y rows 2ty, 2ty+1 = bias + A^T M A of the tile row (+ add); the same sums in the same order as
- * output_m. A^T = [1 1 1 0], [0 1 -1 -1]. */
+/* y rows 2ty, 2ty+1 = bias + A^T M A of the tile row (+ add), A along x, then A^T along y with the
+ * bias first. A^T = [1 1 1 0], [0 1 -1 -1]. */
 void nvp_winograd_narrow_output_avx2(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, float bias,
                                      const float *add) {
     int64_t th = (h + 1) / 2, tw = (width + 1) / 2;
@@ -179,7 +179,7 @@ void nvp_winograd_wide_output_avx2(float *y, const float *mt, int64_t xs, int64_
             stage_out256(t, d, 4);
             for (int r = 0; r < 4; r++) zy[r][l] = t[r];
         }
-        for (int r = 0; r < 4 && 4 * ty + r < h; r++) { /* A^T along y, then the phases interleaved */
+        for (int r = 0; r < 4 && 4 * ty + r < h; r++) { /* A^T along x, then the phases interleaved */
             __m256 z[4], d[6];
             for (int l = 0; l < 6; l++) d[l] = zy[r][l];
             d[1] = _mm256_add_ps(d[1], vbias);
