@@ -158,9 +158,10 @@ end)
 
 describe("winograd: fewer images than threads split the channels (forward_split)", function()
     -- one image (sampling, encoding) and two images under three threads: the team splits the input
-    -- channels for the transform and the output channels (20 = 10 + 10 or 6 + 7 + 7) for the rest
+    -- channels for the transform and the output channels (20 = 10 + 10 or 6 + 7 + 7) for the rest, in
+    -- blocks of filters (Cin 64: 24 rows, 32 = 24 + 8; Cin 128: 8 rows, 18 = 8 + 8 + 2)
     pcall(ffi.cdef, "int memcmp(const void *a, const void *b, size_t n);")
-    for _, s in ipairs{{1, 24, 20, 19, 21}, {2, 24, 20, 19, 21}, {1, 64, 64, 16, 16}} do
+    for _, s in ipairs{{1, 24, 20, 19, 21}, {2, 24, 20, 19, 21}, {1, 64, 64, 16, 16}, {1, 128, 36, 8, 8}} do
         local p = problem(s)
         local ref = T.empty{p.n, p.cout, p.h, p.w}
         assert(conv_entry("nvp_conv2d_forward_ref")(ref.data, p.x.data, p.wt.data, p.b.data, p.n, p.cin, p.cout, p.h, p.w, 3, 0) == 0)

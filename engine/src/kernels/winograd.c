@@ -47,6 +47,8 @@
 #define MAX_TEAM 64
 /* forward_split holds all its images' tiles at once: only for a few. */
 #define SPLIT_MAX_IMAGES 8
+/* forward_split's block of transformed filters (floats): 256 KB, with V and M in the 1 MB L2 */
+#define SPLIT_BLOCK_FLOATS ((int64_t)1 << 16)
 
 int64_t nvp_winograd_work_floats(int m, int64_t h, int64_t width) {
     /* the vector input transforms' padded plane, phase-split plane and B^T-along-y rows (rows of
@@ -292,16 +294,12 @@ static int64_t chunk_images(int64_t mine, int64_t per_image, int64_t tiles) {
 }
 
 /* The per-thread parts of a pass. Each records a failure in *failed / *gemm_st (shared) and returns;
- * none has a barrier but transform_filters, so the callers decide the sync points: the forward has
- * the filters' barrier and the end of its parallel region, the backward one barrier more (before
- * dw's reduction). Every sync point costs a time slice when the host is oversubscribed (so the
+ * none has a barrier but transform_filters and forward_split's, so the callers decide the sync
+ * points: the forward has one barrier and the end of its parallel region, the backward one barrier
+ * more (before dw's reduction). Every sync point costs a time slice when the host is oversubscribed (so the
  * filters were once transformed by every thread: no barrier, but the same work twice; on a host
  * that is not oversubscribed the split won). */
 
-/* y (n, co, H, W) [+]= winograd conv of x (n, ci, H, W) + b for this thread's images: the forward
- * (flip = 0, w (co, ci, 3, 3)) or the backward-data pass (flip = 1, x = dy, y = dx, w (ci, co, 3, 3),
- * accumulate = 1). The thread transforms all filters itself (U in its own slot 2): 0.1-1 % of the
- * pass, and it saves a barrier. */
 /* U (alpha^2, co, ci) = the transformed filters, rows split over the team; every thread of the team
  * must call it (its loop ends in a barrier, after which all of U is there). Each thread transformed
  * all of U before: the same work twice, 2-3 % of a step (3 % of sampling). */
@@ -309,13 +307,6 @@ static void transform_filters(const nvp_winograd_transforms *tf, float *u, const
                               int m, int flip) {
 #pragma omp for schedule(static)
     for (int64_t r = 0; r < co; r++) tf->filter(u, w, r, co, ci, m, flip);
-}
-
-/* The same rows without the barrier: the caller syncs (forward_split, after its input transforms). */
-static void transform_filters_nowait(const nvp_winograd_transforms *tf, float *u, const float *w, int64_t co,
-                                     int64_t ci, int m) {
-#pragma omp for schedule(static) nowait
-    for (int64_t r = 0; r < co; r++) tf->filter(u, w, r, co, ci, m, 0);
 }
 
 /* The plane of input channel c the input transform reads: x's own, or act(x) in the thread's buffer xa
@@ -327,7 +318,9 @@ static inline const float *input_plane(const nvp_winograd_transforms *tf, float 
     return xa;
 }
 
-/* u: the transformed filters (transform_filters, shared by the team). */
+/* y (n, co, H, W) [+]= winograd conv of x (n, ci, H, W) + b for this thread's images: the forward, or
+ * the backward-data pass (x = dy, y = dx). u: the transformed filters (transform_filters, shared by
+ * the team). */
 static void forward_share(const nvp_winograd_transforms *tf, float *y, const float *r, const float *x,
                           const nvp_bn_relu *act, const float *u, const float *b, int64_t n, int64_t ci, int64_t co,
                           int64_t h, int64_t width, int m, int *failed, nvp_status *gemm_st) {
@@ -380,10 +373,12 @@ static void forward_share(const nvp_winograd_transforms *tf, float *y, const flo
 /* Fewer images than threads (one image: sampling and encoding one at a time): the team splits the
  * channels instead. v (alpha^2, ci, n*T + VPAD) is shared (the caller's slot 0): each thread transforms
  * the input planes of its channels (images inner, so a transform's spill past its row stays in its own
- * channel), then, after one barrier for these and the filters (transform_filters_nowait), multiplies and
- * transforms back the output channels of its share. */
+ * channel), then, after one barrier, goes over its output channels SPLIT_BLOCK_FLOATS of filters at a
+ * time: transforms them into its slot 2, multiplies and transforms back. With one image U is read by
+ * few tiles, so the whole U (2.4 MB at 128->128) written and read back from beyond L2 cost more than
+ * the products; a block of it stays in L2. */
 static void forward_split(const nvp_winograd_transforms *tf, float *y, const float *r, const float *x,
-                          const nvp_bn_relu *act, const float *u, float *v, const float *b, int64_t n, int64_t ci,
+                          const nvp_bn_relu *act, const float *w, float *v, const float *b, int64_t n, int64_t ci,
                           int64_t co, int64_t h, int64_t width, int m, int *failed, nvp_status *gemm_st) {
     int a = m + 2, a2 = a * a;
     int64_t p = h * width, t = ((h + m - 1) / m) * ((width + m - 1) / m), ncols = n * t, ldv = ncols + VPAD;
@@ -392,11 +387,15 @@ static void forward_split(const nvp_winograd_transforms *tf, float *y, const flo
 #else
     int64_t th = 0, nt = 1;
 #endif
-    int64_t o0 = co * th / nt, o1 = co * (th + 1) / nt, mine = o1 - o0;
+    int64_t o0 = co * th / nt, o1 = co * (th + 1) / nt;
+    int64_t bo = SPLIT_BLOCK_FLOATS / (a2 * ci) / 8 * 8; /* output channels per block: whole 8-row blocks */
+    if (bo < 8) bo = 8;
+    if (bo > o1 - o0) bo = o1 - o0;
     int64_t work_floats = nvp_winograd_work_floats(m, h, width);
-    float *mt = nvp_scratch(1, (size_t)(a2 * mine * ncols + work_floats + p + 16));
-    int ok = mt != NULL;
-    float *work = ok ? mt + a2 * mine * ncols : NULL, *xa = ok ? work + work_floats : NULL;
+    float *mt = nvp_scratch(1, (size_t)(a2 * bo * ncols + work_floats + p + 16));
+    float *ub = bo > 0 ? nvp_scratch(2, (size_t)(a2 * bo * ci)) : NULL;
+    int ok = mt != NULL && (bo == 0 || ub != NULL);
+    float *work = ok ? mt + a2 * bo * ncols : NULL, *xa = ok ? work + work_floats : NULL;
 #pragma omp for schedule(static) nowait
     for (int64_t c = 0; c < ci; c++)
         for (int64_t j = 0; j < n && ok; j++)
@@ -406,20 +405,24 @@ static void forward_split(const nvp_winograd_transforms *tf, float *y, const flo
 #pragma omp atomic write
         *failed = 1;
     }
-#pragma omp barrier /* (one barrier for V, U and *failed: the loops above end without one) */
-    if (!ok || *failed || mine == 0) return;
-    for (int xi = 0; xi < a2; xi++) {
-        nvp_status st = nvp_gemm_small(0, 0, mine, ncols, ci, u + (xi * co + o0) * ci, ci, v + xi * ci * ldv, ldv, 0,
-                                       mt + xi * mine * ncols, ncols);
-        if (st != NVP_OK) {
+#pragma omp barrier /* (one barrier for V and *failed: the loop above ends without one) */
+    if (!ok || *failed) return;
+    for (int64_t ob = o0; ob < o1; ob += bo) {
+        int64_t rows = o1 - ob < bo ? o1 - ob : bo;
+        for (int64_t k = 0; k < rows; k++) tf->filter(ub, w + ob * ci * 9, k, rows, ci, m, 0); /* (a2, rows, ci) */
+        for (int xi = 0; xi < a2; xi++) {
+            nvp_status st = nvp_gemm_small(0, 0, rows, ncols, ci, ub + xi * rows * ci, ci, v + xi * ci * ldv, ldv, 0,
+                                           mt + xi * rows * ncols, ncols);
+            if (st != NVP_OK) {
 #pragma omp critical(nvp_winograd_status)
-            *gemm_st = st;
+                *gemm_st = st;
+            }
         }
+        for (int64_t j = 0; j < n; j++)
+            for (int64_t o = ob; o < ob + rows; o++)
+                tf->output(y + (j * co + o) * p, mt + (o - ob) * ncols + j * t, rows * ncols, h, width, m,
+                           b ? b[o] : 0.0f, r ? r + (j * co + o) * p : NULL, work);
     }
-    for (int64_t j = 0; j < n; j++)
-        for (int64_t o = o0; o < o1; o++)
-            tf->output(y + (j * co + o) * p, mt + (o - o0) * ncols + j * t, mine * ncols, h, width, m, b ? b[o] : 0.0f,
-                       r ? r + (j * co + o) * p : NULL, work);
 }
 
 /* The sum of a plane's p floats in 16 interleaved float partials: independent chains the compiler
@@ -513,19 +516,16 @@ nvp_status nvp_winograd_forward_with(const nvp_winograd_transforms *tf, const ch
     }
     int team = team_for(n, n * cout * cin * 9 * p), failed = 0, a = tile + 2;
     nvp_status gemm_st = NVP_OK;
-    float *u = nvp_scratch(2, (size_t)(a * a * cout * cin)); /* the calling thread's slot, shared by the team */
-    if (u == NULL) return nvp_fail(NVP_STATUS_NO_MEMORY, "%s: no memory for the Winograd filters", fn);
     int split = split_team(n, n * cout * cin * 9 * p);
     if (split > 1) {
         int64_t t = ((h + tile - 1) / tile) * ((width + tile - 1) / tile);
         float *v = nvp_scratch(0, (size_t)(a * a * cin * (n * t + VPAD))); /* shared: the caller's slot */
         if (v == NULL) return nvp_fail(NVP_STATUS_NO_MEMORY, "%s: no memory for the Winograd tiles", fn);
 #pragma omp parallel num_threads(split)
-        {
-            transform_filters_nowait(tf, u, w, cout, cin, tile);
-            forward_split(tf, y, r, x, act, u, v, b, n, cin, cout, h, width, tile, &failed, &gemm_st);
-        }
+        forward_split(tf, y, r, x, act, w, v, b, n, cin, cout, h, width, tile, &failed, &gemm_st);
     } else {
+        float *u = nvp_scratch(2, (size_t)(a * a * cout * cin)); /* the calling thread's slot, shared by the team */
+        if (u == NULL) return nvp_fail(NVP_STATUS_NO_MEMORY, "%s: no memory for the Winograd filters", fn);
 #pragma omp parallel num_threads(team) if (team > 1)
         {
             transform_filters(tf, u, w, cout, cin, tile, 0);

@@ -14,6 +14,7 @@
 #include "winograd_internal.h"
 
 #include <math.h>
+#include <string.h>
 #include "winograd_rows_avx2.h"
 
 #include <immintrin.h>
@@ -151,6 +152,11 @@ INLINE void output_m(float *y, const float *mt, int64_t xs, int64_t h, int64_t w
     }
 }
 
+/* Columns per block of filter_m: U's a^2 rows of one filter row are rows * cols floats apart (16 KB at
+ * 64x64, 4 KB in forward_split's 8-row blocks: all in one L1 set), so half-line stores straight into U
+ * evicted each line before its other half came; a block is transformed into an L1 buffer and copied out in a^2 whole runs. */
+enum { FILTER_BLOCK = 64 };
+
 /* U[xi][r][col..col+8) for 8 filters at a time (gathered at their stride), the rest by the scalar one. */
 INLINE void filter_m(float *u, const float *w, int64_t r, int64_t rows, int64_t cols, const int m, int flip) {
     const float *g = nvp_winograd_g[m == 4];
@@ -159,31 +165,36 @@ INLINE void filter_m(float *u, const float *w, int64_t r, int64_t rows, int64_t 
     int64_t col = 0;
     if (stride * 8 < INT32_MAX) {
         __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)stride));
-        for (; col + 8 <= cols; col += 8) {
-            const float *wk = flip ? w + (col * rows + r) * 9 : w + (r * cols + col) * 9;
-            __m256 gg[9], t[6][3];
+        float buf[36][FILTER_BLOCK] __attribute__((aligned(32)));
+        while (col + 8 <= cols) {
+            int64_t c0 = col, nb = (cols - c0) / 8 * 8 < FILTER_BLOCK ? (cols - c0) / 8 * 8 : FILTER_BLOCK;
+            for (; col < c0 + nb; col += 8) {
+                const float *wk = flip ? w + (col * rows + r) * 9 : w + (r * cols + col) * 9;
+                __m256 gg[9], t[6][3];
 #pragma GCC unroll 9
-            for (int e = 0; e < 9; e++) gg[e] = _mm256_i32gather_ps(wk + (flip ? 8 - e : e), idx, 4);
+                for (int e = 0; e < 9; e++) gg[e] = _mm256_i32gather_ps(wk + (flip ? 8 - e : e), idx, 4);
 #pragma GCC unroll 6
-            for (int k = 0; k < a; k++) /* t = G g (alpha, 3) */
+                for (int k = 0; k < a; k++) /* t = G g (alpha, 3) */
 #pragma GCC unroll 3
-                for (int j = 0; j < 3; j++) {
-                    __m256 s = _mm256_setzero_ps();
+                    for (int j = 0; j < 3; j++) {
+                        __m256 s = _mm256_setzero_ps();
 #pragma GCC unroll 3
-                    for (int i = 0; i < 3; i++)
-                        if (g[k * 3 + i] != 0.0f) s = _mm256_fmadd_ps(_mm256_set1_ps(g[k * 3 + i]), gg[i * 3 + j], s);
-                    t[k][j] = s;
-                }
+                        for (int i = 0; i < 3; i++)
+                            if (g[k * 3 + i] != 0.0f) s = _mm256_fmadd_ps(_mm256_set1_ps(g[k * 3 + i]), gg[i * 3 + j], s);
+                        t[k][j] = s;
+                    }
 #pragma GCC unroll 6
-            for (int k = 0; k < a; k++)
+                for (int k = 0; k < a; k++)
 #pragma GCC unroll 6
-                for (int l = 0; l < a; l++) { /* (t G^T)[k][l] */
-                    __m256 s = _mm256_setzero_ps();
+                    for (int l = 0; l < a; l++) { /* (t G^T)[k][l] */
+                        __m256 s = _mm256_setzero_ps();
 #pragma GCC unroll 3
-                    for (int j = 0; j < 3; j++)
-                        if (g[l * 3 + j] != 0.0f) s = _mm256_fmadd_ps(_mm256_set1_ps(g[l * 3 + j]), t[k][j], s);
-                    _mm256_storeu_ps(u + ((k * a + l) * rows + r) * cols + col, s);
-                }
+                        for (int j = 0; j < 3; j++)
+                            if (g[l * 3 + j] != 0.0f) s = _mm256_fmadd_ps(_mm256_set1_ps(g[l * 3 + j]), t[k][j], s);
+                        _mm256_store_ps(&buf[k * a + l][col - c0], s);
+                    }
+            }
+            for (int xi = 0; xi < a * a; xi++) memcpy(u + (xi * rows + r) * cols + c0, buf[xi], (size_t)nb * sizeof(float));
         }
     }
     nvp_winograd_filter_row_ref(u, w, r, rows, cols, col, m, flip);
