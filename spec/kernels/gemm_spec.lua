@@ -147,10 +147,11 @@ local small_fns = {}
 for _, path in ipairs(cpu_paths()) do small_fns[#small_fns + 1] = "nvp_gemm_small@" .. path end
 for _, fname in ipairs(small_fns) do
     describe(fname, function()
-        -- m around the 4-, 6- and 8-row blocks, n around 8-, 16- and 32-lane panels, k around 16-lane
-        -- steps and the AVX2 kernel's 256-deep K blocks
+        -- m around the 4-, 6- and 8-row blocks (AVX2: 6-row blocks ending in 4 + 4, a 4 or a 2; 32 =
+        -- 6 x 4 + 4 + 4), n around 8-, 16- and 32-lane panels, k around 16-lane steps and the AVX2
+        -- kernel's 256-deep K blocks
         local shapes = {{1, 1, 1}, {3, 5, 7}, {8, 32, 16}, {9, 33, 17}, {7, 47, 31}, {12, 16, 64}, {17, 70, 5},
-                        {13, 3, 40}, {6, 100, 0}, {7, 24, 300}, {5, 9, 257}, {19, 8, 3}}
+                        {13, 3, 40}, {6, 100, 0}, {7, 24, 300}, {5, 9, 257}, {19, 8, 3}, {32, 18, 33}, {10, 16, 9}}
         for _, s in ipairs(shapes) do
             local m, n, k = s[1], s[2], s[3]
             it(("op(A) * op(B), C written or accumulated, at (m,n,k) = (%d,%d,%d)"):format(m, n, k), function()

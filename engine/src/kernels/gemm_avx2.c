@@ -8,8 +8,8 @@
  * amortise. No packing here: B's rows are contiguous in both layouts the callers have.
  *
  * nn micro-kernel: 6 rows x 16 columns of C in 12 ymm accumulators; per k, two loads of B's row
- * and 6 broadcasts of A's column (15 of the 16 ymm registers). Rows past m re-read row m-1 and are
- * not stored; a last panel of 8 columns runs with one ymm per row, and a ragged one (not a
+ * and 6 broadcasts of A's column (15 of the 16 ymm registers). The last rows run in blocks of 4 or 2
+ * (block_rows); rows past m in a block re-read row m-1 and are not stored; a last panel of 8 columns runs with one ymm per row, and a ragged one (not a
  * multiple of 8) loads B masked and stores C through a small buffer (vmaskmovps stores are slow
  * on AMD cores). K runs in blocks of KC so that the panel of B (KC x 16) stays in L1 while the row
  * blocks pass over it.
@@ -42,9 +42,9 @@ static __m256i lane_mask(int64_t lanes) {
  * is less than the vectors cover (masked B loads, C through a buffer). Both are constants at
  * every call, so each variant compiles to its own loop. */
 INLINE void nn_block(int64_t k, const float *const *arow, int64_t a_cs, const float *b, int64_t ldb, int cols,
-                     int rows, int accumulate, float *c, int64_t ldc, const int two, const int ragged) {
+                     int rows, int accumulate, float *c, int64_t ldc, const int two, const int ragged, const int mr) {
     __m256 c0[NN_MR], c1[NN_MR];
-    for (int r = 0; r < NN_MR; r++) c0[r] = c1[r] = _mm256_setzero_ps();
+    for (int r = 0; r < mr; r++) c0[r] = c1[r] = _mm256_setzero_ps();
     __m256i m0 = _mm256_set1_epi32(-1), m1 = m0;
     if (ragged) {
         m0 = lane_mask(cols);
@@ -55,13 +55,13 @@ INLINE void nn_block(int64_t k, const float *const *arow, int64_t a_cs, const fl
         __m256 b0 = ragged ? _mm256_maskload_ps(bp, m0) : _mm256_loadu_ps(bp);
         __m256 b1 = b0;
         if (two) b1 = ragged ? _mm256_maskload_ps(bp + 8, m1) : _mm256_loadu_ps(bp + 8);
-        for (int r = 0; r < NN_MR; r++) {
+        for (int r = 0; r < mr; r++) {
             __m256 av = _mm256_broadcast_ss(arow[r] + p * a_cs);
             c0[r] = _mm256_fmadd_ps(av, b0, c0[r]);
             if (two) c1[r] = _mm256_fmadd_ps(av, b1, c1[r]);
         }
     }
-    for (int r = 0; r < NN_MR; r++) { /* a constant bound: c0[r] stays a register */
+    for (int r = 0; r < mr; r++) { /* a constant bound: c0[r] stays a register */
         if (r >= rows) break;
         float *cr = c + r * ldc;
         if (ragged) {
@@ -78,6 +78,27 @@ INLINE void nn_block(int64_t k, const float *const *arow, int64_t a_cs, const fl
         _mm256_storeu_ps(cr, c0[r]);
         if (two) _mm256_storeu_ps(cr + 8, c1[r]);
     }
+}
+
+/* nn_block for the panel's width: cols a run-time value, each variant its own loop. */
+INLINE void nn_cols(int64_t k, const float *const *arow, int64_t a_cs, const float *b, int64_t ldb, int cols,
+                    int rows, int accumulate, float *c, int64_t ldc, const int mr) {
+    if (cols == 16)
+        nn_block(k, arow, a_cs, b, ldb, cols, rows, accumulate, c, ldc, 1, 0, mr);
+    else if (cols > 8)
+        nn_block(k, arow, a_cs, b, ldb, cols, rows, accumulate, c, ldc, 1, 1, mr);
+    else if (cols == 8)
+        nn_block(k, arow, a_cs, b, ldb, cols, rows, accumulate, c, ldc, 0, 0, mr);
+    else
+        nn_block(k, arow, a_cs, b, ldb, cols, rows, accumulate, c, ldc, 0, 1, mr);
+}
+
+/* Rows of the next block when `left` rows remain: 6, but the last 8 as 4 + 4 (M = 32: 6 blocks of 6
+ * computed 36 rows) and a tail of 1-4 rows in a block of 2 or 4 (nn_cols' mr; 5 runs as 6). A 4-row
+ * block still has 8 independent accumulators, enough to keep both FMA pipes busy. */
+static inline int64_t block_rows(int64_t left) {
+    if (left == 8) return 4;
+    return left < NN_MR ? left : NN_MR;
 }
 
 /* Whether B's panel (k rows of 16 floats at stride ldb) must be copied to stay in L1 while the row
@@ -120,19 +141,17 @@ static void nn_kblock(int64_t m, int64_t n, int64_t k, const float *a, int64_t a
             bj = panel;
             ldbj = NN_NR;
         }
-        for (int64_t i = 0; i < m; i += NN_MR) {
+        for (int64_t i = 0, rows; i < m; i += rows) {
             const float *arow[NN_MR];
-            int rows = m - i < NN_MR ? (int)(m - i) : NN_MR;
+            rows = block_rows(m - i);
             for (int r = 0; r < NN_MR; r++) arow[r] = a + (i + (r < rows ? r : rows - 1)) * a_rs;
             float *cb = c + i * ldc + j;
-            if (cols == 16)
-                nn_block(k, arow, a_cs, bj, ldbj, cols, rows, accumulate, cb, ldc, 1, 0);
-            else if (cols > 8)
-                nn_block(k, arow, a_cs, bj, ldbj, cols, rows, accumulate, cb, ldc, 1, 1);
-            else if (cols == 8)
-                nn_block(k, arow, a_cs, bj, ldbj, cols, rows, accumulate, cb, ldc, 0, 0);
+            if (rows > 4)
+                nn_cols(k, arow, a_cs, bj, ldbj, cols, (int)rows, accumulate, cb, ldc, NN_MR);
+            else if (rows > 2)
+                nn_cols(k, arow, a_cs, bj, ldbj, cols, (int)rows, accumulate, cb, ldc, 4);
             else
-                nn_block(k, arow, a_cs, bj, ldbj, cols, rows, accumulate, cb, ldc, 0, 1);
+                nn_cols(k, arow, a_cs, bj, ldbj, cols, (int)rows, accumulate, cb, ldc, 2);
         }
     }
 }
