@@ -49,6 +49,7 @@ local shapes = {
     {1, 4, 5, 6, 37}, -- more than 16 tiles per row under F(2x2): the AVX-512 transforms' chunked rows
     {1, 2, 3, 5, 67}, -- and under F(4x4)
     {2, 5, 6, 9, 13}, {1, 3, 4, 18, 15}, -- F(4x4)'s AVX2 pairs of tile rows (W 13-16): an odd number of them
+    {1, 75, 70, 5, 6}, -- the vector filter transform's 64-column blocks, a block of 8 and a scalar tail
 }
 
 local function problem(s)

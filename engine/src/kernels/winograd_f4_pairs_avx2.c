@@ -157,8 +157,9 @@ void nvp_winograd_pairs_output_avx2(float *y, const float *mt, int64_t xs, int64
             for (int half = 0; half < 2; half++) {
                 int64_t oy = 4 * (ty0 + half) + r;
                 if (oy >= h) break;
-                int sel = half ? 0x31 : 0x20;
-                __m256 lo = _mm256_permute2f128_ps(u0, u1, sel), hi = _mm256_permute2f128_ps(u2, u3, sel);
+                /* (immediates in both branches: a selector variable is not one at -O1, the sanitizer build's) */
+                __m256 lo = half ? _mm256_permute2f128_ps(u0, u1, 0x31) : _mm256_permute2f128_ps(u0, u1, 0x20);
+                __m256 hi = half ? _mm256_permute2f128_ps(u2, u3, 0x31) : _mm256_permute2f128_ps(u2, u3, 0x20);
                 float *yr = y + oy * width;
                 if (add) {
                     const float *ar = add + oy * width;
