@@ -52,7 +52,7 @@ INLINE void nn_block(int64_t k, const float *const *arow, int64_t a_cs, const fl
     }
     for (int64_t p = 0; p < k; p++) {
         const float *bp = b + p * ldb;
-        __m256 b0 = ragged ? _mm256_maskload_ps(bp, m0) : _mm256_loadu_ps(bp);
+        __m256 b0 = ragged && !two ? _mm256_maskload_ps(bp, m0) : _mm256_loadu_ps(bp); /* two: cols > 8 */
         __m256 b1 = b0;
         if (two) b1 = ragged ? _mm256_maskload_ps(bp + 8, m1) : _mm256_loadu_ps(bp + 8);
         for (int r = 0; r < mr; r++) {
@@ -61,16 +61,22 @@ INLINE void nn_block(int64_t k, const float *const *arow, int64_t a_cs, const fl
             if (two) c1[r] = _mm256_fmadd_ps(av, b1, c1[r]);
         }
     }
+    if (ragged) { /* every accumulator out first, at constant indices: a run-time row loop over them
+                   * kept them in memory, stored on every k step */
+        float t[NN_MR][NN_NR];
+#pragma GCC unroll 6
+        for (int r = 0; r < mr; r++) {
+            _mm256_storeu_ps(t[r], c0[r]);
+            if (two) _mm256_storeu_ps(t[r] + 8, c1[r]);
+        }
+        for (int r = 0; r < rows; r++)
+            for (int q = 0; q < cols; q++) c[r * ldc + q] = accumulate ? c[r * ldc + q] + t[r][q] : t[r][q];
+        return;
+    }
+#pragma GCC unroll 6
     for (int r = 0; r < mr; r++) { /* a constant bound: c0[r] stays a register */
         if (r >= rows) break;
         float *cr = c + r * ldc;
-        if (ragged) {
-            float t[NN_NR];
-            _mm256_storeu_ps(t, c0[r]);
-            if (two) _mm256_storeu_ps(t + 8, c1[r]);
-            for (int q = 0; q < cols; q++) cr[q] = accumulate ? cr[q] + t[q] : t[q];
-            continue;
-        }
         if (accumulate) {
             c0[r] = _mm256_add_ps(c0[r], _mm256_loadu_ps(cr));
             if (two) c1[r] = _mm256_add_ps(c1[r], _mm256_loadu_ps(cr + 8));
