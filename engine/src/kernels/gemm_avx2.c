@@ -9,9 +9,9 @@
  *
  * nn micro-kernel: 6 rows x 16 columns of C in 12 ymm accumulators; per k, two loads of B's row
  * and 6 broadcasts of A's column (15 of the 16 ymm registers). The last rows run in blocks of 4 or 2
- * (block_rows); rows past m in a block re-read row m-1 and are not stored; a last panel of 8 columns runs with one ymm per row, and a ragged one (not a
- * multiple of 8) loads B masked and stores C through a small buffer (vmaskmovps stores are slow
- * on AMD cores). K runs in blocks of KC so that the panel of B (KC x 16) stays in L1 while the row
+ * (block_rows); rows past m in a block re-read row m-1 and are not stored; a last panel of 8
+ * columns runs with one ymm per row, and a ragged one (not a multiple of 8) loads B masked and
+ * stores C through a small buffer (vmaskmovps stores are slow on AMD cores). K runs in blocks of KC so that the panel of B (KC x 16) stays in L1 while the row
  * blocks pass over it.
  * nt: B is transposed into scratch slot 3 by 8 x 8 register transposes and the nn kernel runs
  * (the transpose is 1/m of the multiply-adds).

@@ -304,9 +304,9 @@ static int64_t chunk_images(int64_t mine, int64_t per_image, int64_t tiles) {
 /* The per-thread parts of a pass. Each records a failure in *failed / *gemm_st (shared) and returns;
  * none has a barrier but transform_filters and forward_split's, so the callers decide the sync
  * points: the forward has one barrier and the end of its parallel region, the backward one barrier
- * more (before dw's reduction). Every sync point costs a time slice when the host is oversubscribed (so the
- * filters were once transformed by every thread: no barrier, but the same work twice; on a host
- * that is not oversubscribed the split won). */
+ * more (before dw's reduction). Every sync point costs a time slice when the host is oversubscribed
+ * (so the filters were once transformed by every thread: no barrier, but the same work twice; on a
+ * host that is not oversubscribed the split won). */
 
 /* U (alpha^2, co, ci) = the transformed filters, rows split over the team; every thread of the team
  * must call it (its loop ends in a barrier, after which all of U is there). Each thread transformed

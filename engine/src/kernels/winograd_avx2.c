@@ -154,7 +154,8 @@ INLINE void output_m(float *y, const float *mt, int64_t xs, int64_t h, int64_t w
 
 /* Columns per block of filter_m: U's a^2 rows of one filter row are rows * cols floats apart (16 KB at
  * 64x64, 4 KB in forward_split's 8-row blocks: all in one L1 set), so half-line stores straight into U
- * evicted each line before its other half came; a block is transformed into an L1 buffer and copied out in a^2 whole runs. */
+ * evicted each line before its other half came; a block is transformed into an L1 buffer and copied
+ * out in a^2 whole runs. */
 enum { FILTER_BLOCK = 64 };
 
 /* U[xi][r][col..col+8) for 8 filters at a time (gathered at their stride), the rest by the scalar one. */
@@ -180,7 +181,8 @@ INLINE void filter_m(float *u, const float *w, int64_t r, int64_t rows, int64_t 
                         __m256 s = _mm256_setzero_ps();
 #pragma GCC unroll 3
                         for (int i = 0; i < 3; i++)
-                            if (g[k * 3 + i] != 0.0f) s = _mm256_fmadd_ps(_mm256_set1_ps(g[k * 3 + i]), gg[i * 3 + j], s);
+                            if (g[k * 3 + i] != 0.0f)
+                                s = _mm256_fmadd_ps(_mm256_set1_ps(g[k * 3 + i]), gg[i * 3 + j], s);
                         t[k][j] = s;
                     }
 #pragma GCC unroll 6
@@ -194,7 +196,8 @@ INLINE void filter_m(float *u, const float *w, int64_t r, int64_t rows, int64_t 
                         _mm256_store_ps(&buf[k * a + l][col - c0], s);
                     }
             }
-            for (int xi = 0; xi < a * a; xi++) memcpy(u + (xi * rows + r) * cols + c0, buf[xi], (size_t)nb * sizeof(float));
+            for (int xi = 0; xi < a * a; xi++)
+                memcpy(u + (xi * rows + r) * cols + c0, buf[xi], (size_t)nb * sizeof(float));
         }
     }
     nvp_winograd_filter_row_ref(u, w, r, rows, cols, col, m, flip);
