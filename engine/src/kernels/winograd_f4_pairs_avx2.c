@@ -39,29 +39,6 @@ INLINE void pair_phases(__m256 p[4], const float *ra, const float *rb, __m256i t
     p[3] = _mm256_shuffle_ps(t1, t3, 0xEE);
 }
 
-/* The first n (1-8) floats of v at p, without vmaskmovps (a masked store is slow on AMD cores: it
- * was the output transform's most sampled instruction). */
-INLINE void store_first(float *p, __m256 v, int64_t n) {
-    if (n >= 8) {
-        _mm256_storeu_ps(p, v);
-        return;
-    }
-    __m128 q = _mm256_castps256_ps128(v);
-    if (n >= 4) {
-        _mm_storeu_ps(p, q);
-        q = _mm256_extractf128_ps(v, 1);
-        p += 4;
-        n -= 4;
-    }
-    if (n >= 2) {
-        _mm_storel_pi((__m64 *)p, q);
-        q = _mm_movehl_ps(q, q);
-        p += 2;
-        n -= 2;
-    }
-    if (n) _mm_store_ss(p, q);
-}
-
 /* Plane row `row` of x, or NULL outside [0, h). */
 INLINE const float *plane_row(const float *x, int64_t h, int64_t width, int64_t row) {
     return row >= 0 && row < h ? x + row * width : NULL;

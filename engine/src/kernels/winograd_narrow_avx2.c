@@ -98,28 +98,6 @@ void nvp_winograd_narrow_grad_avx2(float *v, int64_t xs, const float *dy, int64_
     }
 }
 
-/* dst[0..n) = the first n lanes of v, n <= 8, without a masked store */
-INLINE void store_first(float *dst, __m256 v, int64_t n) {
-    __m128 q = _mm256_castps256_ps128(v);
-    if (n >= 4) {
-        _mm_storeu_ps(dst, q);
-        q = _mm256_extractf128_ps(v, 1);
-        dst += 4;
-        n -= 4;
-        if (n == 4) {
-            _mm_storeu_ps(dst, q);
-            return;
-        }
-    }
-    if (n >= 2) {
-        _mm_storel_pi((__m64 *)dst, q);
-        q = _mm_movehl_ps(q, q);
-        dst += 2;
-        n -= 2;
-    }
-    if (n) _mm_store_ss(dst, q);
-}
-
 /* y rows 2ty, 2ty+1 = bias + A^T M A of the tile row (+ add), A along x, then A^T along y with the
  * bias first. A^T = [1 1 1 0], [0 1 -1 -1]. */
 void nvp_winograd_narrow_output_avx2(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, float bias,
