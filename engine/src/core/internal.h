@@ -1,12 +1,13 @@
 /*
  * internal.h -- what engine sources share and users never see: error reporting, the chosen CPU
- * path, and small argument-check helpers.
+ * path, small argument-check helpers, scratch buffers and the thread's place in its OpenMP team.
  */
 #ifndef NVP_INTERNAL_H
 #define NVP_INTERNAL_H
 
 #include "nvp.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -74,5 +75,22 @@ void nvp_glow_coupling_select(nvp_isa isa);
  * region may each take a slot. */
 #define NVP_SCRATCH_SLOTS 6
 float *nvp_scratch(int slot, size_t nfloats);
+
+/* The calling thread's index in its OpenMP team and the team's size (0 and 1 outside a parallel
+ * region, or without OpenMP), and its contiguous share [*i0, *i1) of n items split evenly in
+ * thread order. */
+#ifdef _OPENMP
+#include <omp.h>
+static inline int nvp_team_thread(void) { return omp_get_thread_num(); }
+static inline int nvp_team_size(void) { return omp_get_num_threads(); }
+#else
+static inline int nvp_team_thread(void) { return 0; }
+static inline int nvp_team_size(void) { return 1; }
+#endif
+static inline void nvp_team_share(int64_t n, int64_t *i0, int64_t *i1) {
+    int64_t t = nvp_team_thread(), nt = nvp_team_size();
+    *i0 = n * t / nt;
+    *i1 = n * (t + 1) / nt;
+}
 
 #endif /* NVP_INTERNAL_H */

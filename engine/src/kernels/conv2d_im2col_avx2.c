@@ -28,10 +28,6 @@
 #include <immintrin.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 
 /* The column matrix of one chunk of the batched variant holds at most this many floats (unless one
  * image needs more): 1M floats = 4 MB, so im2col's output is still in cache when sgemm reads it
@@ -338,17 +334,6 @@ static int64_t block_rows(int64_t kdim, int64_t h, int64_t width) {
     return (h + blocks - 1) / blocks;
 }
 
-/* This thread's images [*i0, *i1) of n: a contiguous, thread-count-determined share. */
-static void my_images(int64_t n, int64_t *i0, int64_t *i1) {
-#ifdef _OPENMP
-    int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
-#else
-    int64_t t = 0, nt = 1;
-#endif
-    *i0 = n * t / nt;
-    *i1 = n * (t + 1) / nt;
-}
-
 /* y[o, q] += bias[o] over rows [oy0, oy1) of one image's Cout planes. */
 static void add_bias_rows(float *y, const float *bias, int64_t cout, int64_t p, int64_t q0, int64_t q1) {
     for (int64_t o = 0; o < cout; o++) {
@@ -410,11 +395,7 @@ nvp_status nvp_conv2d_1x1_forward_split(float *y, const float *x, const float *w
     nvp_status gemm_st = NVP_OK;
 #pragma omp parallel num_threads(team) if (team > 1)
     {
-#ifdef _OPENMP
-        int64_t th = omp_get_thread_num(), nt = omp_get_num_threads();
-#else
-        int64_t th = 0, nt = 1;
-#endif
+        int64_t th = nvp_team_thread(), nt = nvp_team_size();
         /* whole blocks of 8 rows (the AVX2 and AVX-512 kernels' row block) per thread */
         int64_t blocks = (cout + 7) / 8, o0 = blocks * th / nt * 8, o1 = blocks * (th + 1) / nt * 8;
         if (o1 > cout) o1 = cout;
@@ -445,17 +426,13 @@ static nvp_status backward_images(float *dx, float *dw, float *db, const float *
     nvp_status gemm_st = NVP_OK;
 #pragma omp parallel num_threads(team) if (team > 1)
     {
-#ifdef _OPENMP
-        int t = omp_get_thread_num(), nt = omp_get_num_threads();
-#else
-        int t = 0, nt = 1;
-#endif
+        int t = nvp_team_thread(), nt = nvp_team_size();
         if (db != NULL) {
 #pragma omp for schedule(static) nowait
             for (int64_t o = 0; o < cout; o++) bias_grad(db + o, dy + o * p, n, 1, p, cout * p);
         }
         int64_t i0, i1;
-        my_images(n, &i0, &i1);
+        nvp_team_share(n, &i0, &i1);
         if ((dx == NULL && dw == NULL) || kdim == 0) i1 = i0;
         float *col = NULL, *dwp = NULL;
         int ok = 1;

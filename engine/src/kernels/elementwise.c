@@ -6,25 +6,12 @@
 
 #include <math.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #define OMP_MIN 32768 /* below this, a parallel region costs more than it saves */
 
 /* Data movement splits into whole-thread shares only above this many floats (4 MB): below it one
  * thread's memcpy/memset is not bandwidth-bound enough for a parallel region to pay. */
 #define MOVE_PAR_MIN ((int64_t)1 << 20)
-
-/* [i0, i1): the calling thread's contiguous share of n elements (all of them outside a team). */
-static void thread_share(int64_t n, int64_t *i0, int64_t *i1) {
-#ifdef _OPENMP
-    int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
-    *i0 = n * t / nt, *i1 = n * (t + 1) / nt;
-#else
-    *i0 = 0, *i1 = n;
-#endif
-}
 
 nvp_status nvp_fill(float *y, float value, int64_t n) {
     NVP_CHECK_SIZE("nvp_fill", n);
@@ -33,7 +20,7 @@ nvp_status nvp_fill(float *y, float value, int64_t n) {
 #pragma omp parallel if (n >= MOVE_PAR_MIN)
     {
         int64_t i0, i1;
-        thread_share(n, &i0, &i1);
+        nvp_team_share(n, &i0, &i1);
         if (zero) {
             if (i1 > i0) memset(y + i0, 0, (size_t)(i1 - i0) * sizeof(float));
         } else {
@@ -53,7 +40,7 @@ nvp_status nvp_copy(float *y, const float *x, int64_t n) {
 #pragma omp parallel if (n >= MOVE_PAR_MIN)
     {
         int64_t i0, i1;
-        thread_share(n, &i0, &i1);
+        nvp_team_share(n, &i0, &i1);
         if (i1 > i0) memcpy(y + i0, x + i0, (size_t)(i1 - i0) * sizeof(float));
     }
     return NVP_OK;

@@ -27,10 +27,6 @@
 #include "conv2d_internal.h"
 
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 
 /* Per-thread budget of the transformed input V of one chunk, in floats (512 KB; M is as large, so
  * V and M together fit the 1 MB L2), but at least MIN_COLS tile columns per product (16x16 planes
@@ -264,16 +260,6 @@ static const nvp_winograd_transforms transforms_ref = {input_ref, grad_ref, outp
 
 /* ---- the drivers ---- */
 
-static void my_images(int64_t n, int64_t *i0, int64_t *i1) {
-#ifdef _OPENMP
-    int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
-#else
-    int64_t t = 0, nt = 1;
-#endif
-    *i0 = n * t / nt;
-    *i1 = n * (t + 1) / nt;
-}
-
 /* Team size: every thread gets >= 1 image and the call is big enough, else 1. */
 static int team_for(int64_t n, int64_t macs) {
     int team = nvp_get_threads();
@@ -334,11 +320,7 @@ static void forward_share(const nvp_winograd_transforms *tf, float *y, const flo
                           int64_t h, int64_t width, int m, int *failed, nvp_status *gemm_st) {
     int a = m + 2, a2 = a * a;
     int64_t p = h * width, t = ((h + m - 1) / m) * ((width + m - 1) / m);
-#ifdef _OPENMP
-    int64_t nt = omp_get_num_threads();
-#else
-    int64_t nt = 1;
-#endif
+    int64_t nt = nvp_team_size();
     /* chunks sized for an even share, handed out as threads get free: the two vCPUs of a shared host
      * do not keep the same speed, and a static split left each thread waiting ~10 % of a step */
     int64_t nb = chunk_images((n + nt - 1) / nt, a2 * (ci > co ? ci : co) * t, t), nchunks = (n + nb - 1) / nb;
@@ -390,11 +372,7 @@ static void forward_split(const nvp_winograd_transforms *tf, float *y, const flo
                           int64_t co, int64_t h, int64_t width, int m, int *failed, nvp_status *gemm_st) {
     int a = m + 2, a2 = a * a;
     int64_t p = h * width, t = ((h + m - 1) / m) * ((width + m - 1) / m), ncols = n * t, ldv = ncols + VPAD;
-#ifdef _OPENMP
-    int64_t th = omp_get_thread_num(), nt = omp_get_num_threads();
-#else
-    int64_t th = 0, nt = 1;
-#endif
+    int64_t th = nvp_team_thread(), nt = nvp_team_size();
     int64_t o0 = co * th / nt, o1 = co * (th + 1) / nt;
     int64_t bo = SPLIT_BLOCK_FLOATS / (a2 * ci) / 8 * 8; /* output channels per block: whole 8-row blocks */
     if (bo < 8) bo = 8;
@@ -462,7 +440,7 @@ static float *filter_grad_share(const nvp_winograd_transforms *tf, const float *
     int a = m + 2, a2 = a * a;
     int64_t p = h * width, t = ((h + m - 1) / m) * ((width + m - 1) / m), nw = a2 * cout * cin;
     int64_t i0, i1;
-    my_images(n, &i0, &i1);
+    nvp_team_share(n, &i0, &i1);
     if (i1 <= i0) return NULL;
     int64_t nb = chunk_images(i1 - i0, a2 * (cin > cout ? cin : cout) * t, t);
     float *v = nvp_scratch(0, (size_t)(a2 * cin * (nb * t + VPAD)));
@@ -570,11 +548,7 @@ nvp_status nvp_winograd_backward_with(const nvp_winograd_transforms *tf, const c
         return nvp_fail(NVP_STATUS_NO_MEMORY, "%s: no memory for the Winograd filters", fn);
 #pragma omp parallel num_threads(team) if (team > 1)
     {
-#ifdef _OPENMP
-        int th = omp_get_thread_num(), nt = omp_get_num_threads();
-#else
-        int th = 0, nt = 1;
-#endif
+        int th = nvp_team_thread(), nt = nvp_team_size();
         if (th == 0) team_size = nt;
         if (db != NULL) bias_grad(db, dy, n, cout, p, cout * th / nt, cout * (th + 1) / nt);
         /* dx (+)= the "full" correlation of dy with the rotated, transposed filters */
