@@ -31,12 +31,7 @@ INLINE void pair_phases(__m256 p[4], const float *ra, const float *rb, __m256i t
     __m256 b0 = rb ? _mm256_loadu_ps(rb) : zero, b1 = rb ? _mm256_maskload_ps(rb + 8, tail) : zero;
     __m256 g0 = _mm256_permute2f128_ps(a0, b0, 0x20), g1 = _mm256_permute2f128_ps(a0, b0, 0x31); /* tiles 0, 1 */
     __m256 g2 = _mm256_permute2f128_ps(a1, b1, 0x20), g3 = _mm256_permute2f128_ps(a1, b1, 0x31); /* tiles 2, 3 */
-    __m256 t0 = _mm256_unpacklo_ps(g0, g1), t1 = _mm256_unpackhi_ps(g0, g1);
-    __m256 t2 = _mm256_unpacklo_ps(g2, g3), t3 = _mm256_unpackhi_ps(g2, g3);
-    p[0] = _mm256_shuffle_ps(t0, t2, 0x44);
-    p[1] = _mm256_shuffle_ps(t0, t2, 0xEE);
-    p[2] = _mm256_shuffle_ps(t1, t3, 0x44);
-    p[3] = _mm256_shuffle_ps(t1, t3, 0xEE);
+    transpose4_halves(p, g0, g1, g2, g3);
 }
 
 /* Plane row `row` of x, or NULL outside [0, h). */
@@ -127,24 +122,16 @@ void nvp_winograd_pairs_output_avx2(float *y, const float *mt, int64_t xs, int64
             for (int l = 0; l < 6; l++) d[l] = zy[r][l];
             d[1] = _mm256_add_ps(d[1], vbias);
             stage_out256(z, d, 4); /* z[c] = [tile row ty0, tx | ty0 + 1, tx]: output column 4tx + c */
-            __m256 t0 = _mm256_unpacklo_ps(z[0], z[1]), t1 = _mm256_unpackhi_ps(z[0], z[1]);
-            __m256 t2 = _mm256_unpacklo_ps(z[2], z[3]), t3 = _mm256_unpackhi_ps(z[2], z[3]);
-            __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE); /* columns 0-3, 4-7 */
-            __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE); /* 8-11, 12-15 */
+            __m256 u[4]; /* output columns 0-3, 4-7, 8-11, 12-15 of both tile rows */
+            transpose4_halves(u, z[0], z[1], z[2], z[3]);
+            __m256 u0 = u[0], u1 = u[1], u2 = u[2], u3 = u[3];
             for (int half = 0; half < 2; half++) {
                 int64_t oy = 4 * (ty0 + half) + r;
                 if (oy >= h) break;
                 /* (immediates in both branches: a selector variable is not one at -O1, the sanitizer build's) */
                 __m256 lo = half ? _mm256_permute2f128_ps(u0, u1, 0x31) : _mm256_permute2f128_ps(u0, u1, 0x20);
                 __m256 hi = half ? _mm256_permute2f128_ps(u2, u3, 0x31) : _mm256_permute2f128_ps(u2, u3, 0x20);
-                float *yr = y + oy * width;
-                if (add) {
-                    const float *ar = add + oy * width;
-                    lo = _mm256_add_ps(_mm256_loadu_ps(ar), lo);
-                    hi = _mm256_add_ps(_mm256_maskload_ps(ar + 8, tail), hi);
-                }
-                _mm256_storeu_ps(yr, lo);
-                store_first(yr + 8, hi, width - 8);
+                store_row16(y + oy * width, add ? add + oy * width : NULL, lo, hi, tail, width - 8);
             }
         }
     }

@@ -126,14 +126,7 @@ void nvp_winograd_narrow_output_avx2(float *y, const float *mt, int64_t xs, int6
             __m256 lo = _mm256_unpacklo_ps(z0, z1), hi = _mm256_unpackhi_ps(z0, z1);
             __m256 out0 = _mm256_permute2f128_ps(lo, hi, 0x20), out1 = _mm256_permute2f128_ps(lo, hi, 0x31);
             int64_t oy = 2 * ty + r;
-            float *yr = y + oy * width;
-            if (add) {
-                const float *ar = add + oy * width;
-                out0 = _mm256_add_ps(_mm256_loadu_ps(ar), out0);
-                out1 = _mm256_add_ps(_mm256_maskload_ps(ar + 8, hi_mask), out1);
-            }
-            _mm256_storeu_ps(yr, out0);
-            store_first(yr + 8, out1, width - 8);
+            store_row16(y + oy * width, add ? add + oy * width : NULL, out0, out1, hi_mask, width - 8);
         }
     }
 }
@@ -163,10 +156,9 @@ void nvp_winograd_wide_output_avx2(float *y, const float *mt, int64_t xs, int64_
             d[1] = _mm256_add_ps(d[1], vbias);
             stage_out256(z, d, 4); /* A^T along x */
             /* out[4 tx + c] = z[c][tx]: u_j holds tiles j (low lane) and 4 + j (high lane), phases in order */
-            __m256 t0 = _mm256_unpacklo_ps(z[0], z[1]), t1 = _mm256_unpackhi_ps(z[0], z[1]);
-            __m256 t2 = _mm256_unpacklo_ps(z[2], z[3]), t3 = _mm256_unpackhi_ps(z[2], z[3]);
-            __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-            __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+            __m256 u[4];
+            transpose4_halves(u, z[0], z[1], z[2], z[3]);
+            __m256 u0 = u[0], u1 = u[1], u2 = u[2], u3 = u[3];
             __m256 out[4] = {_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u2, u3, 0x20),
                              _mm256_permute2f128_ps(u0, u1, 0x31), _mm256_permute2f128_ps(u2, u3, 0x31)};
             int64_t oy = 4 * ty + r;
@@ -189,12 +181,7 @@ INLINE void wide_phases(__m256 p[4], const float *xr, __m256i tail_mask) {
     __m256 d = _mm256_maskload_ps(xr + 24, tail_mask);
     __m256 g04 = _mm256_permute2f128_ps(a, c, 0x20), g15 = _mm256_permute2f128_ps(a, c, 0x31); /* groups of 4 */
     __m256 g26 = _mm256_permute2f128_ps(b, d, 0x20), g37 = _mm256_permute2f128_ps(b, d, 0x31);
-    __m256 t0 = _mm256_unpacklo_ps(g04, g15), t1 = _mm256_unpackhi_ps(g04, g15);
-    __m256 t2 = _mm256_unpacklo_ps(g26, g37), t3 = _mm256_unpackhi_ps(g26, g37);
-    p[0] = _mm256_shuffle_ps(t0, t2, 0x44);
-    p[1] = _mm256_shuffle_ps(t0, t2, 0xEE);
-    p[2] = _mm256_shuffle_ps(t1, t3, 0x44);
-    p[3] = _mm256_shuffle_ps(t1, t3, 0xEE);
+    transpose4_halves(p, g04, g15, g26, g37);
 }
 
 /* F(4x4)'s gradient transform on planes 25-32 wide: v[(k*6 + l)*xs + ty*TW + tx] = (A g A^T)[k][l] of

@@ -15,6 +15,18 @@
 #define WS_NAME(name) name##256
 #include "winograd_stages.h"
 
+/* p[c] lane i of each 128-bit half = g[i] lane c of that half (i, c < 4): a 4 x 4 transpose per half,
+ * which turns the tiles' rows of four columns into the column phases (and back). */
+static inline __attribute__((always_inline)) void transpose4_halves(__m256 p[4], __m256 g0, __m256 g1, __m256 g2,
+                                                                     __m256 g3) {
+    __m256 t0 = _mm256_unpacklo_ps(g0, g1), t1 = _mm256_unpackhi_ps(g0, g1);
+    __m256 t2 = _mm256_unpacklo_ps(g2, g3), t3 = _mm256_unpackhi_ps(g2, g3);
+    p[0] = _mm256_shuffle_ps(t0, t2, 0x44);
+    p[1] = _mm256_shuffle_ps(t0, t2, 0xEE);
+    p[2] = _mm256_shuffle_ps(t1, t3, 0x44);
+    p[3] = _mm256_shuffle_ps(t1, t3, 0xEE);
+}
+
 /* dst[0..n) = the first n lanes of v, 1 <= n <= 8, by 128-, 64- and 32-bit stores: a row's tail
  * without vmaskmovps, whose stores are slow on AMD cores. */
 static inline __attribute__((always_inline)) void store_first(float *dst, __m256 v, int64_t n) {
@@ -36,6 +48,18 @@ static inline __attribute__((always_inline)) void store_first(float *dst, __m256
         n -= 2;
     }
     if (n) _mm_store_ss(dst, q);
+}
+
+/* yr[0, 8 + n) = (ar ? ar[0, 8 + n) : 0) + lo, the first n lanes of hi (1 <= n <= 8, `tail` their
+ * lanes): one output row 9-16 wide, with the residual sum when there is one. */
+static inline __attribute__((always_inline)) void store_row16(float *yr, const float *ar, __m256 lo, __m256 hi,
+                                                               __m256i tail, int64_t n) {
+    if (ar) {
+        lo = _mm256_add_ps(_mm256_loadu_ps(ar), lo);
+        hi = _mm256_add_ps(_mm256_maskload_ps(ar + 8, tail), hi);
+    }
+    _mm256_storeu_ps(yr, lo);
+    store_first(yr + 8, hi, n);
 }
 
 #endif
