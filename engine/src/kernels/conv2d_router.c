@@ -9,7 +9,7 @@
  *   conv2d_direct_avx512.c   direct forward 3x3 with few input channels, in registers (AVX-512)
  *   conv2d_im2col_avx2.c     im2col + GEMM (a 1x1 conv is the GEMM alone), per image on a team of
  *                            threads or batched with threaded GEMMs (AVX2 data movement)
- *   winograd.c, winograd_avx2.c, winograd_avx512.c
+ *   winograd.c, winograd_ref.c, winograd_avx2.c, winograd_avx512.c
  *                            Winograd F(2x2,3x3) and F(4x4,3x3), the tile transforms per CPU path
  *
  * nvp_set_conv_algorithm (nvp.h) overrides the rules for benchmarks and specs; an algorithm that cannot

@@ -1,5 +1,5 @@
 /*
- * winograd_avx2.c -- AVX2 twins of winograd.c's tile transforms (same phase-split layout: see
+ * winograd_avx2.c -- AVX2 twins of winograd_ref.c's tile transforms (same phase-split layout: see
  * input_ref there), 8 tiles of a tile row per vector, and of its filter transform (8 filters per
  * vector). The drivers and the GEMMs are winograd.c's. Each transform is written once for a
  * compile-time m (always_inline, called with m = 2 and m = 4) so the zero entries of B^T, G, A^T

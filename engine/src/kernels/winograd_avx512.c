@@ -1,6 +1,6 @@
 /*
  * winograd_avx512.c -- AVX-512 twins of the tile transforms of winograd_avx2.c (same stages, same
- * phase-split layout, see input_ref in winograd.c), with one difference: a zmm holds R = 16 / TW
+ * phase-split layout, see input_ref in winograd_ref.c), with one difference: a zmm holds R = 16 / TW
  * whole tile rows (TW <= 16; R = 2 at TW = 7 or 8, R = 4 at TW = 4), or 16 tiles of one row (TW > 16).
  * The AVX2 code holds one tile row of 8 per ymm, so at TW = 4 (16x16 planes under F(4x4)) half its
  * lanes were idle, and at TW = 8 every transform step ran twice as often as here. Lane L of a group

@@ -1,6 +1,6 @@
 /*
- * winograd_internal.h -- what winograd.c (the driver, the filter transforms, the scalar tile transforms) and
- * winograd_avx2.c and winograd_avx512.c (the vector tile transforms) share, and the entries the conv
+ * winograd_internal.h -- what winograd.c (the drivers), winograd_ref.c (the scalar tile and filter
+ * transforms), winograd_avx2.c and winograd_avx512.c (the vector ones) share, and the entries the conv
  * router (conv2d_router.c) calls. Not part of nvp.h, never exported.
  *
  * Winograd F(m x m, 3 x 3) (Lavin & Gray 2016), m = 2 or 4, alpha = m + 2, tiles of one plane at

@@ -1,6 +1,6 @@
 /* winograd_rows_avx2.h -- the first two stages of the vector tile transforms, shared by
  * winograd_avx2.c and winograd_avx512.c (both compiled with -mavx2): the plane's rows copied into
- * zero-padded rows, then split by phase (see input_ref in winograd.c for the layout). The rows are
+ * zero-padded rows, then split by phase (see input_ref in winograd_ref.c for the layout). The rows are
  * short (W <= 64 in every model here), so these are AVX2 loops whatever the transform's width. */
 #ifndef NVP_WINOGRAD_ROWS_AVX2_H
 #define NVP_WINOGRAD_ROWS_AVX2_H
