@@ -80,7 +80,7 @@ static nvp_status activated_input(const char *fn, const float **xa, const float 
 static nvp_conv_algorithm forced = NVP_CONV_AUTO;
 
 nvp_status nvp_set_conv_algorithm(nvp_conv_algorithm algorithm) {
-    if ((int)algorithm < NVP_CONV_AUTO || (int)algorithm > NVP_CONV_WINOGRAD_F4)
+    if ((int)algorithm < NVP_CONV_AUTO || (int)algorithm > NVP_CONV_WINOGRAD_F7)
         return nvp_fail(NVP_STATUS_BAD_ARG, "nvp_set_conv_algorithm: algorithm = %d is not an nvp_conv_algorithm",
                         (int)algorithm);
     forced = algorithm;
@@ -108,6 +108,7 @@ static int winograd_tile(int pass, int64_t n, int64_t cin, int64_t cout, int64_t
     if (k != 3) return 0;
     if (forced == NVP_CONV_WINOGRAD_F2) return 2;
     if (forced == NVP_CONV_WINOGRAD_F4) return 4;
+    if (forced == NVP_CONV_WINOGRAD_F7) return 7;
     nvp_isa isa = nvp_current_isa();
     if (forced != NVP_CONV_AUTO && forced != NVP_CONV_WINOGRAD) return 0;
     if (isa == NVP_ISA_SCALAR && forced != NVP_CONV_WINOGRAD) return 0;
@@ -158,6 +159,7 @@ static int split_1x1(int64_t k) { return k == 1 && forced != NVP_CONV_IM2COL_BAT
 const char *nvp_conv2d_path_name(int pass, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k) {
     if (pass < 0 || pass > 2) return "unknown pass";
     int tile = winograd_tile(pass, n, cin, cout, h, width, k);
+    if (tile == 7) return "winograd F(7x7,3x3)";
     if (tile == 4) return "winograd F(4x4,3x3)";
     if (tile == 2) return "winograd F(2x2,3x3)";
     if (pass == 0 && use_direct_avx512(cin, k)) return "direct AVX-512 (few input channels)";

@@ -83,7 +83,7 @@ enum { COLS_AT_ONCE = 32 };
  * columns at once (vector lanes; one column at a time it was 2/3 of this function's time), in the
  * same order of operations per column. */
 static void filter_grad_cols(float *dw, float (*sums)[COLS_AT_ONCE], int64_t nc, const float *g, int a) {
-    float t[18][COLS_AT_ONCE], acc[COLS_AT_ONCE];
+    float t[NVP_WINOGRAD_ALPHA_MAX * 3][COLS_AT_ONCE], acc[COLS_AT_ONCE];
     for (int k = 0; k < a; k++) /* t (a, 3) = Mw G */
         for (int j = 0; j < 3; j++) {
             float *tt = t[k * 3 + j];
@@ -106,9 +106,9 @@ static void filter_grad_cols(float *dw, float (*sums)[COLS_AT_ONCE], int64_t nc,
 
 /* dw[r][col] += G^T (sum over the threads' partials of Mw[.][r][col]) G, partials summed in order. */
 static void filter_grad_row(float *dw, float *const *part, int nparts, int64_t r, int64_t rows, int64_t cols, int m) {
-    const float *g = nvp_winograd_g[m == 4];
+    const float *g = nvp_winograd_g[NVP_WINOGRAD_INDEX(m)];
     int a = m + 2;
-    float sums[36][COLS_AT_ONCE];
+    float sums[NVP_WINOGRAD_ALPHA_MAX * NVP_WINOGRAD_ALPHA_MAX][COLS_AT_ONCE];
     for (int64_t c0 = 0; c0 < cols; c0 += COLS_AT_ONCE) {
         int64_t nc = cols - c0 < COLS_AT_ONCE ? cols - c0 : COLS_AT_ONCE;
         for (int xi = 0; xi < a * a; xi++) {
@@ -344,9 +344,9 @@ static float *filter_grad_share(const nvp_winograd_transforms *tf, const float *
 }
 
 static nvp_status check_tile(const char *fn, int tile) {
-    if (tile != 2 && tile != 4)
-        return nvp_fail(NVP_STATUS_UNSUPPORTED, "%s: tile = %d is not supported (F(2x2,3x3) or F(4x4,3x3): 2 or 4)",
-                        fn, tile);
+    if (tile != 2 && tile != 4 && tile != 7)
+        return nvp_fail(NVP_STATUS_UNSUPPORTED,
+                        "%s: tile = %d is not supported (F(2x2,3x3), F(4x4,3x3) or F(7x7,3x3): 2, 4 or 7)", fn, tile);
     return NVP_OK;
 }
 

@@ -160,18 +160,18 @@ enum { FILTER_BLOCK = 64 };
 
 /* U[xi][r][col..col+8) for 8 filters at a time (gathered at their stride), the rest by the scalar one. */
 INLINE void filter_m(float *u, const float *w, int64_t r, int64_t rows, int64_t cols, const int m, int flip) {
-    const float *g = nvp_winograd_g[m == 4];
+    const float *g = nvp_winograd_g[NVP_WINOGRAD_INDEX(m)];
     const int a = m + 2;
     int64_t stride = flip ? rows * 9 : 9; /* floats between the filters of consecutive cols */
     int64_t col = 0;
     if (stride * 8 < INT32_MAX) {
         __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)stride));
-        float buf[36][FILTER_BLOCK] __attribute__((aligned(32)));
+        float buf[NVP_WINOGRAD_ALPHA_MAX * NVP_WINOGRAD_ALPHA_MAX][FILTER_BLOCK] __attribute__((aligned(32)));
         while (col + 8 <= cols) {
             int64_t c0 = col, nb = (cols - c0) / 8 * 8 < FILTER_BLOCK ? (cols - c0) / 8 * 8 : FILTER_BLOCK;
             for (; col < c0 + nb; col += 8) {
                 const float *wk = flip ? w + (col * rows + r) * 9 : w + (r * cols + col) * 9;
-                __m256 gg[9], t[6][3];
+                __m256 gg[9], t[NVP_WINOGRAD_ALPHA_MAX][3];
 #pragma GCC unroll 9
                 for (int e = 0; e < 9; e++) gg[e] = _mm256_i32gather_ps(wk + (flip ? 8 - e : e), idx, 4);
 #pragma GCC unroll 6
@@ -206,12 +206,16 @@ INLINE void filter_m(float *u, const float *w, int64_t r, int64_t rows, int64_t 
 void nvp_winograd_filter_avx2(float *u, const float *w, int64_t r, int64_t rows, int64_t cols, int m, int flip) {
     if (m == 2)
         filter_m(u, w, r, rows, cols, 2, flip);
-    else
+    else if (m == 4)
         filter_m(u, w, r, rows, cols, 4, flip);
+    else
+        filter_m(u, w, r, rows, cols, 7, flip);
 }
 
 static void input_avx2(float *v, int64_t xs, const float *x, int64_t h, int64_t width, int m, float *work) {
-    if (nvp_winograd_narrow_fits(width, m))
+    if (m == 7)
+        nvp_winograd_transforms_ref.input(v, xs, x, h, width, m, work);
+    else if (nvp_winograd_narrow_fits(width, m))
         nvp_winograd_narrow_input_avx2(v, xs, x, h, width);
     else if (nvp_winograd_pairs_fit(width, m))
         nvp_winograd_pairs_input_avx2(v, xs, x, h, width);
@@ -222,7 +226,9 @@ static void input_avx2(float *v, int64_t xs, const float *x, int64_t h, int64_t 
 }
 
 static void grad_avx2(float *v, int64_t xs, const float *dy, int64_t h, int64_t width, int m, float *work) {
-    if (nvp_winograd_narrow_fits(width, m))
+    if (m == 7)
+        nvp_winograd_transforms_ref.grad(v, xs, dy, h, width, m, work);
+    else if (nvp_winograd_narrow_fits(width, m))
         nvp_winograd_narrow_grad_avx2(v, xs, dy, h, width);
     else if (nvp_winograd_pairs_fit(width, m))
         nvp_winograd_pairs_grad_avx2(v, xs, dy, h, width);
@@ -236,7 +242,9 @@ static void grad_avx2(float *v, int64_t xs, const float *dy, int64_t h, int64_t 
 
 static void output_avx2(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, int m, float bias,
                         const float *add, float *work) {
-    if (nvp_winograd_narrow_fits(width, m))
+    if (m == 7)
+        nvp_winograd_transforms_ref.output(y, mt, xs, h, width, m, bias, add, work);
+    else if (nvp_winograd_narrow_fits(width, m))
         nvp_winograd_narrow_output_avx2(y, mt, xs, h, width, bias, add);
     else if (nvp_winograd_pairs_fit(width, m))
         nvp_winograd_pairs_output_avx2(y, mt, xs, h, width, bias, add);

@@ -256,7 +256,7 @@ INLINE void rows_transform(float *v, int64_t xs, const float *x, int64_t h, int6
  * phase i % m, index tx + i / m (input: rows of m phases of TW + 1) or phase i, index tx (gradient). */
 INLINE void generic_transform(float *v, int64_t xs, const float *x, int64_t h, int64_t width, const int m,
                               const int grad, float *work) {
-    const float *bt = nvp_winograd_bt[m == 4], *at = nvp_winograd_at[m == 4]; /* A[k][i] = at[i*a + k] */
+    const float *bt = nvp_winograd_bt[NVP_WINOGRAD_INDEX(m)], *at = nvp_winograd_at[NVP_WINOGRAD_INDEX(m)]; /* A[k][i] = at[i*a + k] */
     const int a = m + 2, taps = grad ? m : a;
     int64_t th = (h + m - 1) / m, tw = (width + m - 1) / m, sw = grad ? tw : tw + 1;
     int64_t rw = ceil16(m * sw), rows = grad ? m * th : m * th + 2;
@@ -360,7 +360,9 @@ INLINE void output_m(float *y, const float *mt, int64_t xs, int64_t h, int64_t w
 }
 
 static void input_avx512(float *v, int64_t xs, const float *x, int64_t h, int64_t width, int m, float *work) {
-    if (rows_fit(width, m) && m == 2)
+    if (m == 7)
+        nvp_winograd_transforms_ref.input(v, xs, x, h, width, m, work);
+    else if (rows_fit(width, m) && m == 2)
         rows_transform(v, xs, x, h, width, 2, 0);
     else if (rows_fit(width, m))
         rows_transform(v, xs, x, h, width, 4, 0);
@@ -371,7 +373,9 @@ static void input_avx512(float *v, int64_t xs, const float *x, int64_t h, int64_
 }
 
 static void grad_avx512(float *v, int64_t xs, const float *dy, int64_t h, int64_t width, int m, float *work) {
-    if (rows_fit(width, m) && m == 2)
+    if (m == 7)
+        nvp_winograd_transforms_ref.grad(v, xs, dy, h, width, m, work);
+    else if (rows_fit(width, m) && m == 2)
         rows_transform(v, xs, dy, h, width, 2, 1);
     else if (rows_fit(width, m))
         rows_transform(v, xs, dy, h, width, 4, 1);
@@ -383,8 +387,9 @@ static void grad_avx512(float *v, int64_t xs, const float *dy, int64_t h, int64_
 
 static void output_avx512(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, int m, float bias,
                           const float *add, float *work) {
-    (void)work; /* both keep the A stages in registers */
-    if (rows_fit(width, m) && m == 2)
+    if (m == 7)
+        nvp_winograd_transforms_ref.output(y, mt, xs, h, width, m, bias, add, work);
+    else if (rows_fit(width, m) && m == 2)
         rows_output(y, mt, xs, h, width, 2, bias, add);
     else if (rows_fit(width, m))
         rows_output(y, mt, xs, h, width, 4, bias, add);

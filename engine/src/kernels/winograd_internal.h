@@ -37,6 +37,9 @@ typedef struct nvp_winograd_transforms {
     void (*activate)(float *dst, const float *x, int64_t p, float mean, float scale, float beta);
 } nvp_winograd_transforms;
 
+/* winograd_ref.c's scalar transforms: the scalar path's, and F(7x7)'s on the AVX2 path. */
+extern const nvp_winograd_transforms nvp_winograd_transforms_ref;
+
 /* The scalar filter transform of columns [col0, cols) of row r (the AVX2 one's tail). */
 void nvp_winograd_filter_row_ref(float *u, const float *w, int64_t r, int64_t rows, int64_t cols, int64_t col0,
                                  int m, int flip);
@@ -63,11 +66,19 @@ void nvp_winograd_wide_grad_avx2(float *v, int64_t xs, const float *dy, int64_t 
 void nvp_winograd_wide_output_avx2(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, float bias,
                                    const float *add);
 
-/* The transform matrices, row-major: BT (alpha, alpha), G (alpha, 3), AT (m, alpha); index 0 = F(2x2),
- * 1 = F(4x4). Static in the header so the AVX2 transforms see constants (zero terms fold away). */
-/* F(2x2,3x3): interpolation points 0, 1, -1, inf. */
-/* F(4x4,3x3): points 0, 1, -1, 2, -2, inf (the matrices of Lavin & Gray, section 4.2). */
-static const float nvp_winograd_bt[2][36] = {
+/* The transform matrices, row-major: BT (alpha, alpha), G (alpha, 3), AT (m, alpha); index
+ * NVP_WINOGRAD_INDEX(m): 0 = F(2x2), 1 = F(4x4), 2 = F(7x7). Static in the header so the vector
+ * transforms see constants (zero terms fold away).
+ * F(2x2,3x3): interpolation points 0, 1, -1, inf.
+ * F(4x4,3x3): points 0, 1, -1, 2, -2, inf (the matrices of Lavin & Gray, section 4.2).
+ * F(7x7,3x3): points 0, 1, -1, 1/2, -1/2, 3, 3/2, -3/2, inf, the Toom-Cook construction of Lavin &
+ * Gray (B^T rows = the coefficients of M(x) / (x - p), M = prod (x - p); G rows = p^j / M'(p)). The
+ * set was the best float32 one of 364 with 0, +-1, +-1/2 and three of +-2, +-3, +-1/3, +-3/2, +-2/3,
+ * +-4, +-1/4 (docs/winograd_f7.md): against a float64 direct conv over 64 channels, relative RMS
+ * error 1.6e-5 (F(4x4) 1.8e-6), max 4.3e-5 (4.5e-6). */
+#define NVP_WINOGRAD_INDEX(m) ((m) == 7 ? 2 : (m) == 4 ? 1 : 0)
+enum { NVP_WINOGRAD_ALPHA_MAX = 9 };
+static const float nvp_winograd_bt[3][81] = {
     {1, 0, -1, 0,
      0, 1, 1, 0,
      0, -1, 1, 0,
@@ -78,8 +89,17 @@ static const float nvp_winograd_bt[2][36] = {
      0, -2, -1, 2, 1, 0,
      0, 2, -1, -2, 1, 0,
      0, 4, 0, -5, 0, 1},
+    {27.0f / 16, -9.0f / 16, -147.0f / 16, 49.0f / 16, 21.0f / 2, -7.0f / 2, -3, 1, 0,
+     0, -27.0f / 16, -9.0f / 8, 129.0f / 16, 5, -11.0f / 2, -2, 1, 0,
+     0, 27.0f / 16, -9.0f / 4, -111.0f / 16, 10, 1.0f / 2, -4, 1, 0,
+     0, -27.0f / 8, -45.0f / 8, 57.0f / 8, 65.0f / 8, -19.0f / 4, -5.0f / 2, 1, 0,
+     0, 27.0f / 8, -63.0f / 8, -21.0f / 8, 91.0f / 8, -7.0f / 4, -7.0f / 2, 1, 0,
+     0, -9.0f / 16, 0, 49.0f / 16, 0, -7.0f / 2, 0, 1, 0,
+     0, -9.0f / 8, -3.0f / 8, 47.0f / 8, 15.0f / 8, -23.0f / 4, -3.0f / 2, 1, 0,
+     0, 9.0f / 8, -9.0f / 8, -43.0f / 8, 45.0f / 8, 13.0f / 4, -9.0f / 2, 1, 0,
+     0, 27.0f / 16, -9.0f / 16, -147.0f / 16, 49.0f / 16, 21.0f / 2, -7.0f / 2, -3, 1},
 };
-static const float nvp_winograd_g[2][18] = {
+static const float nvp_winograd_g[3][27] = {
     {1, 0, 0,
      0.5f, 0.5f, 0.5f,
      0.5f, -0.5f, 0.5f,
@@ -90,14 +110,30 @@ static const float nvp_winograd_g[2][18] = {
      1.0f / 24, 1.0f / 12, 1.0f / 6,
      1.0f / 24, -1.0f / 12, 1.0f / 6,
      0, 0, 1},
+    {16.0f / 27, 0, 0,
+     4.0f / 15, 4.0f / 15, 4.0f / 15,
+     2.0f / 15, -2.0f / 15, 2.0f / 15,
+     -8.0f / 15, -4.0f / 15, -2.0f / 15,
+     -8.0f / 21, 4.0f / 21, -2.0f / 21,
+     2.0f / 2835, 2.0f / 945, 2.0f / 315,
+     -8.0f / 135, -4.0f / 45, -2.0f / 15,
+     -8.0f / 405, 4.0f / 135, -2.0f / 45,
+     0, 0, 1},
 };
-static const float nvp_winograd_at[2][24] = {
+static const float nvp_winograd_at[3][63] = {
     {1, 1, 1, 0,
      0, 1, -1, -1},
     {1, 1, 1, 1, 1, 0,
      0, 1, -1, 2, -2, 0,
      0, 1, 1, 4, 4, 0,
      0, 1, -1, 8, -8, 1},
+    {1, 1, 1, 1, 1, 1, 1, 1, 0,
+     0, 1, -1, 1.0f / 2, -1.0f / 2, 3, 3.0f / 2, -3.0f / 2, 0,
+     0, 1, 1, 1.0f / 4, 1.0f / 4, 9, 9.0f / 4, 9.0f / 4, 0,
+     0, 1, -1, 1.0f / 8, -1.0f / 8, 27, 27.0f / 8, -27.0f / 8, 0,
+     0, 1, 1, 1.0f / 16, 1.0f / 16, 81, 81.0f / 16, 81.0f / 16, 0,
+     0, 1, -1, 1.0f / 32, -1.0f / 32, 243, 243.0f / 32, -243.0f / 32, 0,
+     0, 1, 1, 1.0f / 64, 1.0f / 64, 729, 729.0f / 64, 729.0f / 64, 1},
 };
 
 

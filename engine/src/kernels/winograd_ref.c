@@ -11,7 +11,7 @@
  * input row yy-1, its column xx-1 at q[yy*rw + (xx % m)*(TW+1) + xx/m]: so element i of tile tx's
  * row is phase i % m at index tx + i/m, and a transform over tiles runs along contiguous memory. */
 static void input_ref(float *v, int64_t xs, const float *x, int64_t h, int64_t width, int m, float *work) {
-    const float *bt = nvp_winograd_bt[m == 4];
+    const float *bt = nvp_winograd_bt[NVP_WINOGRAD_INDEX(m)];
     int a = m + 2;
     int64_t th = (h + m - 1) / m, tw = (width + m - 1) / m, sw = tw + 1, rw = m * sw, hp = m * th + 2;
     float *q = work, *u = work + hp * rw;
@@ -48,7 +48,7 @@ static void input_ref(float *v, int64_t xs, const float *x, int64_t h, int64_t w
 /* dy's m x m blocks (no padding): qd row yy (m*TH rows of m*TW floats) holds dy row yy, column
  * m*j + r at qd[yy*m*TW + r*TW + j] (zeros past the edges). */
 static void grad_ref(float *v, int64_t xs, const float *dy, int64_t h, int64_t width, int m, float *work) {
-    const float *at = nvp_winograd_at[m == 4]; /* A[k][i] = at[i*a + k] */
+    const float *at = nvp_winograd_at[NVP_WINOGRAD_INDEX(m)]; /* A[k][i] = at[i*a + k] */
     int a = m + 2;
     int64_t th = (h + m - 1) / m, tw = (width + m - 1) / m, rw = m * tw;
     float *q = work, *u = work + m * th * rw;
@@ -83,7 +83,7 @@ static void grad_ref(float *v, int64_t xs, const float *dy, int64_t h, int64_t w
  * column m*tx + c = sum_k AT[r][k] wv[k][c][tx] (A^T along y), clipped to the plane. */
 static void output_ref(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, int m, float bias,
                        const float *add, float *work) {
-    const float *at = nvp_winograd_at[m == 4];
+    const float *at = nvp_winograd_at[NVP_WINOGRAD_INDEX(m)];
     int a = m + 2;
     int64_t th = (h + m - 1) / m, tw = (width + m - 1) / m;
     float *wv = work;
@@ -114,11 +114,11 @@ static void output_ref(float *y, const float *mt, int64_t xs, int64_t h, int64_t
 /* U[xi][r][col] = (G g G^T)[xi] for col0 <= col < cols of row r (see nvp_winograd_transforms.filter). */
 void nvp_winograd_filter_row_ref(float *u, const float *w, int64_t r, int64_t rows, int64_t cols, int64_t col0,
                                  int m, int flip) {
-    const float *g = nvp_winograd_g[m == 4];
+    const float *g = nvp_winograd_g[NVP_WINOGRAD_INDEX(m)];
     int a = m + 2;
     for (int64_t col = col0; col < cols; col++) {
         const float *wk = flip ? w + (col * rows + r) * 9 : w + (r * cols + col) * 9;
-        float gg[9], t[6 * 3];
+        float gg[9], t[NVP_WINOGRAD_ALPHA_MAX * 3];
         for (int e = 0; e < 9; e++) gg[e] = flip ? wk[8 - e] : wk[e];
         for (int k = 0; k < a; k++)
             for (int j = 0; j < 3; j++)
@@ -142,28 +142,28 @@ static void activate_ref(float *dst, const float *x, int64_t p, float mean, floa
     }
 }
 
-static const nvp_winograd_transforms transforms_ref = {input_ref, grad_ref, output_ref, filter_ref, activate_ref};
+const nvp_winograd_transforms nvp_winograd_transforms_ref = {input_ref, grad_ref, output_ref, filter_ref, activate_ref};
 
 /* ---- the scalar path's entries ---- */
 
 // y: (N,Cout,H,W) [+]= conv3x3(x: (N,Cin,H,W), w: (Cout,Cin,3,3)) + b: (Cout) (b may be NULL); tile = 2 or 4
 nvp_status nvp_winograd_forward_ref(float *y, const float *x, const float *w, const float *b, int64_t n, int64_t cin,
                                     int64_t cout, int64_t h, int64_t width, int tile, int accumulate) {
-    return nvp_winograd_forward_with(&transforms_ref, "nvp_winograd_forward", y, accumulate ? y : NULL, x, NULL, w, b,
+    return nvp_winograd_forward_with(&nvp_winograd_transforms_ref, "nvp_winograd_forward", y, accumulate ? y : NULL, x, NULL, w, b,
                                      n, cin, cout, h, width, tile);
 }
 
 // y = r + conv3x3(x) + b: r (N,Cout,H,W) is y itself or a tensor disjoint from it (a residual sum)
 nvp_status nvp_winograd_forward_add_ref(float *y, const float *r, const float *x, const float *w, const float *b,
                                         int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile) {
-    return nvp_winograd_forward_add_with(&transforms_ref, y, r, x, w, b, n, cin, cout, h, width, tile);
+    return nvp_winograd_forward_add_with(&nvp_winograd_transforms_ref, y, r, x, w, b, n, cin, cout, h, width, tile);
 }
 
 // dy: (N,Cout,H,W); dx (+)= (N,Cin,H,W), dw += (Cout,Cin,3,3), db += (Cout); each may be NULL.
 nvp_status nvp_winograd_backward_ref(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
                                      int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int tile,
                                      int accumulate_dx) {
-    return nvp_winograd_backward_with(&transforms_ref, "nvp_winograd_backward", dx, dw, db, dy, x, NULL, w, n, cin,
+    return nvp_winograd_backward_with(&nvp_winograd_transforms_ref, "nvp_winograd_backward", dx, dw, db, dy, x, NULL, w, n, cin,
                                       cout, h, width, tile, accumulate_dx);
 }
 
@@ -171,7 +171,7 @@ nvp_status nvp_winograd_backward_ref(float *dx, float *dw, float *db, const floa
 nvp_status nvp_winograd_forward_act_ref(float *y, const float *r, const float *x, const nvp_bn_relu *act,
                                         const float *w, const float *b, int64_t n, int64_t cin, int64_t cout,
                                         int64_t h, int64_t width, int tile) {
-    return nvp_winograd_forward_with(&transforms_ref, "nvp_winograd_forward_act", y, r, x, act, w, b, n, cin, cout, h,
+    return nvp_winograd_forward_with(&nvp_winograd_transforms_ref, "nvp_winograd_forward_act", y, r, x, act, w, b, n, cin, cout, h,
                                      width, tile);
 }
 
@@ -179,6 +179,6 @@ nvp_status nvp_winograd_forward_act_ref(float *y, const float *r, const float *x
 nvp_status nvp_winograd_backward_act_ref(float *dx, float *dw, float *db, const float *dy, const float *x,
                                          const nvp_bn_relu *act, const float *w, int64_t n, int64_t cin,
                                          int64_t cout, int64_t h, int64_t width, int tile, int accumulate_dx) {
-    return nvp_winograd_backward_with(&transforms_ref, "nvp_winograd_backward_act", dx, dw, db, dy, x, act, w, n, cin,
+    return nvp_winograd_backward_with(&nvp_winograd_transforms_ref, "nvp_winograd_backward_act", dx, dw, db, dy, x, act, w, n, cin,
                                       cout, h, width, tile, accumulate_dx);
 }

@@ -109,7 +109,7 @@ end
 
 --- The conv algorithm override's values (nvp_conv_algorithm in nvp.h) by name.
 M.ALGORITHMS = {auto = 0, direct = 1, im2col = 2, im2col_batched = 3, winograd = 4, winograd_f2 = 5,
-                winograd_f4 = 6}
+                winograd_f4 = 6, winograd_f7 = 7}
 local ALGORITHM_NAMES = {}
 for name, v in pairs(M.ALGORITHMS) do ALGORITHM_NAMES[v] = name end
 
