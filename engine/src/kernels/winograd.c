@@ -168,13 +168,26 @@ static void transform_filters(const nvp_winograd_transforms *tf, float *u, const
     for (int64_t r = 0; r < co; r++) tf->filter(u, w, r, co, ci, m, flip);
 }
 
-/* The plane of input channel c the input transform reads: x's own, or act(x) in the thread's buffer xa
- * (p floats, L1-sized: written here, read back at once by the transform). */
-static inline const float *input_plane(const nvp_winograd_transforms *tf, float *xa, const float *x, int64_t p,
-                                       const nvp_bn_relu *act, int64_t c) {
+/* Planes per transform call: one, or for F(7x7) all `cnt` of the chunk (see nvp_winograd_transforms). */
+static inline int64_t planes_per_call(int m, int64_t cnt) { return m == 7 ? cnt : 1; }
+
+/* The `planes` planes of input channel c (plane j at x + j*stride) the input transform reads: x's own,
+ * or act(x) in the thread's buffer xa (planes*p floats, written here, read back at once by the
+ * transform; *stride_out = their stride). */
+static inline const float *input_planes(const nvp_winograd_transforms *tf, float *xa, const float *x, int64_t stride,
+                                        int64_t planes, int64_t p, const nvp_bn_relu *act, int64_t c,
+                                        int64_t *stride_out) {
+    *stride_out = stride;
     if (act == NULL) return x;
-    tf->activate(xa, x, p, act->mean[c], act->gamma[c] * act->invstd[c], act->beta[c]);
+    for (int64_t j = 0; j < planes; j++)
+        tf->activate(xa + j * p, x + j * stride, p, act->mean[c], act->gamma[c] * act->invstd[c], act->beta[c]);
+    *stride_out = p;
     return xa;
+}
+
+/* prefetch_plane of `planes` planes `stride` apart */
+static inline void prefetch_planes(const float *plane, int64_t stride, int64_t planes, int64_t p, int write) {
+    for (int64_t j = 0; j < planes; j++) prefetch_plane(plane + j * stride, p, write);
 }
 
 /* y (n, co, H, W) [+]= winograd conv of x (n, ci, H, W) + b for this thread's images: the forward, or
@@ -190,7 +203,7 @@ static void forward_share(const nvp_winograd_transforms *tf, float *y, const flo
      * do not keep the same speed, and a static split left each thread waiting ~10 % of a step */
     int64_t nb = chunk_images((n + nt - 1) / nt, a2 * (ci > co ? ci : co) * t, t), nchunks = (n + nb - 1) / nb;
     float *v = nvp_scratch(0, (size_t)(a2 * ci * (nb * t + VPAD)));
-    float *mt = nvp_scratch(1, (size_t)(a2 * co * nb * t + nvp_winograd_work_floats(m, h, width) + p + 16));
+    float *mt = nvp_scratch(1, (size_t)(a2 * co * nb * t + nvp_winograd_work_floats(m, h, width) + nb * p + 16));
     int ok = v != NULL && mt != NULL;
     if (!ok) {
 #pragma omp atomic write
@@ -200,12 +213,13 @@ static void forward_share(const nvp_winograd_transforms *tf, float *y, const flo
     for (int64_t chunk = 0; chunk < nchunks; chunk++) {
         if (!ok) continue;
         int64_t i = chunk * nb, cnt = n - i < nb ? n - i : nb, ncols = cnt * t, ldv = ncols + VPAD;
+        int64_t g = planes_per_call(m, cnt), stride;
         float *work = mt + a2 * co * ncols, *xa = work + nvp_winograd_work_floats(m, h, width);
         for (int64_t c = 0; c < ci; c++) /* in this order: see VPAD */
-            for (int64_t j = 0; j < cnt; j++) {
-                prefetch_plane(x + (j + 1 < cnt ? (i + j + 1) * ci + c : i * ci + c + 1) * p, p, 0);
-                tf->input(v + c * ldv + j * t, ci * ldv, input_plane(tf, xa, x + ((i + j) * ci + c) * p, p, act, c), h,
-                          width, m, work);
+            for (int64_t j = 0; j < cnt; j += g) {
+                prefetch_planes(x + (j + g < cnt ? (i + j + g) * ci + c : i * ci + c + 1) * p, ci * p, g, p, 0);
+                const float *xp = input_planes(tf, xa, x + ((i + j) * ci + c) * p, ci * p, g, p, act, c, &stride);
+                tf->input(v + c * ldv + j * t, ci * ldv, xp, stride, g, h, width, m, work);
             }
         for (int xi = 0; xi < a2; xi++) {
             nvp_status st = nvp_gemm_small(0, 0, co, ncols, ci, u + xi * co * ci, ci, v + xi * ci * ldv, ldv, 0,
@@ -215,11 +229,11 @@ static void forward_share(const nvp_winograd_transforms *tf, float *y, const flo
                 *gemm_st = st;
             }
         }
-        for (int64_t j = 0; j < cnt; j++)
+        for (int64_t j = 0; j < cnt; j += g)
             for (int64_t o = 0; o < co; o++) {
                 float *plane = y + ((i + j) * co + o) * p;
-                prefetch_plane(plane + p, p, 1);
-                tf->output(plane, mt + o * ncols + j * t, co * ncols, h, width, m, b ? b[o] : 0.0f,
+                prefetch_planes(plane + p, co * p, g, p, 1);
+                tf->output(plane, co * p, g, mt + o * ncols + j * t, co * ncols, h, width, m, b ? b[o] : 0.0f,
                            r ? r + ((i + j) * co + o) * p : NULL, work);
             }
     }
@@ -243,15 +257,17 @@ static void forward_split(const nvp_winograd_transforms *tf, float *y, const flo
     if (bo < 8) bo = 8;
     if (bo > o1 - o0) bo = o1 - o0;
     int64_t work_floats = nvp_winograd_work_floats(m, h, width);
-    float *mt = nvp_scratch(1, (size_t)(a2 * bo * ncols + work_floats + p + 16));
+    float *mt = nvp_scratch(1, (size_t)(a2 * bo * ncols + work_floats + n * p + 16));
     float *ub = bo > 0 ? nvp_scratch(2, (size_t)(a2 * bo * ci)) : NULL;
     int ok = mt != NULL && (bo == 0 || ub != NULL);
     float *work = ok ? mt + a2 * bo * ncols : NULL, *xa = ok ? work + work_floats : NULL;
+    int64_t g = planes_per_call(m, n), stride;
 #pragma omp for schedule(static) nowait
     for (int64_t c = 0; c < ci; c++)
-        for (int64_t j = 0; j < n && ok; j++)
-            tf->input(v + c * ldv + j * t, ci * ldv, input_plane(tf, xa, x + (j * ci + c) * p, p, act, c), h, width,
-                      m, work);
+        for (int64_t j = 0; j < n && ok; j += g) {
+            const float *xp = input_planes(tf, xa, x + (j * ci + c) * p, ci * p, g, p, act, c, &stride);
+            tf->input(v + c * ldv + j * t, ci * ldv, xp, stride, g, h, width, m, work);
+        }
     if (!ok) {
 #pragma omp atomic write
         *failed = 1;
@@ -269,9 +285,9 @@ static void forward_split(const nvp_winograd_transforms *tf, float *y, const flo
                 *gemm_st = st;
             }
         }
-        for (int64_t j = 0; j < n; j++)
+        for (int64_t j = 0; j < n; j += g)
             for (int64_t o = ob; o < ob + rows; o++)
-                tf->output(y + (j * co + o) * p, mt + (o - ob) * ncols + j * t, rows * ncols, h, width, m,
+                tf->output(y + (j * co + o) * p, co * p, g, mt + (o - ob) * ncols + j * t, rows * ncols, h, width, m,
                            b ? b[o] : 0.0f, r ? r + (j * co + o) * p : NULL, work);
     }
 }
@@ -309,8 +325,8 @@ static float *filter_grad_share(const nvp_winograd_transforms *tf, const float *
     if (i1 <= i0) return NULL;
     int64_t nb = chunk_images(i1 - i0, a2 * (cin > cout ? cin : cout) * t, t);
     float *v = nvp_scratch(0, (size_t)(a2 * cin * (nb * t + VPAD)));
-    float *d = nvp_scratch(1, (size_t)(nw + a2 * cout * (nb * t + VPAD) + nvp_winograd_work_floats(m, h, width) + p +
-                                      16));
+    float *d = nvp_scratch(1, (size_t)(nw + a2 * cout * (nb * t + VPAD) + nvp_winograd_work_floats(m, h, width) +
+                                      nb * p + 16));
     if (v == NULL || d == NULL) {
 #pragma omp atomic write
         *failed = 1;
@@ -319,17 +335,19 @@ static float *filter_grad_share(const nvp_winograd_transforms *tf, const float *
     memset(d, 0, (size_t)nw * sizeof(float));
     for (int64_t i = i0; i < i1; i += nb) {
         int64_t cnt = i1 - i < nb ? i1 - i : nb, ncols = cnt * t, ldv = ncols + VPAD;
+        int64_t g = planes_per_call(m, cnt), stride;
         float *dt = d + nw, *work = dt + a2 * cout * ldv, *xa = work + nvp_winograd_work_floats(m, h, width);
         for (int64_t c = 0; c < cin; c++) /* in this order: see VPAD */
-            for (int64_t j = 0; j < cnt; j++) {
-                prefetch_plane(x + (j + 1 < cnt ? (i + j + 1) * cin + c : i * cin + c + 1) * p, p, 0);
-                tf->input(v + c * ldv + j * t, cin * ldv, input_plane(tf, xa, x + ((i + j) * cin + c) * p, p, act, c),
-                          h, width, m, work);
+            for (int64_t j = 0; j < cnt; j += g) {
+                prefetch_planes(x + (j + g < cnt ? (i + j + g) * cin + c : i * cin + c + 1) * p, cin * p, g, p, 0);
+                const float *xp = input_planes(tf, xa, x + ((i + j) * cin + c) * p, cin * p, g, p, act, c, &stride);
+                tf->input(v + c * ldv + j * t, cin * ldv, xp, stride, g, h, width, m, work);
             }
         for (int64_t o = 0; o < cout; o++)
-            for (int64_t j = 0; j < cnt; j++) {
-                prefetch_plane(dy + (j + 1 < cnt ? (i + j + 1) * cout + o : i * cout + o + 1) * p, p, 0);
-                tf->grad(dt + o * ldv + j * t, cout * ldv, dy + ((i + j) * cout + o) * p, h, width, m, work);
+            for (int64_t j = 0; j < cnt; j += g) {
+                prefetch_planes(dy + (j + g < cnt ? (i + j + g) * cout + o : i * cout + o + 1) * p, cout * p, g, p, 0);
+                tf->grad(dt + o * ldv + j * t, cout * ldv, dy + ((i + j) * cout + o) * p, cout * p, g, h, width, m,
+                         work);
             }
         for (int xi = 0; xi < a2; xi++) {
             nvp_status st = nvp_gemm_small(0, 1, cout, cin, ncols, dt + xi * cout * ldv, ldv, v + xi * cin * ldv, ldv,

@@ -212,10 +212,8 @@ void nvp_winograd_filter_avx2(float *u, const float *w, int64_t r, int64_t rows,
         filter_m(u, w, r, rows, cols, 7, flip);
 }
 
-static void input_avx2(float *v, int64_t xs, const float *x, int64_t h, int64_t width, int m, float *work) {
-    if (m == 7)
-        nvp_winograd_transforms_ref.input(v, xs, x, h, width, m, work);
-    else if (nvp_winograd_narrow_fits(width, m))
+static void input_plane(float *v, int64_t xs, const float *x, int64_t h, int64_t width, int m, float *work) {
+    if (nvp_winograd_narrow_fits(width, m))
         nvp_winograd_narrow_input_avx2(v, xs, x, h, width);
     else if (nvp_winograd_pairs_fit(width, m))
         nvp_winograd_pairs_input_avx2(v, xs, x, h, width);
@@ -225,10 +223,8 @@ static void input_avx2(float *v, int64_t xs, const float *x, int64_t h, int64_t 
         input_m(v, xs, x, h, width, 4, work);
 }
 
-static void grad_avx2(float *v, int64_t xs, const float *dy, int64_t h, int64_t width, int m, float *work) {
-    if (m == 7)
-        nvp_winograd_transforms_ref.grad(v, xs, dy, h, width, m, work);
-    else if (nvp_winograd_narrow_fits(width, m))
+static void grad_plane(float *v, int64_t xs, const float *dy, int64_t h, int64_t width, int m, float *work) {
+    if (nvp_winograd_narrow_fits(width, m))
         nvp_winograd_narrow_grad_avx2(v, xs, dy, h, width);
     else if (nvp_winograd_pairs_fit(width, m))
         nvp_winograd_pairs_grad_avx2(v, xs, dy, h, width);
@@ -240,11 +236,9 @@ static void grad_avx2(float *v, int64_t xs, const float *dy, int64_t h, int64_t 
         grad_m(v, xs, dy, h, width, 4, work);
 }
 
-static void output_avx2(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, int m, float bias,
-                        const float *add, float *work) {
-    if (m == 7)
-        nvp_winograd_transforms_ref.output(y, mt, xs, h, width, m, bias, add, work);
-    else if (nvp_winograd_narrow_fits(width, m))
+static void output_plane(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, int m, float bias,
+                         const float *add, float *work) {
+    if (nvp_winograd_narrow_fits(width, m))
         nvp_winograd_narrow_output_avx2(y, mt, xs, h, width, bias, add);
     else if (nvp_winograd_pairs_fit(width, m))
         nvp_winograd_pairs_output_avx2(y, mt, xs, h, width, bias, add);
@@ -254,6 +248,39 @@ static void output_avx2(float *y, const float *mt, int64_t xs, int64_t h, int64_
         output_m(y, mt, xs, h, width, 2, bias, add, work);
     else
         output_m(y, mt, xs, h, width, 4, bias, add, work);
+}
+
+/* Several planes: F(2x2) and F(4x4) one plane at a time; F(7x7) by the scalar transforms (the
+ * router takes it on the avx512 path only). */
+static int64_t plane_tiles(int64_t h, int64_t width, int m) { return ((h + m - 1) / m) * ((width + m - 1) / m); }
+
+static void input_avx2(float *v, int64_t xs, const float *x, int64_t stride, int64_t planes, int64_t h, int64_t width,
+                       int m, float *work) {
+    if (m == 7) {
+        nvp_winograd_transforms_ref.input(v, xs, x, stride, planes, h, width, m, work);
+        return;
+    }
+    for (int64_t j = 0; j < planes; j++) input_plane(v + j * plane_tiles(h, width, m), xs, x + j * stride, h, width, m, work);
+}
+
+static void grad_avx2(float *v, int64_t xs, const float *dy, int64_t stride, int64_t planes, int64_t h, int64_t width,
+                      int m, float *work) {
+    if (m == 7) {
+        nvp_winograd_transforms_ref.grad(v, xs, dy, stride, planes, h, width, m, work);
+        return;
+    }
+    for (int64_t j = 0; j < planes; j++) grad_plane(v + j * plane_tiles(h, width, m), xs, dy + j * stride, h, width, m, work);
+}
+
+static void output_avx2(float *y, int64_t stride, int64_t planes, const float *mt, int64_t xs, int64_t h, int64_t width,
+                        int m, float bias, const float *add, float *work) {
+    if (m == 7) {
+        nvp_winograd_transforms_ref.output(y, stride, planes, mt, xs, h, width, m, bias, add, work);
+        return;
+    }
+    for (int64_t j = 0; j < planes; j++)
+        output_plane(y + j * stride, mt + j * plane_tiles(h, width, m), xs, h, width, m, bias,
+                     add ? add + j * stride : NULL, work);
 }
 
 /* As batchnorm_avx2.c's affine_row with relu (FMA, then max). */

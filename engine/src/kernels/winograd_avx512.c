@@ -359,10 +359,8 @@ INLINE void output_m(float *y, const float *mt, int64_t xs, int64_t h, int64_t w
     }
 }
 
-static void input_avx512(float *v, int64_t xs, const float *x, int64_t h, int64_t width, int m, float *work) {
-    if (m == 7)
-        nvp_winograd_transforms_ref.input(v, xs, x, h, width, m, work);
-    else if (rows_fit(width, m) && m == 2)
+static void input_plane(float *v, int64_t xs, const float *x, int64_t h, int64_t width, int m, float *work) {
+    if (rows_fit(width, m) && m == 2)
         rows_transform(v, xs, x, h, width, 2, 0);
     else if (rows_fit(width, m))
         rows_transform(v, xs, x, h, width, 4, 0);
@@ -372,10 +370,8 @@ static void input_avx512(float *v, int64_t xs, const float *x, int64_t h, int64_
         generic_transform(v, xs, x, h, width, 4, 0, work);
 }
 
-static void grad_avx512(float *v, int64_t xs, const float *dy, int64_t h, int64_t width, int m, float *work) {
-    if (m == 7)
-        nvp_winograd_transforms_ref.grad(v, xs, dy, h, width, m, work);
-    else if (rows_fit(width, m) && m == 2)
+static void grad_plane(float *v, int64_t xs, const float *dy, int64_t h, int64_t width, int m, float *work) {
+    if (rows_fit(width, m) && m == 2)
         rows_transform(v, xs, dy, h, width, 2, 1);
     else if (rows_fit(width, m))
         rows_transform(v, xs, dy, h, width, 4, 1);
@@ -385,11 +381,9 @@ static void grad_avx512(float *v, int64_t xs, const float *dy, int64_t h, int64_
         generic_transform(v, xs, dy, h, width, 4, 1, work);
 }
 
-static void output_avx512(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, int m, float bias,
-                          const float *add, float *work) {
-    if (m == 7)
-        nvp_winograd_transforms_ref.output(y, mt, xs, h, width, m, bias, add, work);
-    else if (rows_fit(width, m) && m == 2)
+static void output_plane(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, int m, float bias,
+                         const float *add) {
+    if (rows_fit(width, m) && m == 2)
         rows_output(y, mt, xs, h, width, 2, bias, add);
     else if (rows_fit(width, m))
         rows_output(y, mt, xs, h, width, 4, bias, add);
@@ -397,6 +391,44 @@ static void output_avx512(float *y, const float *mt, int64_t xs, int64_t h, int6
         output_m(y, mt, xs, h, width, 2, bias, add);
     else
         output_m(y, mt, xs, h, width, 4, bias, add);
+}
+
+/* Several planes: F(2x2) and F(4x4) one plane at a time; F(7x7) by winograd_f7_avx512.c where a
+ * plane's tiles divide a vector's 16 (the router takes it there only), else the scalar transforms. */
+static int64_t plane_tiles(int64_t h, int64_t width, int m) { return ((h + m - 1) / m) * ((width + m - 1) / m); }
+
+static void input_avx512(float *v, int64_t xs, const float *x, int64_t stride, int64_t planes, int64_t h,
+                         int64_t width, int m, float *work) {
+    if (m == 7 && nvp_winograd_f7_fits(h, width))
+        nvp_winograd_f7_input_avx512(v, xs, x, stride, planes, h, width, 0, work);
+    else if (m == 7)
+        nvp_winograd_transforms_ref.input(v, xs, x, stride, planes, h, width, m, work);
+    else
+        for (int64_t j = 0; j < planes; j++)
+            input_plane(v + j * plane_tiles(h, width, m), xs, x + j * stride, h, width, m, work);
+}
+
+static void grad_avx512(float *v, int64_t xs, const float *dy, int64_t stride, int64_t planes, int64_t h,
+                        int64_t width, int m, float *work) {
+    if (m == 7 && nvp_winograd_f7_fits(h, width))
+        nvp_winograd_f7_input_avx512(v, xs, dy, stride, planes, h, width, 1, work);
+    else if (m == 7)
+        nvp_winograd_transforms_ref.grad(v, xs, dy, stride, planes, h, width, m, work);
+    else
+        for (int64_t j = 0; j < planes; j++)
+            grad_plane(v + j * plane_tiles(h, width, m), xs, dy + j * stride, h, width, m, work);
+}
+
+static void output_avx512(float *y, int64_t stride, int64_t planes, const float *mt, int64_t xs, int64_t h,
+                          int64_t width, int m, float bias, const float *add, float *work) {
+    if (m == 7 && nvp_winograd_f7_fits(h, width))
+        nvp_winograd_f7_output_avx512(y, stride, planes, mt, xs, h, width, bias, add, work);
+    else if (m == 7)
+        nvp_winograd_transforms_ref.output(y, stride, planes, mt, xs, h, width, m, bias, add, work);
+    else /* (the F(2x2) and F(4x4) output transforms keep the A stages in registers: no work) */
+        for (int64_t j = 0; j < planes; j++)
+            output_plane(y + j * stride, mt + j * plane_tiles(h, width, m), xs, h, width, m, bias,
+                         add ? add + j * stride : NULL);
 }
 
 /* As batchnorm_avx2.c's affine_row with relu (FMA, then max; the masked tail is the same fmaf). */

@@ -19,16 +19,23 @@
 
 #include "internal.h"
 
-/* The three per-plane tile transforms; `work` holds nvp_winograd_work_floats(m, h, width) floats. */
+/* The tile transforms of `planes` planes (H,W) at once, plane j at x + j*stride, its T tiles at
+ * columns j*T .. j*T + T - 1 of V / M (the drivers pass one plane, or for F(7x7), whose 14x14 planes
+ * have 4 tiles, the chunk's images of one channel: a vector of 16 tiles spans planes); `work` holds
+ * nvp_winograd_work_floats(m, h, width) floats. */
 typedef struct nvp_winograd_transforms {
-    /* v[xi*xs + t] = (B^T d_t B)[xi] for every tile t of the zero-padded plane x (H,W). */
-    void (*input)(float *v, int64_t xs, const float *x, int64_t h, int64_t width, int m, float *work);
-    /* v[xi*xs + t] = (A dy_t A^T)[xi], dy_t = the m x m block t of dy (H,W) (zeros past the edge). */
-    void (*grad)(float *v, int64_t xs, const float *dy, int64_t h, int64_t width, int m, float *work);
-    /* y (H,W) = (add ? add : 0) + bias + A^T M_t A for the tile rows inside the plane; add (H,W) may
-     * be y itself (accumulate) or another plane (a residual sum). */
-    void (*output)(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, int m, float bias,
-                   const float *add, float *work);
+    /* v[xi*xs + j*T + t] = (B^T d_t B)[xi] for every tile t of the zero-padded plane j of x. */
+    void (*input)(float *v, int64_t xs, const float *x, int64_t stride, int64_t planes, int64_t h, int64_t width,
+                  int m, float *work);
+    /* v[xi*xs + j*T + t] = (A dy_t A^T)[xi], dy_t = the m x m block t of plane j of dy (zeros past
+     * the edge). */
+    void (*grad)(float *v, int64_t xs, const float *dy, int64_t stride, int64_t planes, int64_t h, int64_t width,
+                 int m, float *work);
+    /* plane j of y = (add ? plane j of add : 0) + bias + A^T M_t A for the tile rows inside the plane
+     * (M_t at column j*T + t); add (same stride) may be y itself (accumulate) or another tensor (a
+     * residual sum). */
+    void (*output)(float *y, int64_t stride, int64_t planes, const float *mt, int64_t xs, int64_t h, int64_t width,
+                   int m, float bias, const float *add, float *work);
     /* U[xi][r][col] = (G g G^T)[xi] for every col < cols of row r, U (alpha^2, rows, cols); g = w[r][col]
      * (w (rows, cols, 3, 3)), or with flip = rot180(w[col][r]) (w (cols, rows, 3, 3)): backward-data. */
     void (*filter)(float *u, const float *w, int64_t r, int64_t rows, int64_t cols, int m, int flip);
@@ -65,6 +72,19 @@ static inline int nvp_winograd_wide_fits(int64_t width, int m) { return m == 4 &
 void nvp_winograd_wide_grad_avx2(float *v, int64_t xs, const float *dy, int64_t h, int64_t width);
 void nvp_winograd_wide_output_avx2(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, float bias,
                                    const float *add);
+
+/* winograd_f7_avx512.c: F(7x7)'s AVX-512 tile transforms, 16 tiles a vector across the call's planes:
+ * for planes whose tile count divides 16 (14x14: 4, 28x28: 16, 7x7: 1), so a vector holds whole
+ * planes. grad = 0: the input transform, 1: the gradient transform (the contract of
+ * nvp_winograd_transforms). */
+static inline int nvp_winograd_f7_fits(int64_t h, int64_t width) {
+    int64_t t = ((h + 6) / 7) * ((width + 6) / 7);
+    return t >= 1 && 16 % t == 0;
+}
+void nvp_winograd_f7_input_avx512(float *v, int64_t xs, const float *x, int64_t stride, int64_t planes, int64_t h,
+                                  int64_t width, int grad, float *work);
+void nvp_winograd_f7_output_avx512(float *y, int64_t stride, int64_t planes, const float *mt, int64_t xs, int64_t h,
+                                   int64_t width, float bias, const float *add, float *work);
 
 /* The transform matrices, row-major: BT (alpha, alpha), G (alpha, 3), AT (m, alpha); index
  * NVP_WINOGRAD_INDEX(m): 0 = F(2x2), 1 = F(4x4), 2 = F(7x7). Static in the header so the vector

@@ -10,7 +10,7 @@
 /* Phase-split rows: q row yy (hp = m*TH + 2 rows of rw = m*(TW+1) floats) holds the zero-padded
  * input row yy-1, its column xx-1 at q[yy*rw + (xx % m)*(TW+1) + xx/m]: so element i of tile tx's
  * row is phase i % m at index tx + i/m, and a transform over tiles runs along contiguous memory. */
-static void input_ref(float *v, int64_t xs, const float *x, int64_t h, int64_t width, int m, float *work) {
+static void input_plane(float *v, int64_t xs, const float *x, int64_t h, int64_t width, int m, float *work) {
     const float *bt = nvp_winograd_bt[NVP_WINOGRAD_INDEX(m)];
     int a = m + 2;
     int64_t th = (h + m - 1) / m, tw = (width + m - 1) / m, sw = tw + 1, rw = m * sw, hp = m * th + 2;
@@ -47,7 +47,7 @@ static void input_ref(float *v, int64_t xs, const float *x, int64_t h, int64_t w
 
 /* dy's m x m blocks (no padding): qd row yy (m*TH rows of m*TW floats) holds dy row yy, column
  * m*j + r at qd[yy*m*TW + r*TW + j] (zeros past the edges). */
-static void grad_ref(float *v, int64_t xs, const float *dy, int64_t h, int64_t width, int m, float *work) {
+static void grad_plane(float *v, int64_t xs, const float *dy, int64_t h, int64_t width, int m, float *work) {
     const float *at = nvp_winograd_at[NVP_WINOGRAD_INDEX(m)]; /* A[k][i] = at[i*a + k] */
     int a = m + 2;
     int64_t th = (h + m - 1) / m, tw = (width + m - 1) / m, rw = m * tw;
@@ -81,8 +81,8 @@ static void grad_ref(float *v, int64_t xs, const float *dy, int64_t h, int64_t w
 
 /* Per tile row: wv[k][c][tx] = sum_l AT[c][l] M[k*a + l] (A along x), then output row m*ty + r,
  * column m*tx + c = sum_k AT[r][k] wv[k][c][tx] (A^T along y), clipped to the plane. */
-static void output_ref(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, int m, float bias,
-                       const float *add, float *work) {
+static void output_plane(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, int m, float bias,
+                         const float *add, float *work) {
     const float *at = nvp_winograd_at[NVP_WINOGRAD_INDEX(m)];
     int a = m + 2;
     int64_t th = (h + m - 1) / m, tw = (width + m - 1) / m;
@@ -107,6 +107,27 @@ static void output_ref(float *y, const float *mt, int64_t xs, int64_t h, int64_t
             }
         }
     }
+}
+
+/* ---- several planes: one at a time ---- */
+
+static int64_t plane_tiles(int64_t h, int64_t width, int m) { return ((h + m - 1) / m) * ((width + m - 1) / m); }
+
+static void input_ref(float *v, int64_t xs, const float *x, int64_t stride, int64_t planes, int64_t h, int64_t width,
+                      int m, float *work) {
+    for (int64_t j = 0; j < planes; j++) input_plane(v + j * plane_tiles(h, width, m), xs, x + j * stride, h, width, m, work);
+}
+
+static void grad_ref(float *v, int64_t xs, const float *dy, int64_t stride, int64_t planes, int64_t h, int64_t width,
+                     int m, float *work) {
+    for (int64_t j = 0; j < planes; j++) grad_plane(v + j * plane_tiles(h, width, m), xs, dy + j * stride, h, width, m, work);
+}
+
+static void output_ref(float *y, int64_t stride, int64_t planes, const float *mt, int64_t xs, int64_t h, int64_t width,
+                       int m, float bias, const float *add, float *work) {
+    for (int64_t j = 0; j < planes; j++)
+        output_plane(y + j * stride, mt + j * plane_tiles(h, width, m), xs, h, width, m, bias,
+                     add ? add + j * stride : NULL, work);
 }
 
 /* ---- filter transforms ---- */
