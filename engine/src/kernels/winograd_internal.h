@@ -81,6 +81,11 @@ static inline int nvp_winograd_f7_fits(int64_t h, int64_t width) {
     int64_t t = ((h + 6) / 7) * ((width + 6) / 7);
     return t >= 1 && 16 % t == 0;
 }
+/* The planes whose F(7x7) transforms need no gathers (2 x 2 or 4 x 4 tiles: in-register transposes),
+ * the only ones the router gives F(7x7): the gathers are microcoded on AMD Zen 4. */
+static inline int nvp_winograd_f7_fast(int64_t h, int64_t width) {
+    return (h >= 8 && h <= 14 && width >= 8 && width <= 14) || (h >= 22 && h <= 28 && width >= 22 && width <= 28);
+}
 void nvp_winograd_f7_input_avx512(float *v, int64_t xs, const float *x, int64_t stride, int64_t planes, int64_t h,
                                   int64_t width, int grad, float *work);
 void nvp_winograd_f7_output_avx512(float *y, int64_t stride, int64_t planes, const float *mt, int64_t xs, int64_t h,
