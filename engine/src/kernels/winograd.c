@@ -35,6 +35,10 @@
  * budgets measured: experiments/results/conv_tuning.md. */
 #define CHUNK_FLOATS ((int64_t)1 << 17)
 #define MIN_COLS 48
+/* F(7x7)'s: 81 rows of V per channel overflow the budget at any width, and 48 columns of 14x14
+ * planes (12 images) made V and M 1 MB each at 64 channels; 32 columns (8 images) ran 64->64 @14x14
+ * fwd 1.24-1.30 ms against 1.34-1.56 (batch 64, alternating runs). */
+#define MIN_COLS_F7 32
 /* V and D rows (one channel, the chunk's tiles) have VPAD floats of padding: the AVX2 transforms
  * store whole vectors of 8 tiles, up to 7 past a tile row's end, into the next tile row, the next
  * image (both written later: images are the inner loop) or this padding. */
@@ -141,10 +145,10 @@ static int split_team(int64_t n, int64_t macs) {
 }
 
 /* Images per chunk of a thread holding `mine` images (`tiles` a plane): the CHUNK_FLOATS budget or
- * MIN_COLS columns, whichever is more, evened out over the chunks. */
-static int64_t chunk_images(int64_t mine, int64_t per_image, int64_t tiles) {
-    int64_t nb = CHUNK_FLOATS / (per_image > 0 ? per_image : 1);
-    if (nb * tiles < MIN_COLS) nb = (MIN_COLS + tiles - 1) / (tiles > 0 ? tiles : 1);
+ * MIN_COLS (F(7x7): MIN_COLS_F7) columns, whichever is more, evened out over the chunks. */
+static int64_t chunk_images(int64_t mine, int64_t per_image, int64_t tiles, int m) {
+    int64_t nb = CHUNK_FLOATS / (per_image > 0 ? per_image : 1), min_cols = m == 7 ? MIN_COLS_F7 : MIN_COLS;
+    if (nb * tiles < min_cols) nb = (min_cols + tiles - 1) / (tiles > 0 ? tiles : 1);
     if (nb < 1) nb = 1;
     if (nb > mine) nb = mine;
     if (nb < 1) return 1;
@@ -201,7 +205,7 @@ static void forward_share(const nvp_winograd_transforms *tf, float *y, const flo
     int64_t nt = nvp_team_size();
     /* chunks sized for an even share, handed out as threads get free: the two vCPUs of a shared host
      * do not keep the same speed, and a static split left each thread waiting ~10 % of a step */
-    int64_t nb = chunk_images((n + nt - 1) / nt, a2 * (ci > co ? ci : co) * t, t), nchunks = (n + nb - 1) / nb;
+    int64_t nb = chunk_images((n + nt - 1) / nt, a2 * (ci > co ? ci : co) * t, t, m), nchunks = (n + nb - 1) / nb;
     float *v = nvp_scratch(0, (size_t)(a2 * ci * (nb * t + VPAD)));
     float *mt = nvp_scratch(1, (size_t)(a2 * co * nb * t + nvp_winograd_work_floats(m, h, width) + nb * p + 16));
     int ok = v != NULL && mt != NULL;
@@ -323,7 +327,7 @@ static float *filter_grad_share(const nvp_winograd_transforms *tf, const float *
     int64_t i0, i1;
     nvp_team_share(n, &i0, &i1);
     if (i1 <= i0) return NULL;
-    int64_t nb = chunk_images(i1 - i0, a2 * (cin > cout ? cin : cout) * t, t);
+    int64_t nb = chunk_images(i1 - i0, a2 * (cin > cout ? cin : cout) * t, t, m);
     float *v = nvp_scratch(0, (size_t)(a2 * cin * (nb * t + VPAD)));
     float *d = nvp_scratch(1, (size_t)(nw + a2 * cout * (nb * t + VPAD) + nvp_winograd_work_floats(m, h, width) +
                                       nb * p + 16));
