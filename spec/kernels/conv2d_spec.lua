@@ -397,13 +397,14 @@ describe("conv2d argument errors", function()
         assert.are.equal(0, NVP.nvp_get_conv_algorithm()) -- the rules, not an override
         for pass = 0, 2 do
             assert.are.equal("winograd F(4x4,3x3)", name(pass, 64, 64, 64, 32, 32, 3))
-            -- F(4x4) from 14x14 with the AVX-512 transforms, but F(7x7) on 14x14 and 28x28 (its 2 x 2 and
-            -- 4 x 4-tile planes); with the AVX2 ones F(4x4) on 14-16 wide planes and from 28x28, F(2x2)
-            -- between
+            -- F(4x4) from 14x14 with the AVX-512 transforms; with the AVX2 ones on 14-16 wide planes and
+            -- from 28x28, F(2x2) between; on both, F(7x7) on 14x14 and 28x28 (2 x 2 and 4 x 4 tiles of 7)
+            -- from 32 images
             local avx512 = ffi.string(NVP.nvp_cpu_path()) == "avx512"
             assert.are.equal("winograd F(4x4,3x3)", name(pass, 64, 128, 128, 16, 16, 3))
-            assert.are.equal(avx512 and "winograd F(7x7,3x3)" or "winograd F(4x4,3x3)", name(pass, 64, 64, 64, 14, 14, 3))
-            assert.are.equal(avx512 and "winograd F(7x7,3x3)" or "winograd F(4x4,3x3)", name(pass, 64, 32, 32, 28, 28, 3))
+            assert.are.equal("winograd F(7x7,3x3)", name(pass, 64, 64, 64, 14, 14, 3))
+            assert.are.equal("winograd F(7x7,3x3)", name(pass, 64, 32, 32, 28, 28, 3))
+            assert.are.equal("winograd F(4x4,3x3)", name(pass, 8, 64, 64, 14, 14, 3))
             -- 12x12: 2 x 2 tiles of 7, but no fewer products than F(4x4)'s 3 x 3 tiles of 4
             assert.are_not.equal("winograd F(7x7,3x3)", name(pass, 64, 32, 32, 12, 12, 3))
             assert.are.equal(avx512 and "winograd F(4x4,3x3)" or "winograd F(2x2,3x3)", name(pass, 64, 32, 32, 20, 20, 3))

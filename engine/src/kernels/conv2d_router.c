@@ -100,11 +100,12 @@ nvp_conv_algorithm nvp_get_conv_algorithm(void) { return forced; }
  *     1.1-1.2x F(2x2) at 64->64 @14x14, 1.5-1.6x at 128->128 @16x16) and >= 28x28 (1.1-1.4x), F(2x2)
  *     on 17-27 wide planes, where F(4x4)'s transforms run along half-empty vectors.
  *   - AVX-512 transforms (rows in registers up to 32 columns): F(4x4) on planes of >= 14x14, where it
- *     wins (27 % fewer products than F(2x2) per 14x14 plane, 44 % at 16x16); F(7x7) on the planes of
- *     2 x 2 or 4 x 4 tiles of 7 (8-14 and 22-28 wide) where it does at most 0.8x F(4x4)'s products
- *     (14x14: 0.56x, 28x28: 0.73x; 16x16 and 32x32 stay F(4x4)). Batch 64, fwd / data / filter,
- *     F(7x7) / F(4x4): 64->64 @14x14 0.70-0.94 / 0.74-0.95 / 0.74-0.96, 32->32 @28x28 0.83-0.91 /
- *     0.82-0.98 / 1.04-1.07 (experiments/results/bench.md, section I). Only from F7_MIN_IMAGES images:
+ *     wins (27 % fewer products than F(2x2) per 14x14 plane, 44 % at 16x16).
+ *   - Both vector paths: F(7x7) on the planes of 2 x 2 or 4 x 4 tiles of 7 (8-14 and 22-28 wide) where
+ *     it does at most 0.8x F(4x4)'s products (14x14: 0.56x, 28x28: 0.73x; 16x16 and 32x32 stay
+ *     F(4x4)). Batch 64, fwd / data / filter, F(7x7) / F(4x4): AVX-512 64->64 @14x14 0.70-0.94 /
+ *     0.74-0.95 / 0.74-0.96, 32->32 @28x28 0.83-0.91 / 0.82-0.98 / 1.04-1.07; AVX2 0.81 / 0.85 / 1.03
+ *     and 0.82 / 0.83 / 0.85 (experiments/results/bench.md, section I). Only from F7_MIN_IMAGES images:
  *     below, F(7x7)'s filter transforms (81 points a filter) and its 14x14 groups of 4 images with 1-2
  *     filled cost more than it saves (64->64 @14x14, one image: 0.265 / 0.339 / 0.413 ms vs F(4x4)'s
  *     0.129 / 0.101 / 0.247; 8 images: even).
@@ -123,7 +124,7 @@ static int winograd_tile(int pass, int64_t n, int64_t cin, int64_t cout, int64_t
     int f4 = isa == NVP_ISA_AVX512 ? h >= 14 && width >= 14
                                    : (h >= 14 && width >= 14 && width <= 16) || (h >= 28 && width >= 28);
     int tile = f4 ? 4 : 2;
-    if (isa == NVP_ISA_AVX512 && n >= F7_MIN_IMAGES && nvp_winograd_f7_fast(h, width) &&
+    if (isa != NVP_ISA_SCALAR && n >= F7_MIN_IMAGES && nvp_winograd_f7_fast(h, width) &&
         5 * 81 * ((h + 6) / 7) * ((width + 6) / 7) <= 4 * 36 * ((h + 3) / 4) * ((width + 3) / 4))
         tile = 7;
     return cin >= 16 || forced == NVP_CONV_WINOGRAD ? tile : 0;

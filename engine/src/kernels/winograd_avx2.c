@@ -251,12 +251,16 @@ static void output_plane(float *y, const float *mt, int64_t xs, int64_t h, int64
         output_m(y, mt, xs, h, width, 4, bias, add, work);
 }
 
-/* Several planes: F(2x2) and F(4x4) one plane at a time; F(7x7) by the scalar transforms (the
- * router takes it on the avx512 path only). */
+/* Several planes: F(2x2) and F(4x4) one plane at a time; F(7x7) by winograd_f7_avx2.c where it has
+ * them, else by the scalar transforms (the router does not take F(7x7) there). */
 static int64_t plane_tiles(int64_t h, int64_t width, int m) { return ((h + m - 1) / m) * ((width + m - 1) / m); }
 
 static void input_avx2(float *v, int64_t xs, const float *x, int64_t stride, int64_t planes, int64_t h, int64_t width,
                        int m, float *work) {
+    if (m == 7 && nvp_winograd_f7_avx2_fits(h, width)) {
+        nvp_winograd_f7_input_avx2(v, xs, x, stride, planes, h, width, 0, work);
+        return;
+    }
     if (m == 7) {
         nvp_winograd_transforms_ref.input(v, xs, x, stride, planes, h, width, m, work);
         return;
@@ -266,6 +270,10 @@ static void input_avx2(float *v, int64_t xs, const float *x, int64_t stride, int
 
 static void grad_avx2(float *v, int64_t xs, const float *dy, int64_t stride, int64_t planes, int64_t h, int64_t width,
                       int m, float *work) {
+    if (m == 7 && nvp_winograd_f7_avx2_fits(h, width)) {
+        nvp_winograd_f7_input_avx2(v, xs, dy, stride, planes, h, width, 1, work);
+        return;
+    }
     if (m == 7) {
         nvp_winograd_transforms_ref.grad(v, xs, dy, stride, planes, h, width, m, work);
         return;
@@ -275,6 +283,10 @@ static void grad_avx2(float *v, int64_t xs, const float *dy, int64_t stride, int
 
 static void output_avx2(float *y, int64_t stride, int64_t planes, const float *mt, int64_t xs, int64_t h, int64_t width,
                         int m, float bias, const float *add, float *work) {
+    if (m == 7 && nvp_winograd_f7_avx2_fits(h, width)) {
+        nvp_winograd_f7_output_avx2(y, stride, planes, mt, xs, h, width, bias, add, work);
+        return;
+    }
     if (m == 7) {
         nvp_winograd_transforms_ref.output(y, stride, planes, mt, xs, h, width, m, bias, add, work);
         return;

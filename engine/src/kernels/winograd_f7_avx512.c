@@ -19,78 +19,15 @@
 #define INLINE static inline __attribute__((always_inline))
 enum { M = 7, A = 9, LANES = 16 };
 
-/* The stages, factored (term by term: 62, 45 and 56 FMAs; here 35, 29 and 29 operations). Points
- * p = 0, 1, -1, 1/2, -1/2, 3, 3/2, -3/2, inf; M(x) = (x^2 - 3x) P(x^2), P(y) = (y - 1)(y - 1/4)
- * (y - 9/4) = y^3 + P2 y^2 + P1 y + P0. B^T's row k holds the coefficients of M(x) / (x - p_k):
- *   p = 0:   (x - 3) P(x^2)              -> sum_i P_i a_i,  a_i = d[2i+1] - 3 d[2i]  (P3 = 1)
- *   p = 3:   x P(x^2)                    -> sum_i P_i d[2i+1]
- *   inf:     M(x)                        -> sum_i P_i b_i,  b_i = d[2i+2] - 3 d[2i+1]
- *   p, -p:   (x +- p)(x^2 - 3x) Q(x^2),  Q = P / (y - p^2) = y^2 + Q1 y + Q0
- *            -> E +- p F,  E = Q0 a_1 + Q1 a_2 + a_3,  F = Q0 b_0 + Q1 b_1 + b_2
- * A's row k is p_k^i (gradient), A^T's (output) the same by columns: the pairs +-p share their even
- * and odd parts. (Checked against the matrices in exact arithmetic; the specs bound the rounding.) */
-#define F7_SET(c) _mm512_set1_ps(c)
-#define F7_FMA(c, a, b) _mm512_fmadd_ps(F7_SET(c), a, b)
-
-/* t[0..9) = B^T d (input: 9 taps) or A d (gradient: 7 taps) */
-INLINE void stage_in(__m512 *t, const __m512 *d, const int grad) {
-    if (grad) { /* t[k] = sum_i p_k^i d[i] */
-        __m512 ev1 = _mm512_add_ps(_mm512_add_ps(d[0], d[2]), _mm512_add_ps(d[4], d[6]));
-        __m512 od1 = _mm512_add_ps(_mm512_add_ps(d[1], d[3]), d[5]);
-        __m512 evh = F7_FMA(1.0f / 4, d[2], F7_FMA(1.0f / 16, d[4], F7_FMA(1.0f / 64, d[6], d[0])));
-        __m512 odh = F7_FMA(1.0f / 2, d[1], F7_FMA(1.0f / 8, d[3], _mm512_mul_ps(F7_SET(1.0f / 32), d[5])));
-        __m512 ev3 = F7_FMA(9.0f / 4, d[2], F7_FMA(81.0f / 16, d[4], F7_FMA(729.0f / 64, d[6], d[0])));
-        __m512 od3 = F7_FMA(3.0f / 2, d[1], F7_FMA(27.0f / 8, d[3], _mm512_mul_ps(F7_SET(243.0f / 32), d[5])));
-        t[0] = d[0];
-        t[1] = _mm512_add_ps(ev1, od1);
-        t[2] = _mm512_sub_ps(ev1, od1);
-        t[3] = _mm512_add_ps(evh, odh);
-        t[4] = _mm512_sub_ps(evh, odh);
-        t[5] = F7_FMA(3.0f, F7_FMA(3.0f, F7_FMA(3.0f, F7_FMA(3.0f, F7_FMA(3.0f, F7_FMA(3.0f, d[6], d[5]), d[4]), d[3]),
-                                                  d[2]), d[1]), d[0]);
-        t[6] = _mm512_add_ps(ev3, od3);
-        t[7] = _mm512_sub_ps(ev3, od3);
-        t[8] = d[6];
-        return;
-    }
-    const float p0 = -9.0f / 16, p1 = 49.0f / 16, p2 = -7.0f / 2;
-    __m512 a[4], b[4];
-#pragma GCC unroll 4
-    for (int i = 0; i < 4; i++) {
-        a[i] = F7_FMA(-3.0f, d[2 * i], d[2 * i + 1]);
-        b[i] = F7_FMA(-3.0f, d[2 * i + 1], d[2 * i + 2]);
-    }
-    t[0] = F7_FMA(p0, a[0], F7_FMA(p1, a[1], F7_FMA(p2, a[2], a[3])));
-    t[5] = F7_FMA(p0, d[1], F7_FMA(p1, d[3], F7_FMA(p2, d[5], d[7])));
-    t[8] = F7_FMA(p0, b[0], F7_FMA(p1, b[1], F7_FMA(p2, b[2], b[3])));
-    /* the pairs (k, k + 1) = +-p: Q0, Q1 of P / (y - p^2) */
-    const float pp[3] = {1.0f, 1.0f / 2, 3.0f / 2}, q0[3] = {9.0f / 16, 9.0f / 4, 1.0f / 4},
-                q1[3] = {-5.0f / 2, -13.0f / 4, -5.0f / 4};
-    const int kp[3] = {1, 3, 6};
-#pragma GCC unroll 3
-    for (int n = 0; n < 3; n++) {
-        __m512 e = F7_FMA(q0[n], a[1], F7_FMA(q1[n], a[2], a[3]));
-        __m512 f = F7_FMA(q0[n], b[0], F7_FMA(q1[n], b[1], b[2]));
-        t[kp[n]] = F7_FMA(pp[n], f, e);
-        t[kp[n] + 1] = F7_FMA(-pp[n], f, e);
-    }
-}
-
-/* y[0..7) = A^T d (output: 9 values): y_r = sum_k p_k^r d[k] + [r = 6] d[8] */
-INLINE void stage_out(__m512 *y, const __m512 *d) {
-    __m512 s1 = _mm512_add_ps(d[1], d[2]), e1 = _mm512_sub_ps(d[1], d[2]);
-    __m512 s3 = _mm512_add_ps(d[3], d[4]), e3 = _mm512_sub_ps(d[3], d[4]);
-    __m512 s6 = _mm512_add_ps(d[6], d[7]), e6 = _mm512_sub_ps(d[6], d[7]);
-    y[0] = _mm512_add_ps(_mm512_add_ps(d[0], s1), _mm512_add_ps(_mm512_add_ps(s3, d[5]), s6));
-    float h = 1.0f, three = 1.0f, th = 1.0f; /* (1/2)^r, 3^r, (3/2)^r: exact in float */
-#pragma GCC unroll 6
-    for (int r = 1; r < M; r++) {
-        h *= 0.5f, three *= 3.0f, th *= 1.5f;
-        int even = r % 2 == 0;
-        __m512 v = F7_FMA(h, even ? s3 : e3, F7_FMA(three, d[5], F7_FMA(th, even ? s6 : e6, even ? s1 : e1)));
-        y[r] = r == 6 ? _mm512_add_ps(v, d[8]) : v;
-    }
-}
+#define F7_VEC __m512
+#define F7_ADD(a, b) _mm512_add_ps(a, b)
+#define F7_SUB(a, b) _mm512_sub_ps(a, b)
+#define F7_MUL(c, a) _mm512_mul_ps(_mm512_set1_ps(c), a)
+#define F7_FMA(c, a, b) _mm512_fmadd_ps(_mm512_set1_ps(c), a, b)
+#define F7_NAME(name) name##_f7_512
+#include "winograd_f7_stages.h" /* stage_in_f7_512, stage_out_f7_512 */
+#define stage_in stage_in_f7_512
+#define stage_out stage_out_f7_512
 
 static inline __mmask16 first_lanes(int64_t count) {
     return count >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (count > 0 ? count : 0)) - 1u);

@@ -90,6 +90,13 @@ void nvp_winograd_f7_input_avx512(float *v, int64_t xs, const float *x, int64_t 
                                   int64_t width, int grad, float *work);
 void nvp_winograd_f7_output_avx512(float *y, int64_t stride, int64_t planes, const float *mt, int64_t xs, int64_t h,
                                    int64_t width, float bias, const float *add, float *work);
+/* winograd_f7_avx2.c: their AVX2 twins, 8 tiles a ymm, for 2 x 2-tile planes 9-14 wide and 4 x 4-tile
+ * planes (the others: the scalar transforms) */
+int nvp_winograd_f7_avx2_fits(int64_t h, int64_t width);
+void nvp_winograd_f7_input_avx2(float *v, int64_t xs, const float *x, int64_t stride, int64_t planes, int64_t h,
+                                int64_t width, int grad, float *work);
+void nvp_winograd_f7_output_avx2(float *y, int64_t stride, int64_t planes, const float *mt, int64_t xs, int64_t h,
+                                 int64_t width, float bias, const float *add, float *work);
 
 /* The transform matrices, row-major: BT (alpha, alpha), G (alpha, 3), AT (m, alpha); index
  * NVP_WINOGRAD_INDEX(m): 0 = F(2x2), 1 = F(4x4), 2 = F(7x7). Static in the header so the vector
