@@ -255,30 +255,28 @@ static void output_plane(float *y, const float *mt, int64_t xs, int64_t h, int64
  * them, else by the scalar transforms (the router does not take F(7x7) there). */
 static int64_t plane_tiles(int64_t h, int64_t width, int m) { return ((h + m - 1) / m) * ((width + m - 1) / m); }
 
+/* the input (grad = 0) or gradient (grad = 1) transform of the call's planes */
+static void planes_in(float *v, int64_t xs, const float *x, int64_t stride, int64_t planes, int64_t h, int64_t width,
+                      int m, float *work, int grad) {
+    if (m == 7 && nvp_winograd_f7_avx2_fits(h, width))
+        nvp_winograd_f7_input_avx2(v, xs, x, stride, planes, h, width, grad, work);
+    else if (m == 7 && grad)
+        nvp_winograd_transforms_ref.grad(v, xs, x, stride, planes, h, width, m, work);
+    else if (m == 7)
+        nvp_winograd_transforms_ref.input(v, xs, x, stride, planes, h, width, m, work);
+    else
+        for (int64_t j = 0; j < planes; j++)
+            (grad ? grad_plane : input_plane)(v + j * plane_tiles(h, width, m), xs, x + j * stride, h, width, m, work);
+}
+
 static void input_avx2(float *v, int64_t xs, const float *x, int64_t stride, int64_t planes, int64_t h, int64_t width,
                        int m, float *work) {
-    if (m == 7 && nvp_winograd_f7_avx2_fits(h, width)) {
-        nvp_winograd_f7_input_avx2(v, xs, x, stride, planes, h, width, 0, work);
-        return;
-    }
-    if (m == 7) {
-        nvp_winograd_transforms_ref.input(v, xs, x, stride, planes, h, width, m, work);
-        return;
-    }
-    for (int64_t j = 0; j < planes; j++) input_plane(v + j * plane_tiles(h, width, m), xs, x + j * stride, h, width, m, work);
+    planes_in(v, xs, x, stride, planes, h, width, m, work, 0);
 }
 
 static void grad_avx2(float *v, int64_t xs, const float *dy, int64_t stride, int64_t planes, int64_t h, int64_t width,
                       int m, float *work) {
-    if (m == 7 && nvp_winograd_f7_avx2_fits(h, width)) {
-        nvp_winograd_f7_input_avx2(v, xs, dy, stride, planes, h, width, 1, work);
-        return;
-    }
-    if (m == 7) {
-        nvp_winograd_transforms_ref.grad(v, xs, dy, stride, planes, h, width, m, work);
-        return;
-    }
-    for (int64_t j = 0; j < planes; j++) grad_plane(v + j * plane_tiles(h, width, m), xs, dy + j * stride, h, width, m, work);
+    planes_in(v, xs, dy, stride, planes, h, width, m, work, 1);
 }
 
 static void output_avx2(float *y, int64_t stride, int64_t planes, const float *mt, int64_t xs, int64_t h, int64_t width,
@@ -312,7 +310,7 @@ static void activate_avx2(float *dst, const float *x, int64_t p, float mean, flo
 static const nvp_winograd_transforms transforms_avx2 = {input_avx2, grad_avx2, output_avx2, nvp_winograd_filter_avx2,
                                                         activate_avx2};
 
-// y: (N,Cout,H,W) [+]= conv3x3(x: (N,Cin,H,W), w: (Cout,Cin,3,3)) + b: (Cout) (b may be NULL); tile = 2 or 4
+// y: (N,Cout,H,W) [+]= conv3x3(x: (N,Cin,H,W), w: (Cout,Cin,3,3)) + b: (Cout) (b may be NULL); tile = 2, 4 or 7
 nvp_status nvp_winograd_forward_avx2(float *y, const float *x, const float *w, const float *b, int64_t n,
                                      int64_t cin, int64_t cout, int64_t h, int64_t width, int tile, int accumulate) {
     return nvp_winograd_forward_with(&transforms_avx2, "nvp_winograd_forward", y, accumulate ? y : NULL, x, NULL, w, b,

@@ -384,20 +384,10 @@ static void output_group(float *y, int64_t stride, int64_t nplanes, const float 
                          int64_t width, int64_t t, int64_t tw, float bias, const float *add, __mmask16 live,
                          float *buf) {
     float *out = buf + M * A * LANES;
-    for (int l = 0; l < A; l++) { /* along y: buf[rr][l] = sum_k AT[rr][k] M[k*9 + l] */
-        __m512 d[A], z[M];
-#pragma GCC unroll 9
-        for (int k = 0; k < A; k++) d[k] = _mm512_maskz_loadu_ps(live, mt + (k * A + l) * xs);
-        stage_out(z, d);
-#pragma GCC unroll 7
-        for (int rr = 0; rr < M; rr++) _mm512_storeu_ps(buf + (rr * A + l) * LANES, z[rr]);
-    }
-    for (int rr = 0; rr < M; rr++) { /* along x: out[rr][cc] = bias + sum_l AT[cc][l] buf[rr][l] */
-        __m512 d[A], z[M];
-#pragma GCC unroll 9
-        for (int l = 0; l < A; l++) d[l] = _mm512_loadu_ps(buf + (rr * A + l) * LANES);
-        d[1] = _mm512_add_ps(d[1], _mm512_set1_ps(bias));
-        stage_out(z, d);
+    output_along_y(buf, mt, xs, live);
+    for (int rr = 0; rr < M; rr++) {
+        __m512 z[M];
+        output_along_x(z, buf, rr, bias);
 #pragma GCC unroll 7
         for (int cc = 0; cc < M; cc++) _mm512_storeu_ps(out + (rr * M + cc) * LANES, z[cc]);
     }

@@ -3,7 +3,7 @@
  * transforms), winograd_avx2.c and winograd_avx512.c (the vector ones) share, and the entries the conv
  * router (conv2d_router.c) calls. Not part of nvp.h, never exported.
  *
- * Winograd F(m x m, 3 x 3) (Lavin & Gray 2016), m = 2 or 4, alpha = m + 2, tiles of one plane at
+ * Winograd F(m x m, 3 x 3) (Lavin & Gray 2016), m = 2, 4 or 7, alpha = m + 2, tiles of one plane at
  * stride m: tile (ty, tx) covers output rows m*ty .. m*ty+m-1 and reads input rows m*ty-1 ..
  * m*ty+m (pad 1). TH = ceil(H/m), TW = ceil(W/m) tiles, T = TH*TW per plane, tile t = ty*TW + tx.
  * A transformed plane is alpha^2 rows: element xi = k*alpha + l of tile t sits at v[xi*xs + t].
@@ -187,13 +187,13 @@ nvp_status nvp_winograd_backward_with(const nvp_winograd_transforms *tf, const c
                                       const float *w, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width,
                                       int tile, int accumulate_dx);
 
-/* Winograd F(tile x tile, 3x3) convolutions (3x3, pad 1, stride 1 only; tile = 2 or 4), the contract of
+/* Winograd F(tile x tile, 3x3) convolutions (3x3, pad 1, stride 1 only; tile = 2, 4 or 7), the contract of
  * nvp_conv2d_forward / nvp_conv2d_backward (dw, db accumulate, dx as accumulate_dx says; dx, dw, db may be
  * NULL). The conv router picks them for the 3x3 shapes where they win. The unsuffixed entries go through
  * winograd.c's op table (nvp_winograd_select): _ref has the scalar tile transforms, _avx2 the AVX2 ones,
  * _avx512 the AVX-512 ones (NVP_STATUS_UNSUPPORTED on a CPU without AVX-512); all multiply with
- * nvp_gemm_small. F(4x4) does 4x fewer multiplies than the direct conv and F(2x2) 2.25x, at a larger
- * float32 error (winograd.c).
+ * nvp_gemm_small. F(7x7) does 5.4x fewer multiplies than the direct conv, F(4x4) 4x and F(2x2) 2.25x,
+ * at a larger float32 error (winograd.c, docs/winograd_f7.md).
  *   forward:      y = (accumulate ? y : 0) + conv3x3(x) + b
  *   forward_add:  y = r + conv3x3(x) + b, r given: y itself or a tensor disjoint from it (the residual
  *                 sum of a ResNet block in one pass over y)
