@@ -51,11 +51,10 @@ local shapes = {
     {1, 2, 3, 5, 67}, -- and under F(4x4)
     {2, 5, 6, 9, 13}, {1, 3, 4, 18, 15}, -- F(4x4)'s AVX2 pairs of tile rows (W 13-16): an odd number of them
     {1, 75, 70, 5, 6}, -- the vector filter transform's 64-column blocks, a block of 8 and a scalar tail
-    -- F(7x7)'s AVX-512 transforms take planes of 1, 2, 4, 8 or 16 tiles (16 tiles a vector across the
-    -- images; 7x9, 9x28, 6x25 above by gathers; 13x11, 9x13 by the 2 x 2-tile transposes; 28x28 by
-    -- the 4 x 4-tile ones): two or more vectors of images, the last one short; ragged 2 x 2 and
-    -- 4 x 4-tile planes
-    {11, 9, 7, 14, 14}, {3, 17, 6, 28, 28}, {20, 3, 5, 7, 7}, {5, 4, 5, 8, 12}, {2, 5, 6, 23, 25},
+    -- F(7x7)'s vector transforms take planes of 2 x 2 tiles of 7 (13x11, 9x13 above; 16 or 8 tiles a
+    -- vector across the images) and 4 x 4 tiles (28x28), the others (7x9, 9x28, ...) the scalar ones:
+    -- two or more vectors of images, the last one short; ragged 2 x 2- and 4 x 4-tile planes, 8 wide
+    {11, 9, 7, 14, 14}, {3, 17, 6, 28, 28}, {20, 3, 5, 7, 7}, {5, 4, 5, 8, 12}, {2, 5, 6, 23, 25}, {3, 4, 3, 9, 8},
 }
 
 local function problem(s)

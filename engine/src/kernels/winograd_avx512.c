@@ -382,7 +382,8 @@ static void grad_plane(float *v, int64_t xs, const float *dy, int64_t h, int64_t
 }
 
 static void output_plane(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, int m, float bias,
-                         const float *add) {
+                         const float *add, float *work) {
+    (void)work; /* the A stages stay in registers */
     if (rows_fit(width, m) && m == 2)
         rows_output(y, mt, xs, h, width, 2, bias, add);
     else if (rows_fit(width, m))
@@ -393,44 +394,20 @@ static void output_plane(float *y, const float *mt, int64_t xs, int64_t h, int64
         output_m(y, mt, xs, h, width, 4, bias, add);
 }
 
-/* Several planes: F(2x2) and F(4x4) one plane at a time; F(7x7) by winograd_f7_avx512.c where a
- * plane's tiles divide a vector's 16 (the router takes it there only), else the scalar transforms. */
-static int64_t plane_tiles(int64_t h, int64_t width, int m) { return ((h + m - 1) / m) * ((width + m - 1) / m); }
-
-/* the input (grad = 0) or gradient (grad = 1) transform of the call's planes */
-static void planes_in(float *v, int64_t xs, const float *x, int64_t stride, int64_t planes, int64_t h, int64_t width,
-                      int m, float *work, int grad) {
-    if (m == 7 && nvp_winograd_f7_fits(h, width))
-        nvp_winograd_f7_input_avx512(v, xs, x, stride, planes, h, width, grad, work);
-    else if (m == 7 && grad)
-        nvp_winograd_transforms_ref.grad(v, xs, x, stride, planes, h, width, m, work);
-    else if (m == 7)
-        nvp_winograd_transforms_ref.input(v, xs, x, stride, planes, h, width, m, work);
-    else
-        for (int64_t j = 0; j < planes; j++)
-            (grad ? grad_plane : input_plane)(v + j * plane_tiles(h, width, m), xs, x + j * stride, h, width, m, work);
-}
-
+/* Several planes: nvp_winograd_planes_in / _out with this path's transforms */
 static void input_avx512(float *v, int64_t xs, const float *x, int64_t stride, int64_t planes, int64_t h,
                          int64_t width, int m, float *work) {
-    planes_in(v, xs, x, stride, planes, h, width, m, work, 0);
+    nvp_winograd_planes_in(v, xs, x, stride, planes, h, width, m, work, 0, input_plane, nvp_winograd_f7_input_avx512);
 }
 
 static void grad_avx512(float *v, int64_t xs, const float *dy, int64_t stride, int64_t planes, int64_t h,
                         int64_t width, int m, float *work) {
-    planes_in(v, xs, dy, stride, planes, h, width, m, work, 1);
+    nvp_winograd_planes_in(v, xs, dy, stride, planes, h, width, m, work, 1, grad_plane, nvp_winograd_f7_input_avx512);
 }
 
 static void output_avx512(float *y, int64_t stride, int64_t planes, const float *mt, int64_t xs, int64_t h,
                           int64_t width, int m, float bias, const float *add, float *work) {
-    if (m == 7 && nvp_winograd_f7_fits(h, width))
-        nvp_winograd_f7_output_avx512(y, stride, planes, mt, xs, h, width, bias, add, work);
-    else if (m == 7)
-        nvp_winograd_transforms_ref.output(y, stride, planes, mt, xs, h, width, m, bias, add, work);
-    else /* (the F(2x2) and F(4x4) output transforms keep the A stages in registers: no work) */
-        for (int64_t j = 0; j < planes; j++)
-            output_plane(y + j * stride, mt + j * plane_tiles(h, width, m), xs, h, width, m, bias,
-                         add ? add + j * stride : NULL);
+    nvp_winograd_planes_out(y, stride, planes, mt, xs, h, width, m, bias, add, work, output_plane, nvp_winograd_f7_output_avx512);
 }
 
 /* As batchnorm_avx2.c's affine_row with relu (FMA, then max; the masked tail is the same fmaf). */

@@ -1,7 +1,7 @@
 /*
  * winograd_f7_avx2.c -- F(7x7,3x3)'s tile transforms on AVX2, the ymm twins of winograd_f7_avx512.c's
  * in-register ones (layouts: winograd_internal.h; the stages: winograd_f7_stages.h), for planes of
- * 2 x 2 tiles of 7 (9-14 wide, 8-14 high) and 4 x 4 tiles (22-28): the stage along y on plane rows
+ * 2 x 2 tiles of 7 (8-14 wide and high) and 4 x 4 tiles (22-28: nvp_winograd_f7_fast): the stage along y on plane rows
  * (two ymm a row of 16 columns), 4 x 4 transposes in the 128-bit halves turn the columns into tile
  * lanes, the stage along x runs on those; the output transform reverses it with 8 x 8 transposes. A
  * vector holds 8 tiles: two 2 x 2-tile planes, lane 4q + 2tx + ty (plane q: the AVX-512 order, 4 planes
@@ -25,10 +25,7 @@ enum { M = 7, A = 9, LANES = 8 };
 #define F7_NAME(name) name##_f7_256
 #include "winograd_f7_stages.h" /* stage_in_f7_256, stage_out_f7_256 */
 
-static inline int pairs_fit(int64_t h, int64_t width) { return h >= 8 && h <= 14 && width >= 9 && width <= 14; }
-static inline int quads_fit(int64_t h, int64_t width) { return h >= 22 && h <= 28 && width >= 22 && width <= 28; }
-
-int nvp_winograd_f7_avx2_fits(int64_t h, int64_t width) { return pairs_fit(h, width) || quads_fit(h, width); }
+static inline int pairs_fit(int64_t h, int64_t width) { return h <= 14 && nvp_winograd_f7_fast(h, width); }
 
 /* lane c of the mask: column c0 + c + off inside [0, width) (all bits set: maskload's sign) */
 static inline __m256i cols_inside(int64_t c0, int off, int64_t width) {

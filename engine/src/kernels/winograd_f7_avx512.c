@@ -1,15 +1,11 @@
 /*
  * winograd_f7_avx512.c -- F(7x7,3x3)'s tile transforms on AVX-512 (the matrices and the layouts:
- * winograd_internal.h). A vector holds 16 tiles of the call's planes, lane L = tile L % T of plane
- * L / T (T = tiles a plane, a divisor of 16: nvp_winograd_f7_fits), so its lanes are 16 contiguous
- * columns of V or M: the driver passes the chunk's images of one channel, four 14x14 planes of 4
- * tiles or one 28x28 plane of 16 per vector. One plane at a time, a 14x14 plane would fill 4 lanes.
- *   input / gradient: tap (i, j) of every lane's tile by one masked gather straight from the planes
- *     (the zero padding and the rows and columns past the plane are the masked-off lanes: no padded
- *     copy), the stages along y per column tap, parked in an L1 buffer, then along x per row.
- *   output: A^T along y, then along x (the bias enters once through element 1: A's column 1 is all
- *     ones), the 49 output phases parked in an L1 buffer, and every output row gathered out of it.
- * The stages run factored (stage_in, stage_out: about half the operations of the matrices' terms).
+ * winograd_internal.h; the stages: winograd_f7_stages.h) for the planes nvp_winograd_f7_fast takes,
+ * 2 x 2 or 4 x 4 tiles of 7. A vector holds 16 tiles of the call's planes (the driver passes the
+ * chunk's images of one channel): four 2 x 2-tile planes or one 4 x 4-tile plane, so its lanes are 16
+ * contiguous columns of V or M; one 14x14 plane at a time would fill 4 lanes. Masked gathers of
+ * each tap (any plane) were tried first: vgatherdps is microcoded on Zen 4, ~3200 cycles per 16
+ * tiles at 14x14 (experiments/results/bench.md, section I). Other planes take the scalar transforms.
  * Compiled with -mavx2 -mfma -mavx512f/cd/bw/dq/vl; reached only through winograd_avx512.c.
  */
 #include "winograd_internal.h"
@@ -32,78 +28,14 @@ enum { M = 7, A = 9, LANES = 16 };
 static inline __mmask16 first_lanes(int64_t count) {
     return count >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (count > 0 ? count : 0)) - 1u);
 }
-
-/* Lane L's plane L / T and tile (ty, tx) of a group of whole planes. */
-typedef struct {
-    __m512i plane, ty, tx;
-} lane_tiles;
-
-static lane_tiles lanes_of(int64_t t, int64_t tw) {
-    lane_tiles lt;
-    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    int sh_t = __builtin_ctzll((unsigned long long)t); /* t and tw divide 16: powers of two */
-    int sh_w = __builtin_ctzll((unsigned long long)tw);
-    __m512i tile = _mm512_and_si512(iota, _mm512_set1_epi32((int)t - 1));
-    lt.plane = _mm512_srli_epi32(iota, (unsigned)sh_t);
-    lt.ty = _mm512_srli_epi32(tile, (unsigned)sh_w);
-    lt.tx = _mm512_and_si512(tile, _mm512_set1_epi32((int)tw - 1));
-    return lt;
-}
-
-/* The input (grad = 0: B^T d B, taps from row 7ty - 1, column 7tx - 1, zero padded) or gradient
- * (grad = 1: A dy A^T of the 7 x 7 blocks, zeros past the edge) transform of one group of 16 / T
- * planes (`live` lanes). x: the group's first plane. */
-INLINE void input_group(float *v, int64_t xs, const float *x, int64_t stride, int64_t h, int64_t width,
-                        const lane_tiles *lt, __mmask16 live, const int grad, float *buf) {
-    const int taps = grad ? M : A, off = grad ? 0 : -1;
-    __m512i row0 = _mm512_add_epi32(_mm512_mullo_epi32(lt->ty, _mm512_set1_epi32(M)), _mm512_set1_epi32(off));
-    __m512i col0 = _mm512_add_epi32(_mm512_mullo_epi32(lt->tx, _mm512_set1_epi32(M)), _mm512_set1_epi32(off));
-    __m512i base = _mm512_add_epi32(_mm512_mullo_epi32(lt->plane, _mm512_set1_epi32((int)stride)),
-                                    _mm512_add_epi32(_mm512_mullo_epi32(row0, _mm512_set1_epi32((int)width)), col0));
-    __mmask16 rows_in[A], cols_in[A];
-#pragma GCC unroll 9
-    for (int i = 0; i < taps; i++) {
-        __m512i r = _mm512_add_epi32(row0, _mm512_set1_epi32(i)), c = _mm512_add_epi32(col0, _mm512_set1_epi32(i));
-        rows_in[i] = _mm512_mask_cmpge_epi32_mask(live, r, _mm512_setzero_si512()) &
-                     _mm512_cmplt_epi32_mask(r, _mm512_set1_epi32((int)h));
-        cols_in[i] = _mm512_cmpge_epi32_mask(c, _mm512_setzero_si512()) &
-                     _mm512_cmplt_epi32_mask(c, _mm512_set1_epi32((int)width));
-    }
-    /* along y, one column tap j at a time: buf[k][j] = sum_i C[k][i] tap(i, j) */
-#pragma GCC unroll 1
-    for (int j = 0; j < taps; j++) {
-        __m512 d[A], t[A];
-#pragma GCC unroll 9
-        for (int i = 0; i < taps; i++) {
-            __m512i idx = _mm512_add_epi32(base, _mm512_set1_epi32((int)(i * width + j)));
-            d[i] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), rows_in[i] & cols_in[j], idx, x, 4);
-        }
-        stage_in(t, d, grad);
-#pragma GCC unroll 9
-        for (int k = 0; k < A; k++) _mm512_storeu_ps(buf + (k * A + j) * LANES, t[k]);
-    }
-    /* along x: v[k*9 + l] = sum_j C[l][j] buf[k][j] */
-#pragma GCC unroll 1
-    for (int k = 0; k < A; k++) {
-        __m512 d[A], t[A];
-#pragma GCC unroll 9
-        for (int j = 0; j < taps; j++) d[j] = _mm512_loadu_ps(buf + (k * A + j) * LANES);
-        stage_in(t, d, grad);
-#pragma GCC unroll 9
-        for (int l = 0; l < A; l++) _mm512_mask_storeu_ps(v + (k * A + l) * xs, live, t[l]);
-    }
-}
-
-/* ---- 14x14 and 28x28 planes: rows in registers, tiles into lanes by in-register transposes ----
+/* ---- rows in registers, tiles into lanes by in-register transposes ----
  *
- * The gathers above are microcoded on AMD Zen 4 (~30 cycles each: 3200 cycles a group of 16 tiles
- * at 14x14, perf), so the two plane sizes of the reference networks take these instead. The stage
- * along y runs on whole plane rows (lanes = columns), an in-register transpose turns the columns
- * into lanes over the tiles, the stage along x runs on those. The lane order inside a group of 16
- * is free (the products treat columns alike and the output transform undoes it): planes of 2 x 2
- * tiles (8 <= H, W <= 14), four planes a vector, lane 4 q + 2 tx + ty (plane q: a short group stays
- * inside its planes' columns); planes of 4 x 4
- * tiles (22 <= H, W <= 28), one plane a vector, lane 4 tx + ty. */
+ * The stage along y runs on whole plane rows (lanes = columns), an in-register transpose turns the
+ * columns into lanes over the tiles, the stage along x runs on those. The lane order inside a group
+ * of 16 is free (the products treat columns alike and the output transform undoes it): planes of
+ * 2 x 2 tiles (8 <= H, W <= 14), four planes a vector, lane 4 q + 2 tx + ty (plane q: a short group
+ * stays inside its planes' columns); planes of 4 x 4 tiles (22 <= H, W <= 28), one plane a vector,
+ * lane 4 tx + ty. */
 
 static inline int pairs_fit(int64_t h, int64_t width) { return h <= 14 && nvp_winograd_f7_fast(h, width); }
 static inline int quads_fit(int64_t h, int64_t width) { return h >= 22 && nvp_winograd_f7_fast(h, width); }
@@ -351,67 +283,15 @@ static void transform_planes(float *v, int64_t xs, const float *x, int64_t strid
             pairs_group(v + j0 * 4, xs, x + j0 * stride, stride, planes - j0 < 4 ? planes - j0 : 4, h, width, grad, buf);
         return;
     }
-    if (quads_fit(h, width)) {
-        for (int64_t j = 0; j < planes; j++) quads_plane(v + j * 16, xs, x + j * stride, h, width, grad, buf);
-        return;
-    }
-    int64_t th = (h + M - 1) / M, tw = (width + M - 1) / M, t = th * tw, per = LANES / t;
-    lane_tiles lt = lanes_of(t, tw);
-    for (int64_t j0 = 0; j0 < planes; j0 += per) {
-        __mmask16 live = first_lanes((planes - j0) * t);
-        input_group(v + j0 * t, xs, x + j0 * stride, stride, h, width, &lt, live, grad, buf);
-    }
+    for (int64_t j = 0; j < planes; j++) quads_plane(v + j * 16, xs, x + j * stride, h, width, grad, buf);
 }
 
 void nvp_winograd_f7_input_avx512(float *v, int64_t xs, const float *x, int64_t stride, int64_t planes, int64_t h,
                                   int64_t width, int grad, float *work) {
-    int64_t t = ((h + M - 1) / M) * ((width + M - 1) / M);
-    /* the gathers' offsets are 32-bit: planes too far apart go one at a time */
-    if (!pairs_fit(h, width) && !quads_fit(h, width) && ((LANES / t) * stride + h * width >= INT32_MAX / 2 || stride < 0)) {
-        for (int64_t j = 0; j < planes; j++)
-            nvp_winograd_f7_input_avx512(v + j * t, xs, x + j * stride, 0, 1, h, width, grad, work);
-        return;
-    }
     if (grad)
         transform_planes(v, xs, x, stride, planes, h, width, 1, work);
     else
         transform_planes(v, xs, x, stride, planes, h, width, 0, work);
-}
-
-/* The output transform of one group (its planes y + q*stride, q < nplanes): the 49 phases of every
- * lane into out[(rr*7 + cc)*16 + lane], then each output row gathered from there. */
-static void output_group(float *y, int64_t stride, int64_t nplanes, const float *mt, int64_t xs, int64_t h,
-                         int64_t width, int64_t t, int64_t tw, float bias, const float *add, __mmask16 live,
-                         float *buf) {
-    float *out = buf + M * A * LANES;
-    output_along_y(buf, mt, xs, live);
-    for (int rr = 0; rr < M; rr++) {
-        __m512 z[M];
-        output_along_x(z, buf, rr, bias);
-#pragma GCC unroll 7
-        for (int cc = 0; cc < M; cc++) _mm512_storeu_ps(out + (rr * M + cc) * LANES, z[cc]);
-    }
-    /* output column ox of a row: phase cc = ox % 7 of tile tx = ox / 7: out index cc*16 + tx (+ the
-     * row's phase and tile row) */
-    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    for (int64_t q = 0; q < nplanes; q++) {
-        float *yp = y + q * stride;
-        const float *ap = add ? add + q * stride : NULL;
-        for (int64_t c0 = 0; c0 < width; c0 += LANES) {
-            __m512i ox = _mm512_add_epi32(iota, _mm512_set1_epi32((int)c0));
-            __m512i tx = _mm512_srli_epi32(_mm512_mullo_epi32(ox, _mm512_set1_epi32(9363)), 16); /* ox / 7 (exact below 21845; ox < 112) */
-            __m512i cc = _mm512_sub_epi32(ox, _mm512_mullo_epi32(tx, _mm512_set1_epi32(M)));
-            __m512i col = _mm512_add_epi32(_mm512_slli_epi32(cc, 4), tx);
-            __mmask16 mk = first_lanes(width - c0);
-            for (int64_t oy = 0; oy < h; oy++) {
-                int64_t ty = oy / M, rr = oy % M;
-                __m512i idx = _mm512_add_epi32(col, _mm512_set1_epi32((int)(rr * M * LANES + q * t + ty * tw)));
-                __m512 row = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mk, idx, out, 4);
-                if (ap) row = _mm512_add_ps(row, _mm512_maskz_loadu_ps(mk, ap + oy * width + c0));
-                _mm512_mask_storeu_ps(yp + oy * width + c0, mk, row);
-            }
-        }
-    }
 }
 
 void nvp_winograd_f7_output_avx512(float *y, int64_t stride, int64_t planes, const float *mt, int64_t xs, int64_t h,
@@ -422,15 +302,6 @@ void nvp_winograd_f7_output_avx512(float *y, int64_t stride, int64_t planes, con
                          add ? add + j0 * stride : NULL, work);
         return;
     }
-    if (quads_fit(h, width)) {
-        for (int64_t j = 0; j < planes; j++)
-            quads_output(y + j * stride, mt + j * 16, xs, h, width, bias, add ? add + j * stride : NULL, work);
-        return;
-    }
-    int64_t th = (h + M - 1) / M, tw = (width + M - 1) / M, t = th * tw, per = LANES / t;
-    for (int64_t j0 = 0; j0 < planes; j0 += per) {
-        int64_t np = planes - j0 < per ? planes - j0 : per;
-        output_group(y + j0 * stride, stride, np, mt + j0 * t, xs, h, width, t, tw, bias,
-                     add ? add + j0 * stride : NULL, first_lanes(np * t), work);
-    }
+    for (int64_t j = 0; j < planes; j++)
+        quads_output(y + j * stride, mt + j * 16, xs, h, width, bias, add ? add + j * stride : NULL, work);
 }

@@ -73,16 +73,10 @@ void nvp_winograd_wide_grad_avx2(float *v, int64_t xs, const float *dy, int64_t 
 void nvp_winograd_wide_output_avx2(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, float bias,
                                    const float *add);
 
-/* winograd_f7_avx512.c: F(7x7)'s AVX-512 tile transforms, 16 tiles a vector across the call's planes:
- * for planes whose tile count divides 16 (14x14: 4, 28x28: 16, 7x7: 1), so a vector holds whole
- * planes. grad = 0: the input transform, 1: the gradient transform (the contract of
- * nvp_winograd_transforms). */
-static inline int nvp_winograd_f7_fits(int64_t h, int64_t width) {
-    int64_t t = ((h + 6) / 7) * ((width + 6) / 7);
-    return t >= 1 && 16 % t == 0;
-}
-/* The planes whose F(7x7) transforms need no gathers (2 x 2 or 4 x 4 tiles: in-register transposes),
- * the only ones the router gives F(7x7): the gathers are microcoded on AMD Zen 4. */
+/* winograd_f7_avx512.c and winograd_f7_avx2.c: F(7x7)'s vector tile transforms (16 or 8 tiles a
+ * vector across the call's planes, in-register transposes), for planes of 2 x 2 or 4 x 4 tiles of 7
+ * (the only ones the router gives F(7x7)); other planes take the scalar transforms. grad = 0: the
+ * input transform, 1: the gradient transform (the contract of nvp_winograd_transforms). */
 static inline int nvp_winograd_f7_fast(int64_t h, int64_t width) {
     return (h >= 8 && h <= 14 && width >= 8 && width <= 14) || (h >= 22 && h <= 28 && width >= 22 && width <= 28);
 }
@@ -90,13 +84,44 @@ void nvp_winograd_f7_input_avx512(float *v, int64_t xs, const float *x, int64_t 
                                   int64_t width, int grad, float *work);
 void nvp_winograd_f7_output_avx512(float *y, int64_t stride, int64_t planes, const float *mt, int64_t xs, int64_t h,
                                    int64_t width, float bias, const float *add, float *work);
-/* winograd_f7_avx2.c: their AVX2 twins, 8 tiles a ymm, for 2 x 2-tile planes 9-14 wide and 4 x 4-tile
- * planes (the others: the scalar transforms) */
-int nvp_winograd_f7_avx2_fits(int64_t h, int64_t width);
 void nvp_winograd_f7_input_avx2(float *v, int64_t xs, const float *x, int64_t stride, int64_t planes, int64_t h,
                                 int64_t width, int grad, float *work);
 void nvp_winograd_f7_output_avx2(float *y, int64_t stride, int64_t planes, const float *mt, int64_t xs, int64_t h,
                                  int64_t width, float bias, const float *add, float *work);
+
+/* The vector paths' transforms of a call's planes (winograd_avx2.c, winograd_avx512.c): F(2x2) and
+ * F(4x4) one plane at a time by the path's per-plane ones, F(7x7) by its f7 ones where
+ * nvp_winograd_f7_fast, else by the scalar transforms. Input (grad = 0) or gradient (grad = 1): */
+typedef void nvp_winograd_plane_fn(float *v, int64_t xs, const float *x, int64_t h, int64_t width, int m, float *work);
+static inline void nvp_winograd_planes_in(float *v, int64_t xs, const float *x, int64_t stride, int64_t planes,
+                                          int64_t h, int64_t width, int m, float *work, int grad,
+                                          nvp_winograd_plane_fn *plane,
+                                          __typeof__(nvp_winograd_f7_input_avx512) *f7) {
+    int64_t t = ((h + m - 1) / m) * ((width + m - 1) / m);
+    if (m == 7 && nvp_winograd_f7_fast(h, width))
+        f7(v, xs, x, stride, planes, h, width, grad, work);
+    else if (m == 7)
+        (grad ? nvp_winograd_transforms_ref.grad : nvp_winograd_transforms_ref.input)(v, xs, x, stride, planes, h,
+                                                                                      width, m, work);
+    else
+        for (int64_t j = 0; j < planes; j++) plane(v + j * t, xs, x + j * stride, h, width, m, work);
+}
+/* ... and output (plane: the path's per-plane output transform, its work unused) */
+typedef void nvp_winograd_plane_out_fn(float *y, const float *mt, int64_t xs, int64_t h, int64_t width, int m,
+                                       float bias, const float *add, float *work);
+static inline void nvp_winograd_planes_out(float *y, int64_t stride, int64_t planes, const float *mt, int64_t xs,
+                                           int64_t h, int64_t width, int m, float bias, const float *add, float *work,
+                                           nvp_winograd_plane_out_fn *plane,
+                                           __typeof__(nvp_winograd_f7_output_avx512) *f7) {
+    int64_t t = ((h + m - 1) / m) * ((width + m - 1) / m);
+    if (m == 7 && nvp_winograd_f7_fast(h, width))
+        f7(y, stride, planes, mt, xs, h, width, bias, add, work);
+    else if (m == 7)
+        nvp_winograd_transforms_ref.output(y, stride, planes, mt, xs, h, width, m, bias, add, work);
+    else
+        for (int64_t j = 0; j < planes; j++)
+            plane(y + j * stride, mt + j * t, xs, h, width, m, bias, add ? add + j * stride : NULL, work);
+}
 
 /* The transform matrices, row-major: BT (alpha, alpha), G (alpha, 3), AT (m, alpha); index
  * NVP_WINOGRAD_INDEX(m): 0 = F(2x2), 1 = F(4x4), 2 = F(7x7). Static in the header so the vector
