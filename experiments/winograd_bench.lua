@@ -2,7 +2,7 @@
 -- counting DIRECT-convolution FLOPs (2 * N*Cout*Cin*9*H*W) for every path, so Winograd's saving shows:
 --   im2col  nvp_conv2d_* with the per-image im2col forced (nvp_set_conv_algorithm(NVP_CONV_IM2COL))
 --   wino2   nvp_conv2d_* with Winograd F(2x2,3x3) forced (NVP_CONV_WINOGRAD_F2);  wino4  F(4x4,3x3);
---   wino7   F(7x7,3x3)
+--   wino7   F(7x7,3x3);  wino8  F(8x8,3x3)
 --   auto    nvp_conv2d_* with the router's rules (NVP_CONV_AUTO)
 --   sgemm   one nvp_gemm at the forward's M = Cout, N = batch*H*W, K = Cin*9 (all threads)
 -- Passes: fwd (y), data (dx only), filter (dw + db). Every rep runs each path once, in rotating
@@ -54,10 +54,11 @@ local shapes = {
     {"last 64->6 @32x32", 64, 6, 32, 32},
 }
 
-local paths = {"im2col", "wino2", "wino4", "wino7", "auto"}
+local paths = {"im2col", "wino2", "wino4", "wino7", "wino8", "auto"}
 print(("winograd_bench: batch %d, %d reps (median, rotating order), %d threads, %s time, direct-conv GFLOP/s"):format(
     batch, reps, C.nvp_get_threads(), opts.clock == "cpu" and "cpu" or "wall"))
-print(("%-24s %-7s %7s %7s %7s %7s %7s %7s  %s"):format("shape", "pass", "im2col", "wino2", "wino4", "wino7", "auto",
+print(("%-24s %-7s %7s %7s %7s %7s %7s %7s %7s  %s"):format("shape", "pass", "im2col", "wino2", "wino4", "wino7",
+    "wino8", "auto",
     "sgemm",
     "best wino/sgemm"))
 for _, s in ipairs(shapes) do
@@ -69,7 +70,7 @@ for _, s in ipairs(shapes) do
         local dx, dw, db = T.zeros(x.shape), T.zeros(wt.shape), T.zeros{cout}
         local flop = 2 * batch * cout * cin * 9 * h * w
         local algorithm = {im2col = C.NVP_CONV_IM2COL, wino2 = C.NVP_CONV_WINOGRAD_F2, wino4 = C.NVP_CONV_WINOGRAD_F4,
-                           wino7 = C.NVP_CONV_WINOGRAD_F7, auto = C.NVP_CONV_AUTO}
+                           wino7 = C.NVP_CONV_WINOGRAD_F7, wino8 = C.NVP_CONV_WINOGRAD_F8, auto = C.NVP_CONV_AUTO}
         local function conv(pass, path)
             local f
             if pass == "fwd" then
@@ -104,8 +105,8 @@ for _, s in ipairs(shapes) do
             end
             local gf = {}
             for j = 1, #paths do gf[j] = flop / median(t[j]) * 1e-9 end
-            print(("%-24s %-7s %7.1f %7.1f %7.1f %7.1f %7.1f %7.1f  %.2fx"):format(name, pass, gf[1], gf[2], gf[3], gf[4],
-                gf[5], gs, math.max(gf[2], gf[3], gf[4]) / gs))
+            print(("%-24s %-7s %7.1f %7.1f %7.1f %7.1f %7.1f %7.1f %7.1f  %.2fx"):format(name, pass, gf[1], gf[2], gf[3],
+                gf[4], gf[5], gf[6], gs, math.max(gf[2], gf[3], gf[4], gf[5]) / gs))
         end
         collectgarbage()
     end

@@ -188,12 +188,11 @@ function conv_entry(name)
 end
 
 --- The nvp_conv_algorithm values by name ("auto", "direct", "im2col", "im2col_batched", "winograd",
--- "winograd_f2", "winograd_f4", "winograd_f7").
-CONV_ALGORITHMS = {auto = 0, direct = 1, im2col = 2, im2col_batched = 3, winograd = 4, winograd_f2 = 5,
-                   winograd_f4 = 6, winograd_f7 = 7}
+-- "winograd_f2", "winograd_f4", "winograd_f7", "winograd_f8"): nvp.bench.kernels's table.
+CONV_ALGORITHMS = require("nvp.bench.kernels").ALGORITHMS
 
 --- fn(...) with the conv algorithm override `algorithm` (a name of CONV_ALGORITHMS, or "winograd" ..
--- tile for a tile of 2, 4 or 7) set, then reset to the previous one (also when fn raises).
+-- tile for a tile of 2, 4, 7 or 8) set, then reset to the previous one (also when fn raises).
 function with_conv_algorithm(algorithm, fn, ...)
     local value = assert(CONV_ALGORITHMS[algorithm], "unknown conv algorithm " .. tostring(algorithm))
     local saved = NVP.nvp_get_conv_algorithm()

@@ -206,7 +206,8 @@ typedef enum nvp_conv_algorithm {
     NVP_CONV_WINOGRAD = 4,        /* every 3x3 conv by Winograd, the tile by the rules */
     NVP_CONV_WINOGRAD_F2 = 5,     /* every 3x3 conv by Winograd F(2x2,3x3) */
     NVP_CONV_WINOGRAD_F4 = 6,     /* every 3x3 conv by Winograd F(4x4,3x3) */
-    NVP_CONV_WINOGRAD_F7 = 7      /* every 3x3 conv by Winograd F(7x7,3x3) (~10x F(4x4)'s float32 error) */
+    NVP_CONV_WINOGRAD_F7 = 7,     /* every 3x3 conv by Winograd F(7x7,3x3) (~10x F(4x4)'s float32 error) */
+    NVP_CONV_WINOGRAD_F8 = 8      /* every 3x3 conv by Winograd F(8x8,3x3) (~30x F(4x4)'s float32 error) */
 } nvp_conv_algorithm;
 nvp_status nvp_set_conv_algorithm(nvp_conv_algorithm algorithm);
 nvp_conv_algorithm nvp_get_conv_algorithm(void);

@@ -396,19 +396,22 @@ describe("conv2d argument errors", function()
         end
         assert.are.equal(0, NVP.nvp_get_conv_algorithm()) -- the rules, not an override
         for pass = 0, 2 do
-            assert.are.equal("winograd F(4x4,3x3)", name(pass, 64, 64, 64, 32, 32, 3))
             -- F(4x4) from 14x14 with the AVX-512 transforms; with the AVX2 ones on 14-16 wide planes and
             -- from 28x28, F(2x2) between; on both, F(7x7) on 14x14 and 28x28 (2 x 2 and 4 x 4 tiles of 7)
-            -- from 32 images
+            -- from 32 images; on AVX-512 F(8x8) on 16x16 and 32x32 (2 x 2 and 4 x 4 tiles of 8)
             local avx512 = ffi.string(NVP.nvp_cpu_path()) == "avx512"
-            assert.are.equal("winograd F(4x4,3x3)", name(pass, 64, 128, 128, 16, 16, 3))
+            local big = avx512 and "winograd F(8x8,3x3)" or "winograd F(4x4,3x3)"
+            assert.are.equal(big, name(pass, 64, 64, 64, 32, 32, 3))
+            assert.are.equal(big, name(pass, 64, 128, 128, 16, 16, 3))
+            assert.are.equal("winograd F(4x4,3x3)", name(pass, 31, 128, 128, 16, 16, 3))
             assert.are.equal("winograd F(7x7,3x3)", name(pass, 64, 64, 64, 14, 14, 3))
             assert.are.equal("winograd F(7x7,3x3)", name(pass, 64, 32, 32, 28, 28, 3))
             assert.are.equal("winograd F(4x4,3x3)", name(pass, 8, 64, 64, 14, 14, 3))
             -- 12x12: 2 x 2 tiles of 7, but no fewer products than F(4x4)'s 3 x 3 tiles of 4
             assert.are_not.equal("winograd F(7x7,3x3)", name(pass, 64, 32, 32, 12, 12, 3))
             assert.are.equal(avx512 and "winograd F(4x4,3x3)" or "winograd F(2x2,3x3)", name(pass, 64, 32, 32, 20, 20, 3))
-            assert.are.equal("winograd F(2x2,3x3)", name(pass, 64, 64, 64, 13, 16, 3))
+            assert.are.equal(avx512 and "winograd F(8x8,3x3)" or "winograd F(2x2,3x3)", name(pass, 64, 64, 64, 13, 16, 3))
+            assert.are.equal("winograd F(2x2,3x3)", name(pass, 8, 64, 64, 13, 16, 3))
             -- one image, 1x1, more threads than images: the forward splits the output channels
             local saved = NVP.nvp_get_threads()
             assert.are.equal(0, NVP.nvp_set_threads(2))

@@ -62,7 +62,7 @@ describe("winograd with an input batch norm + ReLU (nvp_bn_relu)", function()
             local p = problem(s)
             for _, suffix in ipairs(kernel_suffixes()) do
                 local xa = activated(p, suffix, true)
-                for _, tile in ipairs{2, 4, 7} do
+                for _, tile in ipairs{2, 4, 7, 8} do
                     local name = ("F(%dx%d) %s (n,cin,cout,h,w) = (%s)"):format(tile, tile, suffix,
                         table.concat(s, ",", 1, 5))
                     local sizes = {p.n, p.cin, p.cout, p.h, p.w, tile}

@@ -10,7 +10,8 @@
  *   conv2d_im2col_avx2.c     im2col + GEMM (a 1x1 conv is the GEMM alone), per image on a team of
  *                            threads or batched with threaded GEMMs (AVX2 data movement)
  *   winograd.c, winograd_ref.c, winograd_avx2.c, winograd_avx512.c
- *                            Winograd F(2x2,3x3) and F(4x4,3x3), the tile transforms per CPU path
+ *                            Winograd F(2x2,3x3), F(4x4,3x3), F(7x7,3x3) and F(8x8,3x3), the tile
+ *                            transforms per CPU path
  *
  * nvp_set_conv_algorithm (nvp.h) overrides the rules for benchmarks and specs; an algorithm that cannot
  * run a shape or the current path (Winograd on a 1x1 conv, im2col on the scalar path, the AVX-512
@@ -80,7 +81,7 @@ static nvp_status activated_input(const char *fn, const float **xa, const float 
 static nvp_conv_algorithm forced = NVP_CONV_AUTO;
 
 nvp_status nvp_set_conv_algorithm(nvp_conv_algorithm algorithm) {
-    if ((int)algorithm < NVP_CONV_AUTO || (int)algorithm > NVP_CONV_WINOGRAD_F7)
+    if ((int)algorithm < NVP_CONV_AUTO || (int)algorithm > NVP_CONV_WINOGRAD_F8)
         return nvp_fail(NVP_STATUS_BAD_ARG, "nvp_set_conv_algorithm: algorithm = %d is not an nvp_conv_algorithm",
                         (int)algorithm);
     forced = algorithm;
@@ -91,7 +92,7 @@ nvp_conv_algorithm nvp_get_conv_algorithm(void) { return forced; }
 
 /* ---- the rules ---- */
 
-/* The Winograd tile (2, 4 or 7) for a 3x3 conv pass (0 forward, 1 backward-data, 2 backward-filter), or 0.
+/* The Winograd tile (2, 4, 7 or 8) for a 3x3 conv pass (0 forward, 1 backward-data, 2 backward-filter), or 0.
  *   - Winograd when Cin >= 16: it won every pass of every such reference shape (1.3-1.9x over im2col),
  *     including the last convs with 6-12 output channels; with 2-12 input channels (the first convs)
  *     the transforms cost more than the multiplies they save and im2col won the backward passes by up
@@ -102,31 +103,46 @@ nvp_conv_algorithm nvp_get_conv_algorithm(void) { return forced; }
  *   - AVX-512 transforms (rows in registers up to 32 columns): F(4x4) on planes of >= 14x14, where it
  *     wins (27 % fewer products than F(2x2) per 14x14 plane, 44 % at 16x16).
  *   - Both vector paths: F(7x7) on the planes of 2 x 2 or 4 x 4 tiles of 7 (8-14 and 22-28 wide) where
- *     it does at most 0.8x F(4x4)'s products (14x14: 0.56x, 28x28: 0.73x; 16x16 and 32x32 stay
- *     F(4x4)). Batch 64, fwd / data / filter, F(7x7) / F(4x4): AVX-512 64->64 @14x14 0.70-0.94 /
- *     0.74-0.95 / 0.74-0.96, 32->32 @28x28 0.83-0.91 / 0.82-0.98 / 1.04-1.07; AVX2 0.81 / 0.85 / 1.03
- *     and 0.82 / 0.83 / 0.85 (experiments/results/bench.md, section I). Only from F7_MIN_IMAGES images:
- *     below, F(7x7)'s filter transforms (81 points a filter) and its 14x14 groups of 4 images with 1-2
- *     filled cost more than it saves (64->64 @14x14, one image: 0.265 / 0.339 / 0.413 ms vs F(4x4)'s
- *     0.129 / 0.101 / 0.247; 8 images: even).
+ *     it does at most 0.8x F(4x4)'s products (14x14: 0.56x, 28x28: 0.73x). Batch 64, fwd / data /
+ *     filter, F(7x7) / F(4x4): AVX-512 64->64 @14x14 0.70-0.94 / 0.74-0.95 / 0.74-0.96, 32->32 @28x28
+ *     0.83-0.91 / 0.82-0.98 / 1.04-1.07; AVX2 0.81 / 0.85 / 1.03 and 0.82 / 0.83 / 0.85
+ *     (experiments/results/bench.md, section I).
+ *   - AVX-512: F(8x8) likewise on the planes of 2 x 2 or 4 x 4 tiles of 8 (9-16 and 25-32 wide) where
+ *     it does the fewest products (16x16 and 32x32: 0.69x F(4x4)'s; 14x14 and 28x28 stay F(7x7)).
+ *     F(8x8) / F(4x4), batch 64, fwd / data / filter: 64->64 @32x32 0.88 / 0.87 / 0.89, 128->128
+ *     @16x16 0.82 / 0.83 / 0.97 (section J). The AVX2 path has no vector F(8x8) transforms.
+ *   - F(7x7) and F(8x8) only from BIG_TILE_MIN_IMAGES images: below, their filter transforms (81 or
+ *     100 points a filter) and groups of 4 images with 1-2 filled cost more than they save (64->64
+ *     @14x14, one image: 0.265 / 0.339 / 0.413 ms vs F(4x4)'s 0.129 / 0.101 / 0.247; 8 images: even).
  *   - The scalar path runs the direct reference, the definition of correct, unless Winograd is forced.
  * The rule is the same for the three passes (the measured winners agreed but for near-ties). */
-#define F7_MIN_IMAGES 32
+#define BIG_TILE_MIN_IMAGES 32
+
+/* Products of F(m x m) over an H x W plane: alpha^2 per tile */
+static int64_t winograd_products(int m, int64_t h, int64_t width) {
+    return (int64_t)(m + 2) * (m + 2) * ((h + m - 1) / m) * ((width + m - 1) / m);
+}
+
 static int winograd_tile(int pass, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k) {
     (void)pass, (void)cout;
     if (k != 3) return 0;
     if (forced == NVP_CONV_WINOGRAD_F2) return 2;
     if (forced == NVP_CONV_WINOGRAD_F4) return 4;
     if (forced == NVP_CONV_WINOGRAD_F7) return 7;
+    if (forced == NVP_CONV_WINOGRAD_F8) return 8;
     nvp_isa isa = nvp_current_isa();
     if (forced != NVP_CONV_AUTO && forced != NVP_CONV_WINOGRAD) return 0;
     if (isa == NVP_ISA_SCALAR && forced != NVP_CONV_WINOGRAD) return 0;
     int f4 = isa == NVP_ISA_AVX512 ? h >= 14 && width >= 14
                                    : (h >= 14 && width >= 14 && width <= 16) || (h >= 28 && width >= 28);
     int tile = f4 ? 4 : 2;
-    if (isa != NVP_ISA_SCALAR && n >= F7_MIN_IMAGES && nvp_winograd_f7_fast(h, width) &&
-        5 * 81 * ((h + 6) / 7) * ((width + 6) / 7) <= 4 * 36 * ((h + 3) / 4) * ((width + 3) / 4))
-        tile = 7;
+    if (isa != NVP_ISA_SCALAR && n >= BIG_TILE_MIN_IMAGES) {
+        int64_t best = 4 * winograd_products(4, h, width) / 5; /* at most 0.8x F(4x4)'s */
+        if (nvp_winograd_f7_fast(h, width) && winograd_products(7, h, width) <= best)
+            tile = 7, best = winograd_products(7, h, width);
+        if (isa == NVP_ISA_AVX512 && nvp_winograd_f8_fast(h, width) && winograd_products(8, h, width) < best)
+            tile = 8;
+    }
     return cin >= 16 || forced == NVP_CONV_WINOGRAD ? tile : 0;
 }
 
@@ -171,6 +187,7 @@ static int split_1x1(int64_t k) { return k == 1 && forced != NVP_CONV_IM2COL_BAT
 const char *nvp_conv2d_path_name(int pass, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width, int64_t k) {
     if (pass < 0 || pass > 2) return "unknown pass";
     int tile = winograd_tile(pass, n, cin, cout, h, width, k);
+    if (tile == 8) return "winograd F(8x8,3x3)";
     if (tile == 7) return "winograd F(7x7,3x3)";
     if (tile == 4) return "winograd F(4x4,3x3)";
     if (tile == 2) return "winograd F(2x2,3x3)";

@@ -148,7 +148,7 @@ static int split_team(int64_t n, int64_t macs) {
 /* Images per chunk of a thread holding `mine` images (`tiles` a plane): the CHUNK_FLOATS budget or
  * MIN_COLS (F(7x7): MIN_COLS_F7) columns, whichever is more, evened out over the chunks. */
 static int64_t chunk_images(int64_t mine, int64_t per_image, int64_t tiles, int m) {
-    int64_t nb = CHUNK_FLOATS / (per_image > 0 ? per_image : 1), min_cols = m == 7 ? MIN_COLS_F7 : MIN_COLS;
+    int64_t nb = CHUNK_FLOATS / (per_image > 0 ? per_image : 1), min_cols = m >= 7 ? MIN_COLS_F7 : MIN_COLS;
     if (nb * tiles < min_cols) nb = (min_cols + tiles - 1) / (tiles > 0 ? tiles : 1);
     if (nb < 1) nb = 1;
     if (nb > mine) nb = mine;
@@ -173,8 +173,9 @@ static void transform_filters(const nvp_winograd_transforms *tf, float *u, const
     for (int64_t r = 0; r < co; r++) tf->filter(u, w, r, co, ci, m, flip);
 }
 
-/* Planes per transform call: one, or for F(7x7) all `cnt` of the chunk (see nvp_winograd_transforms). */
-static inline int64_t planes_per_call(int m, int64_t cnt) { return m == 7 ? cnt : 1; }
+/* Planes per transform call: one, or for F(7x7) and F(8x8) all `cnt` of the chunk (see
+ * nvp_winograd_transforms). */
+static inline int64_t planes_per_call(int m, int64_t cnt) { return m >= 7 ? cnt : 1; }
 
 /* The `planes` planes of input channel c (plane j at x + j*stride) the input transform reads: x's own,
  * or act(x) in the thread's buffer xa (planes*p floats, written here, read back at once by the
@@ -369,9 +370,10 @@ static float *filter_grad_share(const nvp_winograd_transforms *tf, const float *
 }
 
 static nvp_status check_tile(const char *fn, int tile) {
-    if (tile != 2 && tile != 4 && tile != 7)
+    if (tile != 2 && tile != 4 && tile != 7 && tile != 8)
         return nvp_fail(NVP_STATUS_UNSUPPORTED,
-                        "%s: tile = %d is not supported (F(2x2,3x3), F(4x4,3x3) or F(7x7,3x3): 2, 4 or 7)", fn, tile);
+                        "%s: tile = %d is not supported (F(2x2,3x3), F(4x4,3x3), F(7x7,3x3) or F(8x8,3x3): 2, 4, 7 or 8)",
+                        fn, tile);
     return NVP_OK;
 }
 

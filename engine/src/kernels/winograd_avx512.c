@@ -395,19 +395,21 @@ static void output_plane(float *y, const float *mt, int64_t xs, int64_t h, int64
 }
 
 /* Several planes: nvp_winograd_planes_in / _out with this path's transforms */
+static const nvp_winograd_big_tiles big_tiles = {nvp_winograd_f7_input_avx512, nvp_winograd_f8_input_avx512,
+                                                 nvp_winograd_f7_output_avx512, nvp_winograd_f8_output_avx512};
 static void input_avx512(float *v, int64_t xs, const float *x, int64_t stride, int64_t planes, int64_t h,
                          int64_t width, int m, float *work) {
-    nvp_winograd_planes_in(v, xs, x, stride, planes, h, width, m, work, 0, input_plane, nvp_winograd_f7_input_avx512);
+    nvp_winograd_planes_in(v, xs, x, stride, planes, h, width, m, work, 0, input_plane, &big_tiles);
 }
 
 static void grad_avx512(float *v, int64_t xs, const float *dy, int64_t stride, int64_t planes, int64_t h,
                         int64_t width, int m, float *work) {
-    nvp_winograd_planes_in(v, xs, dy, stride, planes, h, width, m, work, 1, grad_plane, nvp_winograd_f7_input_avx512);
+    nvp_winograd_planes_in(v, xs, dy, stride, planes, h, width, m, work, 1, grad_plane, &big_tiles);
 }
 
 static void output_avx512(float *y, int64_t stride, int64_t planes, const float *mt, int64_t xs, int64_t h,
                           int64_t width, int m, float bias, const float *add, float *work) {
-    nvp_winograd_planes_out(y, stride, planes, mt, xs, h, width, m, bias, add, work, output_plane, nvp_winograd_f7_output_avx512);
+    nvp_winograd_planes_out(y, stride, planes, mt, xs, h, width, m, bias, add, work, output_plane, &big_tiles);
 }
 
 /* As batchnorm_avx2.c's affine_row with relu (FMA, then max; the masked tail is the same fmaf). */
@@ -423,7 +425,7 @@ static void activate_avx512(float *dst, const float *x, int64_t p, float mean, f
 static const nvp_winograd_transforms transforms_avx512 = {input_avx512, grad_avx512, output_avx512,
                                                           nvp_winograd_filter_avx2, activate_avx512};
 
-// y: (N,Cout,H,W) [+]= conv3x3(x: (N,Cin,H,W), w: (Cout,Cin,3,3)) + b: (Cout) (b may be NULL); tile = 2, 4 or 7
+// y: (N,Cout,H,W) [+]= conv3x3(x: (N,Cin,H,W), w: (Cout,Cin,3,3)) + b: (Cout) (b may be NULL); tile = 2, 4, 7 or 8
 nvp_status nvp_winograd_forward_avx512(float *y, const float *x, const float *w, const float *b, int64_t n,
                                        int64_t cin, int64_t cout, int64_t h, int64_t width, int tile,
                                        int accumulate) {

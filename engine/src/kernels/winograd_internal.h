@@ -3,7 +3,7 @@
  * transforms), winograd_avx2.c and winograd_avx512.c (the vector ones) share, and the entries the conv
  * router (conv2d_router.c) calls. Not part of nvp.h, never exported.
  *
- * Winograd F(m x m, 3 x 3) (Lavin & Gray 2016), m = 2, 4 or 7, alpha = m + 2, tiles of one plane at
+ * Winograd F(m x m, 3 x 3) (Lavin & Gray 2016), m = 2, 4, 7 or 8, alpha = m + 2, tiles of one plane at
  * stride m: tile (ty, tx) covers output rows m*ty .. m*ty+m-1 and reads input rows m*ty-1 ..
  * m*ty+m (pad 1). TH = ceil(H/m), TW = ceil(W/m) tiles, T = TH*TW per plane, tile t = ty*TW + tx.
  * A transformed plane is alpha^2 rows: element xi = k*alpha + l of tile t sits at v[xi*xs + t].
@@ -89,18 +89,37 @@ void nvp_winograd_f7_input_avx2(float *v, int64_t xs, const float *x, int64_t st
 void nvp_winograd_f7_output_avx2(float *y, int64_t stride, int64_t planes, const float *mt, int64_t xs, int64_t h,
                                  int64_t width, float bias, const float *add, float *work);
 
+/* winograd_f8_avx512.c: F(8x8)'s, for planes of 2 x 2 or 4 x 4 tiles of 8 (9-16 and 25-32 on both
+ * sides: cifar-ref's 16x16 and 32x32), the same contract. The AVX2 path has none yet. */
+static inline int nvp_winograd_f8_fast(int64_t h, int64_t width) {
+    return (h >= 9 && h <= 16 && width >= 9 && width <= 16) || (h >= 25 && h <= 32 && width >= 25 && width <= 32);
+}
+void nvp_winograd_f8_input_avx512(float *v, int64_t xs, const float *x, int64_t stride, int64_t planes, int64_t h,
+                                  int64_t width, int grad, float *work);
+void nvp_winograd_f8_output_avx512(float *y, int64_t stride, int64_t planes, const float *mt, int64_t xs, int64_t h,
+                                   int64_t width, float bias, const float *add, float *work);
+
+/* A vector path's transforms of the large tiles (F(7x7), F(8x8)), whole calls of several planes
+ * (NULL: the scalar ones). */
+typedef struct nvp_winograd_big_tiles {
+    __typeof__(nvp_winograd_f7_input_avx512) *f7_input, *f8_input;
+    __typeof__(nvp_winograd_f7_output_avx512) *f7_output, *f8_output;
+} nvp_winograd_big_tiles;
+
 /* The vector paths' transforms of a call's planes (winograd_avx2.c, winograd_avx512.c): F(2x2) and
- * F(4x4) one plane at a time by the path's per-plane ones, F(7x7) by its f7 ones where
- * nvp_winograd_f7_fast, else by the scalar transforms. Input (grad = 0) or gradient (grad = 1): */
+ * F(4x4) one plane at a time by the path's per-plane ones, F(7x7) and F(8x8) by the big-tile ones
+ * where nvp_winograd_f7_fast / _f8_fast, else by the scalar transforms. Input (grad = 0) or gradient
+ * (grad = 1): */
 typedef void nvp_winograd_plane_fn(float *v, int64_t xs, const float *x, int64_t h, int64_t width, int m, float *work);
 static inline void nvp_winograd_planes_in(float *v, int64_t xs, const float *x, int64_t stride, int64_t planes,
                                           int64_t h, int64_t width, int m, float *work, int grad,
-                                          nvp_winograd_plane_fn *plane,
-                                          __typeof__(nvp_winograd_f7_input_avx512) *f7) {
+                                          nvp_winograd_plane_fn *plane, const nvp_winograd_big_tiles *big) {
     int64_t t = ((h + m - 1) / m) * ((width + m - 1) / m);
     if (m == 7 && nvp_winograd_f7_fast(h, width))
-        f7(v, xs, x, stride, planes, h, width, grad, work);
-    else if (m == 7)
+        big->f7_input(v, xs, x, stride, planes, h, width, grad, work);
+    else if (m == 8 && big->f8_input != NULL && nvp_winograd_f8_fast(h, width))
+        big->f8_input(v, xs, x, stride, planes, h, width, grad, work);
+    else if (m >= 7)
         (grad ? nvp_winograd_transforms_ref.grad : nvp_winograd_transforms_ref.input)(v, xs, x, stride, planes, h,
                                                                                       width, m, work);
     else
@@ -111,12 +130,13 @@ typedef void nvp_winograd_plane_out_fn(float *y, const float *mt, int64_t xs, in
                                        float bias, const float *add, float *work);
 static inline void nvp_winograd_planes_out(float *y, int64_t stride, int64_t planes, const float *mt, int64_t xs,
                                            int64_t h, int64_t width, int m, float bias, const float *add, float *work,
-                                           nvp_winograd_plane_out_fn *plane,
-                                           __typeof__(nvp_winograd_f7_output_avx512) *f7) {
+                                           nvp_winograd_plane_out_fn *plane, const nvp_winograd_big_tiles *big) {
     int64_t t = ((h + m - 1) / m) * ((width + m - 1) / m);
     if (m == 7 && nvp_winograd_f7_fast(h, width))
-        f7(y, stride, planes, mt, xs, h, width, bias, add, work);
-    else if (m == 7)
+        big->f7_output(y, stride, planes, mt, xs, h, width, bias, add, work);
+    else if (m == 8 && big->f8_output != NULL && nvp_winograd_f8_fast(h, width))
+        big->f8_output(y, stride, planes, mt, xs, h, width, bias, add, work);
+    else if (m >= 7)
         nvp_winograd_transforms_ref.output(y, stride, planes, mt, xs, h, width, m, bias, add, work);
     else
         for (int64_t j = 0; j < planes; j++)
@@ -124,7 +144,7 @@ static inline void nvp_winograd_planes_out(float *y, int64_t stride, int64_t pla
 }
 
 /* The transform matrices, row-major: BT (alpha, alpha), G (alpha, 3), AT (m, alpha); index
- * NVP_WINOGRAD_INDEX(m): 0 = F(2x2), 1 = F(4x4), 2 = F(7x7). Static in the header so the vector
+ * NVP_WINOGRAD_INDEX(m): 0 = F(2x2), 1 = F(4x4), 2 = F(7x7), 3 = F(8x8). Static in the header so the vector
  * transforms see constants (zero terms fold away).
  * F(2x2,3x3): interpolation points 0, 1, -1, inf.
  * F(4x4,3x3): points 0, 1, -1, 2, -2, inf (the matrices of Lavin & Gray, section 4.2).
@@ -132,10 +152,13 @@ static inline void nvp_winograd_planes_out(float *y, int64_t stride, int64_t pla
  * Gray (B^T rows = the coefficients of M(x) / (x - p), M = prod (x - p); G rows = p^j / M'(p)). The
  * set was the best float32 one of 364 with 0, +-1, +-1/2 and three of +-2, +-3, +-1/3, +-3/2, +-2/3,
  * +-4, +-1/4 (docs/winograd_f7.md): against a float64 direct conv over 64 channels, relative RMS
- * error 1.6e-5 (F(4x4) 1.8e-6), max 4.3e-5 (4.5e-6). */
-#define NVP_WINOGRAD_INDEX(m) ((m) == 7 ? 2 : (m) == 4 ? 1 : 0)
-enum { NVP_WINOGRAD_ALPHA_MAX = 9 };
-static const float nvp_winograd_bt[3][81] = {
+ * error 1.6e-5 (F(4x4) 1.8e-6), max 4.3e-5 (4.5e-6).
+ * F(8x8,3x3): points 0, 1, -1, 1/2, -1/2, 3, -3, 3/2, -2/3, inf, the same construction; the best
+ * float32 set of 1001 with 0, +-1, +-1/2 and four of the same pool (docs/winograd_f8.md): relative
+ * RMS error 5.1e-5, max 1.3e-4 (64 channels). */
+#define NVP_WINOGRAD_INDEX(m) ((m) == 8 ? 3 : (m) == 7 ? 2 : (m) == 4 ? 1 : 0)
+enum { NVP_WINOGRAD_ALPHA_MAX = 10 };
+static const float nvp_winograd_bt[4][100] = {
     {1, 0, -1, 0,
      0, 1, 1, 0,
      0, -1, 1, 0,
@@ -155,8 +178,19 @@ static const float nvp_winograd_bt[3][81] = {
      0, -9.0f / 8, -3.0f / 8, 47.0f / 8, 15.0f / 8, -23.0f / 4, -3.0f / 2, 1, 0,
      0, 9.0f / 8, -9.0f / 8, -43.0f / 8, 45.0f / 8, 13.0f / 4, -9.0f / 2, 1, 0,
      0, 27.0f / 16, -9.0f / 16, -147.0f / 16, 49.0f / 16, 21.0f / 2, -7.0f / 2, -3, 1},
+    {
+     9.0f / 4, 15.0f / 8, -55.0f / 4, -115.0f / 12, 87.0f / 4, 205.0f / 24, -45.0f / 4, -5.0f / 6, 1, 0,
+     0, -9.0f / 4, -33.0f / 8, 77.0f / 8, 461.0f / 24, -61.0f / 24, -133.0f / 12, 1.0f / 6, 1, 0,
+     0, 9.0f / 4, -3.0f / 8, -107.0f / 8, 91.0f / 24, 431.0f / 24, -113.0f / 12, -11.0f / 6, 1, 0,
+     0, -9.0f / 2, -51.0f / 4, 2, 139.0f / 6, 17.0f / 6, -137.0f / 12, -1.0f / 3, 1, 0,
+     0, 9.0f / 2, -21.0f / 4, -17, 89.0f / 6, 83.0f / 6, -127.0f / 12, -4.0f / 3, 1, 0,
+     0, -3.0f / 4, -7.0f / 8, 103.0f / 24, 37.0f / 8, -137.0f / 24, -19.0f / 4, 13.0f / 6, 1, 0,
+     0, 3.0f / 4, 3.0f / 8, -113.0f / 24, -13.0f / 8, 187.0f / 24, 1.0f / 4, -23.0f / 6, 1, 0,
+     0, -3.0f / 2, -9.0f / 4, 23.0f / 3, 23.0f / 2, -41.0f / 6, -41.0f / 4, 2.0f / 3, 1, 0,
+     0, 27.0f / 8, -9.0f / 4, -69.0f / 4, 23.0f / 2, 123.0f / 8, -41.0f / 4, -3.0f / 2, 1, 0,
+     0, 9.0f / 4, 15.0f / 8, -55.0f / 4, -115.0f / 12, 87.0f / 4, 205.0f / 24, -45.0f / 4, -5.0f / 6, 1},
 };
-static const float nvp_winograd_g[3][27] = {
+static const float nvp_winograd_g[4][30] = {
     {1, 0, 0,
      0.5f, 0.5f, 0.5f,
      0.5f, -0.5f, 0.5f,
@@ -176,8 +210,19 @@ static const float nvp_winograd_g[3][27] = {
      -8.0f / 135, -4.0f / 45, -2.0f / 15,
      -8.0f / 405, 4.0f / 135, -2.0f / 45,
      0, 0, 1},
+    {
+     4.0f / 9, 0, 0,
+     1.0f / 10, 1.0f / 10, 1.0f / 10,
+     -1.0f / 10, 1.0f / 10, -1.0f / 10,
+     -64.0f / 245, -32.0f / 245, -16.0f / 245,
+     -32.0f / 35, 16.0f / 35, -8.0f / 35,
+     1.0f / 6930, 1.0f / 2310, 1.0f / 770,
+     1.0f / 13230, -1.0f / 4410, 1.0f / 1470,
+     -32.0f / 1755, -16.0f / 585, -8.0f / 195,
+     26244.0f / 35035, -17496.0f / 35035, 11664.0f / 35035,
+     0, 0, 1},
 };
-static const float nvp_winograd_at[3][63] = {
+static const float nvp_winograd_at[4][80] = {
     {1, 1, 1, 0,
      0, 1, -1, -1},
     {1, 1, 1, 1, 1, 0,
@@ -191,6 +236,15 @@ static const float nvp_winograd_at[3][63] = {
      0, 1, 1, 1.0f / 16, 1.0f / 16, 81, 81.0f / 16, 81.0f / 16, 0,
      0, 1, -1, 1.0f / 32, -1.0f / 32, 243, 243.0f / 32, -243.0f / 32, 0,
      0, 1, 1, 1.0f / 64, 1.0f / 64, 729, 729.0f / 64, 729.0f / 64, 1},
+    {
+     1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
+     0, 1, -1, 1.0f / 2, -1.0f / 2, 3, -3, 3.0f / 2, -2.0f / 3, 0,
+     0, 1, 1, 1.0f / 4, 1.0f / 4, 9, 9, 9.0f / 4, 4.0f / 9, 0,
+     0, 1, -1, 1.0f / 8, -1.0f / 8, 27, -27, 27.0f / 8, -8.0f / 27, 0,
+     0, 1, 1, 1.0f / 16, 1.0f / 16, 81, 81, 81.0f / 16, 16.0f / 81, 0,
+     0, 1, -1, 1.0f / 32, -1.0f / 32, 243, -243, 243.0f / 32, -32.0f / 243, 0,
+     0, 1, 1, 1.0f / 64, 1.0f / 64, 729, 729, 729.0f / 64, 64.0f / 729, 0,
+     0, 1, -1, 1.0f / 128, -1.0f / 128, 2187, -2187, 2187.0f / 128, -128.0f / 2187, 1},
 };
 
 
@@ -212,7 +266,7 @@ nvp_status nvp_winograd_backward_with(const nvp_winograd_transforms *tf, const c
                                       const float *w, int64_t n, int64_t cin, int64_t cout, int64_t h, int64_t width,
                                       int tile, int accumulate_dx);
 
-/* Winograd F(tile x tile, 3x3) convolutions (3x3, pad 1, stride 1 only; tile = 2, 4 or 7), the contract of
+/* Winograd F(tile x tile, 3x3) convolutions (3x3, pad 1, stride 1 only; tile = 2, 4, 7 or 8), the contract of
  * nvp_conv2d_forward / nvp_conv2d_backward (dw, db accumulate, dx as accumulate_dx says; dx, dw, db may be
  * NULL). The conv router picks them for the 3x3 shapes where they win. The unsuffixed entries go through
  * winograd.c's op table (nvp_winograd_select): _ref has the scalar tile transforms, _avx2 the AVX2 ones,

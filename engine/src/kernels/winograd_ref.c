@@ -167,7 +167,7 @@ const nvp_winograd_transforms nvp_winograd_transforms_ref = {input_ref, grad_ref
 
 /* ---- the scalar path's entries ---- */
 
-// y: (N,Cout,H,W) [+]= conv3x3(x: (N,Cin,H,W), w: (Cout,Cin,3,3)) + b: (Cout) (b may be NULL); tile = 2, 4 or 7
+// y: (N,Cout,H,W) [+]= conv3x3(x: (N,Cin,H,W), w: (Cout,Cin,3,3)) + b: (Cout) (b may be NULL); tile = 2, 4, 7 or 8
 nvp_status nvp_winograd_forward_ref(float *y, const float *x, const float *w, const float *b, int64_t n, int64_t cin,
                                     int64_t cout, int64_t h, int64_t width, int tile, int accumulate) {
     return nvp_winograd_forward_with(&nvp_winograd_transforms_ref, "nvp_winograd_forward", y, accumulate ? y : NULL, x, NULL, w, b,

@@ -108,8 +108,10 @@ local function path_of(pass, n, s)
 end
 
 --- The conv algorithm override's values (nvp_conv_algorithm in nvp.h) by name.
-M.ALGORITHMS = {auto = 0, direct = 1, im2col = 2, im2col_batched = 3, winograd = 4, winograd_f2 = 5,
-                winograd_f4 = 6, winograd_f7 = 7}
+M.ALGORITHMS = {auto = C.NVP_CONV_AUTO, direct = C.NVP_CONV_DIRECT, im2col = C.NVP_CONV_IM2COL,
+                im2col_batched = C.NVP_CONV_IM2COL_BATCHED, winograd = C.NVP_CONV_WINOGRAD,
+                winograd_f2 = C.NVP_CONV_WINOGRAD_F2, winograd_f4 = C.NVP_CONV_WINOGRAD_F4,
+                winograd_f7 = C.NVP_CONV_WINOGRAD_F7, winograd_f8 = C.NVP_CONV_WINOGRAD_F8}
 local ALGORITHM_NAMES = {}
 for name, v in pairs(M.ALGORITHMS) do ALGORITHM_NAMES[v] = name end
 

@@ -11,7 +11,7 @@
 --       milliseconds per layer kind of one training step (nvp.bench.profile)
 --   nvp bench kernels [config=cifar-ref|fmnist-small (default both) batch=64 reps=5 only=SUBSTR ceiling=N
 --                      clock=wall|cpu algorithm=auto|direct|im2col|im2col_batched|winograd|winograd_f2|
---                      winograd_f4|winograd_f7 cpu_path=scalar|avx2|avx512]
+--                      winograd_f4|winograd_f7|winograd_f8 cpu_path=scalar|avx2|avx512]
 --       every conv shape of the networks, three passes, GFLOP/s beside sgemm (nvp.bench.kernels)
 -- clock=cpu times by process CPU time: with threads=1 it stays usable on a host other jobs share.
 -- recompute=0|1 and refresh=auto|K are passed to our model (nvp.flow: recompute-by-inverse, or the K
