@@ -78,56 +78,6 @@ static inline void prefetch_plane(const float *plane, int64_t p, int write) {
     }
 }
 
-/* ---- the dw reduction (after the backward-filter pass) ---- */
-
-/* The partials' sums are formed COLS_AT_ONCE columns at a time along contiguous rows: one column at a
- * time walked alpha^2 rows rows*cols floats apart (16 KB at 64x64): 2.8 % of a training step in perf. */
-enum { COLS_AT_ONCE = 32 };
-
-/* dw[r][c0 + q] (3x3) += G^T Mw G for q < nc, Mw[xi] = sums[xi][q]: each step runs over the nc
- * columns at once (vector lanes; one column at a time it was 2/3 of this function's time), in the
- * same order of operations per column. */
-static void filter_grad_cols(float *dw, float (*sums)[COLS_AT_ONCE], int64_t nc, const float *g, int a) {
-    float t[NVP_WINOGRAD_ALPHA_MAX * 3][COLS_AT_ONCE], acc[COLS_AT_ONCE];
-    for (int k = 0; k < a; k++) /* t (a, 3) = Mw G */
-        for (int j = 0; j < 3; j++) {
-            float *tt = t[k * 3 + j];
-            for (int64_t q = 0; q < nc; q++) tt[q] = 0.0f;
-            for (int l = 0; l < a; l++) {
-                const float gl = g[l * 3 + j], *sr = sums[k * a + l];
-                for (int64_t q = 0; q < nc; q++) tt[q] += sr[q] * gl;
-            }
-        }
-    for (int i = 0; i < 3; i++) /* dw += G^T t */
-        for (int j = 0; j < 3; j++) {
-            for (int64_t q = 0; q < nc; q++) acc[q] = 0.0f;
-            for (int k = 0; k < a; k++) {
-                const float gk = g[k * 3 + i], *tt = t[k * 3 + j];
-                for (int64_t q = 0; q < nc; q++) acc[q] += gk * tt[q];
-            }
-            for (int64_t q = 0; q < nc; q++) dw[q * 9 + i * 3 + j] += acc[q];
-        }
-}
-
-/* dw[r][col] += G^T (sum over the threads' partials of Mw[.][r][col]) G, partials summed in order. */
-static void filter_grad_row(float *dw, float *const *part, int nparts, int64_t r, int64_t rows, int64_t cols, int m) {
-    const float *g = nvp_winograd_g[NVP_WINOGRAD_INDEX(m)];
-    int a = m + 2;
-    float sums[NVP_WINOGRAD_ALPHA_MAX * NVP_WINOGRAD_ALPHA_MAX][COLS_AT_ONCE];
-    for (int64_t c0 = 0; c0 < cols; c0 += COLS_AT_ONCE) {
-        int64_t nc = cols - c0 < COLS_AT_ONCE ? cols - c0 : COLS_AT_ONCE;
-        for (int xi = 0; xi < a * a; xi++) {
-            for (int64_t q = 0; q < nc; q++) sums[xi][q] = 0.0f;
-            for (int p = 0; p < nparts; p++) {
-                if (part[p] == NULL) continue;
-                const float *src = part[p] + (xi * rows + r) * cols + c0;
-                for (int64_t q = 0; q < nc; q++) sums[xi][q] += src[q];
-            }
-        }
-        filter_grad_cols(dw + (r * cols + c0) * 9, sums, nc, g, a);
-    }
-}
-
 /* ---- the drivers ---- */
 
 /* Team size: every thread gets >= 1 image and the call is big enough, else 1. */
@@ -454,7 +404,7 @@ nvp_status nvp_winograd_backward_with(const nvp_winograd_transforms *tf, const c
 #pragma omp barrier
             if (!failed) { /* dw += G^T (sum of the partials, in thread order) G; the region's end syncs */
 #pragma omp for schedule(static) nowait
-                for (int64_t o = 0; o < cout; o++) filter_grad_row(dw, part, team_size, o, cout, cin, tile);
+                for (int64_t o = 0; o < cout; o++) tf->filter_grad(dw, part, team_size, o, cout, cin, tile);
             }
         }
     }

@@ -283,8 +283,12 @@ static void activate_avx2(float *dst, const float *x, int64_t p, float mean, flo
     }
 }
 
+/* the dw reduction, vectorized with this file's flags */
+#define FG_NAME(name) name##_avx2
+#include "winograd_filter_grad.h"
+
 static const nvp_winograd_transforms transforms_avx2 = {input_avx2, grad_avx2, output_avx2, nvp_winograd_filter_avx2,
-                                                        activate_avx2};
+                                                        activate_avx2, filter_grad_avx2};
 
 // y: (N,Cout,H,W) [+]= conv3x3(x: (N,Cin,H,W), w: (Cout,Cin,3,3)) + b: (Cout) (b may be NULL); tile = 2, 4, 7 or 8
 nvp_status nvp_winograd_forward_avx2(float *y, const float *x, const float *w, const float *b, int64_t n,

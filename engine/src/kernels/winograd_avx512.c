@@ -422,8 +422,13 @@ static void activate_avx512(float *dst, const float *x, int64_t p, float mean, f
     }
 }
 
+/* the dw reduction, vectorized with this file's flags */
+#define FG_NAME(name) name##_avx512
+#include "winograd_filter_grad.h"
+
 static const nvp_winograd_transforms transforms_avx512 = {input_avx512, grad_avx512, output_avx512,
-                                                          nvp_winograd_filter_avx2, activate_avx512};
+                                                          nvp_winograd_filter_avx2, activate_avx512,
+                                                          filter_grad_avx512};
 
 // y: (N,Cout,H,W) [+]= conv3x3(x: (N,Cin,H,W), w: (Cout,Cin,3,3)) + b: (Cout) (b may be NULL); tile = 2, 4, 7 or 8
 nvp_status nvp_winograd_forward_avx512(float *y, const float *x, const float *w, const float *b, int64_t n,

@@ -42,6 +42,9 @@ typedef struct nvp_winograd_transforms {
     /* dst[0..p) = max(0, (x - mean) * scale + beta): one input plane through a batch norm + ReLU
      * (nvp_bn_relu), as nvp_batchnorm_forward_eval computes it on the same path. */
     void (*activate)(float *dst, const float *x, int64_t p, float mean, float scale, float beta);
+    /* dw[r][col] += G^T Mw[.][r][col] G for every col < cols, Mw = the sum of the nparts partials
+     * part[p] (alpha^2, rows, cols) in order (NULL ones skipped): the backward-filter pass's end. */
+    void (*filter_grad)(float *dw, float *const *part, int nparts, int64_t r, int64_t rows, int64_t cols, int m);
 } nvp_winograd_transforms;
 
 /* winograd_ref.c's scalar transforms: the scalar path's, and F(7x7)'s on the AVX2 path. */

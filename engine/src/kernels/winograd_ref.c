@@ -163,7 +163,12 @@ static void activate_ref(float *dst, const float *x, int64_t p, float mean, floa
     }
 }
 
-const nvp_winograd_transforms nvp_winograd_transforms_ref = {input_ref, grad_ref, output_ref, filter_ref, activate_ref};
+/* the dw reduction, vectorized with this file's flags */
+#define FG_NAME(name) name##_ref
+#include "winograd_filter_grad.h"
+
+const nvp_winograd_transforms nvp_winograd_transforms_ref = {input_ref,  grad_ref,     output_ref,      filter_ref,
+                                                              activate_ref, filter_grad_ref};
 
 /* ---- the scalar path's entries ---- */
 
