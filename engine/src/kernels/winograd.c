@@ -10,7 +10,8 @@
  * compare every tile size against.
  *
  * Layout (NCHW in and out; per thread, a chunk of nb of its images, ncols = nb*T tile columns):
- *   V (alpha^2, Cin, ncols)   transformed input tiles, column j*T + t = image j, tile t
+ *   V (alpha^2, Cin, ncols)   transformed input tiles, column j*T + t = image j, tile t (rows of
+ *                             ncols + VPAD floats, point blocks point_stride apart)
  *   U (alpha^2, Cout, Cin)    transformed filters (rows split over the team, then one barrier)
  *   M (alpha^2, Cout, ncols)  M[xi] = U[xi] * V[xi]: alpha^2 single-threaded products per chunk
  *                             (nvp_gemm_small: AVX2 or AVX-512 kernels without packing)
@@ -44,6 +45,12 @@
  * store whole vectors of 8 tiles, up to 7 past a tile row's end, into the next tile row, the next
  * image (both written later: images are the inner loop) or this padding. */
 #define VPAD 8
+/* Floats from one transform point xi's block of V, D or M to the next: the block (rows * cols floats)
+ * rounded up to an odd number of 64-byte lines. A tile transform stores one line to each of alpha^2
+ * blocks (100 under F(8x8)), and blocks a power-of-two multiple of lines apart (64 x 40 floats = 160
+ * lines, 64 x 32 = 128) all fell into one or two of L1's 64 sets: each store evicted the line of the
+ * one before. */
+static inline int64_t point_stride(int64_t rows, int64_t cols) { return (((rows * cols + 15) / 16) | 1) * 16; }
 /* Below this many multiply-adds (direct count) a call runs on the calling thread alone. */
 #define PAR_MIN_MACS ((int64_t)1 << 20)
 #define MAX_TEAM 64
@@ -160,8 +167,9 @@ static void forward_share(const nvp_winograd_transforms *tf, float *y, const flo
     /* chunks sized for an even share, handed out as threads get free: the two vCPUs of a shared host
      * do not keep the same speed, and a static split left each thread waiting ~10 % of a step */
     int64_t nb = chunk_images((n + nt - 1) / nt, a2 * (ci > co ? ci : co) * t, t, m), nchunks = (n + nb - 1) / nb;
-    float *v = nvp_scratch(0, (size_t)(a2 * ci * (nb * t + VPAD)));
-    float *mt = nvp_scratch(1, (size_t)(a2 * co * nb * t + nvp_winograd_work_floats(m, h, width) + nb * p + 16));
+    float *v = nvp_scratch(0, (size_t)(a2 * point_stride(ci, nb * t + VPAD)));
+    float *mt = nvp_scratch(1, (size_t)(a2 * point_stride(co, nb * t) + nvp_winograd_work_floats(m, h, width) + nb * p +
+                                        16));
     int ok = v != NULL && mt != NULL;
     if (!ok) {
 #pragma omp atomic write
@@ -171,17 +179,17 @@ static void forward_share(const nvp_winograd_transforms *tf, float *y, const flo
     for (int64_t chunk = 0; chunk < nchunks; chunk++) {
         if (!ok) continue;
         int64_t i = chunk * nb, cnt = n - i < nb ? n - i : nb, ncols = cnt * t, ldv = ncols + VPAD;
-        int64_t g = planes_per_call(m, cnt), stride;
-        float *work = mt + a2 * co * ncols, *xa = work + nvp_winograd_work_floats(m, h, width);
+        int64_t g = planes_per_call(m, cnt), stride, vx = point_stride(ci, ldv), mx = point_stride(co, ncols);
+        float *work = mt + a2 * mx, *xa = work + nvp_winograd_work_floats(m, h, width);
         for (int64_t c = 0; c < ci; c++) /* in this order: see VPAD */
             for (int64_t j = 0; j < cnt; j += g) {
                 prefetch_planes(x + (j + g < cnt ? (i + j + g) * ci + c : i * ci + c + 1) * p, g, p, 0);
                 const float *xp = input_planes(tf, xa, x + ((i + j) * ci + c) * p, ci * p, g, p, act, c, &stride);
-                tf->input(v + c * ldv + j * t, ci * ldv, xp, stride, g, h, width, m, work);
+                tf->input(v + c * ldv + j * t, vx, xp, stride, g, h, width, m, work);
             }
         for (int xi = 0; xi < a2; xi++) {
-            nvp_status st = nvp_gemm_small(0, 0, co, ncols, ci, u + xi * co * ci, ci, v + xi * ci * ldv, ldv, 0,
-                                           mt + xi * co * ncols, ncols);
+            nvp_status st = nvp_gemm_small(0, 0, co, ncols, ci, u + xi * co * ci, ci, v + xi * vx, ldv, 0,
+                                           mt + xi * mx, ncols);
             if (st != NVP_OK) {
 #pragma omp critical(nvp_winograd_status)
                 *gemm_st = st;
@@ -191,7 +199,7 @@ static void forward_share(const nvp_winograd_transforms *tf, float *y, const flo
             for (int64_t o = 0; o < co; o++) {
                 float *plane = y + ((i + j) * co + o) * p;
                 prefetch_planes(plane + p, g, p, 1);
-                tf->output(plane, co * p, g, mt + o * ncols + j * t, co * ncols, h, width, m, b ? b[o] : 0.0f,
+                tf->output(plane, co * p, g, mt + o * ncols + j * t, mx, h, width, m, b ? b[o] : 0.0f,
                            r ? r + ((i + j) * co + o) * p : NULL, work);
             }
     }
@@ -209,22 +217,23 @@ static void forward_split(const nvp_winograd_transforms *tf, float *y, const flo
                           int64_t co, int64_t h, int64_t width, int m, int *failed, nvp_status *gemm_st) {
     int a = m + 2, a2 = a * a;
     int64_t p = h * width, t = ((h + m - 1) / m) * ((width + m - 1) / m), ncols = n * t, ldv = ncols + VPAD;
-    int64_t th = nvp_team_thread(), nt = nvp_team_size();
+    int64_t vx = point_stride(ci, ldv), th = nvp_team_thread(), nt = nvp_team_size();
     int64_t o0 = co * th / nt, o1 = co * (th + 1) / nt;
     int64_t bo = SPLIT_BLOCK_FLOATS / (a2 * ci) / 8 * 8; /* output channels per block: whole 8-row blocks */
     if (bo < 8) bo = 8;
     if (bo > o1 - o0) bo = o1 - o0;
     int64_t work_floats = nvp_winograd_work_floats(m, h, width);
-    float *mt = nvp_scratch(1, (size_t)(a2 * bo * ncols + work_floats + n * p + 16));
+    int64_t mx = point_stride(bo, ncols);
+    float *mt = nvp_scratch(1, (size_t)(a2 * mx + work_floats + n * p + 16));
     float *ub = bo > 0 ? nvp_scratch(2, (size_t)(a2 * bo * ci)) : NULL;
     int ok = mt != NULL && (bo == 0 || ub != NULL);
-    float *work = ok ? mt + a2 * bo * ncols : NULL, *xa = ok ? work + work_floats : NULL;
+    float *work = ok ? mt + a2 * mx : NULL, *xa = ok ? work + work_floats : NULL;
     int64_t g = planes_per_call(m, n), stride;
 #pragma omp for schedule(static) nowait
     for (int64_t c = 0; c < ci; c++)
         for (int64_t j = 0; j < n && ok; j += g) {
             const float *xp = input_planes(tf, xa, x + (j * ci + c) * p, ci * p, g, p, act, c, &stride);
-            tf->input(v + c * ldv + j * t, ci * ldv, xp, stride, g, h, width, m, work);
+            tf->input(v + c * ldv + j * t, vx, xp, stride, g, h, width, m, work);
         }
     if (!ok) {
 #pragma omp atomic write
@@ -236,8 +245,8 @@ static void forward_split(const nvp_winograd_transforms *tf, float *y, const flo
         int64_t rows = o1 - ob < bo ? o1 - ob : bo;
         for (int64_t k = 0; k < rows; k++) tf->filter(ub, w + ob * ci * 9, k, rows, ci, m, 0); /* (a2, rows, ci) */
         for (int xi = 0; xi < a2; xi++) {
-            nvp_status st = nvp_gemm_small(0, 0, rows, ncols, ci, ub + xi * rows * ci, ci, v + xi * ci * ldv, ldv, 0,
-                                           mt + xi * rows * ncols, ncols);
+            nvp_status st = nvp_gemm_small(0, 0, rows, ncols, ci, ub + xi * rows * ci, ci, v + xi * vx, ldv, 0,
+                                           mt + xi * mx, ncols);
             if (st != NVP_OK) {
 #pragma omp critical(nvp_winograd_status)
                 *gemm_st = st;
@@ -245,7 +254,7 @@ static void forward_split(const nvp_winograd_transforms *tf, float *y, const flo
         }
         for (int64_t j = 0; j < n; j += g)
             for (int64_t o = ob; o < ob + rows; o++)
-                tf->output(y + (j * co + o) * p, co * p, g, mt + (o - ob) * ncols + j * t, rows * ncols, h, width, m,
+                tf->output(y + (j * co + o) * p, co * p, g, mt + (o - ob) * ncols + j * t, mx, h, width, m,
                            b ? b[o] : 0.0f, r ? r + (j * co + o) * p : NULL, work);
     }
 }
@@ -282,8 +291,8 @@ static float *filter_grad_share(const nvp_winograd_transforms *tf, const float *
     nvp_team_share(n, &i0, &i1);
     if (i1 <= i0) return NULL;
     int64_t nb = chunk_images(i1 - i0, a2 * (cin > cout ? cin : cout) * t, t, m);
-    float *v = nvp_scratch(0, (size_t)(a2 * cin * (nb * t + VPAD)));
-    float *d = nvp_scratch(1, (size_t)(nw + a2 * cout * (nb * t + VPAD) + nvp_winograd_work_floats(m, h, width) +
+    float *v = nvp_scratch(0, (size_t)(a2 * point_stride(cin, nb * t + VPAD)));
+    float *d = nvp_scratch(1, (size_t)(nw + a2 * point_stride(cout, nb * t + VPAD) + nvp_winograd_work_floats(m, h, width) +
                                       nb * p + 16));
     if (v == NULL || d == NULL) {
 #pragma omp atomic write
@@ -293,22 +302,22 @@ static float *filter_grad_share(const nvp_winograd_transforms *tf, const float *
     memset(d, 0, (size_t)nw * sizeof(float));
     for (int64_t i = i0; i < i1; i += nb) {
         int64_t cnt = i1 - i < nb ? i1 - i : nb, ncols = cnt * t, ldv = ncols + VPAD;
-        int64_t g = planes_per_call(m, cnt), stride;
-        float *dt = d + nw, *work = dt + a2 * cout * ldv, *xa = work + nvp_winograd_work_floats(m, h, width);
+        int64_t g = planes_per_call(m, cnt), stride, vx = point_stride(cin, ldv), dpx = point_stride(cout, ldv);
+        float *dt = d + nw, *work = dt + a2 * dpx, *xa = work + nvp_winograd_work_floats(m, h, width);
         for (int64_t c = 0; c < cin; c++) /* in this order: see VPAD */
             for (int64_t j = 0; j < cnt; j += g) {
                 prefetch_planes(x + (j + g < cnt ? (i + j + g) * cin + c : i * cin + c + 1) * p, g, p, 0);
                 const float *xp = input_planes(tf, xa, x + ((i + j) * cin + c) * p, cin * p, g, p, act, c, &stride);
-                tf->input(v + c * ldv + j * t, cin * ldv, xp, stride, g, h, width, m, work);
+                tf->input(v + c * ldv + j * t, vx, xp, stride, g, h, width, m, work);
             }
         for (int64_t o = 0; o < cout; o++)
             for (int64_t j = 0; j < cnt; j += g) {
                 prefetch_planes(dy + (j + g < cnt ? (i + j + g) * cout + o : i * cout + o + 1) * p, g, p, 0);
-                tf->grad(dt + o * ldv + j * t, cout * ldv, dy + ((i + j) * cout + o) * p, cout * p, g, h, width, m,
+                tf->grad(dt + o * ldv + j * t, dpx, dy + ((i + j) * cout + o) * p, cout * p, g, h, width, m,
                          work);
             }
         for (int xi = 0; xi < a2; xi++) {
-            nvp_status st = nvp_gemm_small(0, 1, cout, cin, ncols, dt + xi * cout * ldv, ldv, v + xi * cin * ldv, ldv,
+            nvp_status st = nvp_gemm_small(0, 1, cout, cin, ncols, dt + xi * dpx, ldv, v + xi * vx, ldv,
                                            1, d + xi * cout * cin, cin);
             if (st != NVP_OK) {
 #pragma omp critical(nvp_winograd_status)
@@ -347,7 +356,7 @@ nvp_status nvp_winograd_forward_with(const nvp_winograd_transforms *tf, const ch
     int split = split_team(n, n * cout * cin * 9 * p);
     if (split > 1) {
         int64_t t = ((h + tile - 1) / tile) * ((width + tile - 1) / tile);
-        float *v = nvp_scratch(0, (size_t)(a * a * cin * (n * t + VPAD))); /* shared: the caller's slot */
+        float *v = nvp_scratch(0, (size_t)(a * a * point_stride(cin, n * t + VPAD))); /* shared: the caller's slot */
         if (v == NULL) return nvp_fail(NVP_STATUS_NO_MEMORY, "%s: no memory for the Winograd tiles", fn);
 #pragma omp parallel num_threads(split)
         forward_split(tf, y, r, x, act, w, v, b, n, cin, cout, h, width, tile, &failed, &gemm_st);
