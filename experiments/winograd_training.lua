@@ -11,9 +11,14 @@ local nffi = require "nvp.ffi"
 local o = ... or {}
 assert(o.dir, "winograd_training: dir=PATH (the run directory) is required")
 nffi.check(nffi.C.nvp_set_conv_algorithm(o.alg or 0))
-local args = {"train.steps=" .. (o.steps or 400), "run.dir=" .. o.dir, "seed=" .. (o.seed or 1)}
+-- the recipe overrides: every nested key (model.blocks=2 -> o.model.blocks), then the run's own
+local overrides = {}
 for k, v in pairs(o) do
-    if type(k) == "string" and k:find(".", 1, true) then args[#args + 1] = k .. "=" .. tostring(v) end
+    if type(v) == "table" then overrides[k] = v end
 end
-local overrides = require("nvp.cli").parse_overrides(args)
+overrides.train = overrides.train or {}
+overrides.train.steps = o.steps or 400
+overrides.run = overrides.run or {}
+overrides.run.dir = o.dir
+overrides.seed = o.seed or 1
 return require("nvp.cmd.train").run_recipe(o.recipe or "recipes/fmnist_small.lua", overrides)

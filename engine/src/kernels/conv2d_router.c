@@ -110,7 +110,8 @@ nvp_conv_algorithm nvp_get_conv_algorithm(void) { return forced; }
  *   - AVX-512: F(8x8) likewise on the planes of 2 x 2 or 4 x 4 tiles of 8 (9-16 and 25-32 wide) where
  *     it does the fewest products (16x16 and 32x32: 0.69x F(4x4)'s; 14x14 and 28x28 stay F(7x7)).
  *     F(8x8) / F(4x4), batch 64, fwd / data / filter: 64->64 @32x32 0.88 / 0.87 / 0.89, 128->128
- *     @16x16 0.82 / 0.83 / 0.97 (section J). The AVX2 path has no vector F(8x8) transforms.
+ *     @16x16 0.82 / 0.83 / 0.97 (winograd_bench; bench.md section J). The AVX2 path has no vector
+ *     F(8x8) transforms.
  *   - F(7x7) and F(8x8) only from BIG_TILE_MIN_IMAGES images: below, their filter transforms (81 or
  *     100 points a filter) and groups of 4 images with 1-2 filled cost more than they save (64->64
  *     @14x14, one image: 0.265 / 0.339 / 0.413 ms vs F(4x4)'s 0.129 / 0.101 / 0.247; 8 images: even).
