@@ -128,39 +128,44 @@ describe("winograd vs the direct reference conv", function()
 end)
 
 describe("winograd: thread count", function()
-    -- enough work (>= 1M multiply-adds) that a team really runs; 5 images split unevenly
-    local p = problem{5, 24, 20, 19, 21}
-    local function run(suffix, tile, threads)
-        local saved = NVP.nvp_get_threads()
-        assert.are.equal(0, NVP.nvp_set_threads(threads))
-        local y = T.empty{p.n, p.cout, p.h, p.w}
-        local dx, dw, db = p.dx0:clone(), p.dw0:clone(), p.db0:clone()
-        local s1 = conv_entry("nvp_winograd_forward" .. suffix)(y.data, p.x.data, p.wt.data, p.b.data, p.n, p.cin, p.cout,
-            p.h, p.w, tile, 0)
-        local s2 = conv_entry("nvp_winograd_backward" .. suffix)(dx.data, dw.data, db.data, p.dy.data, p.x.data, p.wt.data,
-            args(p, tile))
-        assert.are.equal(0, NVP.nvp_set_threads(saved))
-        assert.are.equal(0, s1)
-        assert.are.equal(0, s2)
-        return {y, dx, dw, db}
-    end
-    pcall(ffi.cdef, "int memcmp(const void *a, const void *b, size_t n);")
-    for _, suffix in ipairs(kernel_suffixes()) do
-        for _, tile in ipairs{2, 4, 7, 8} do
-            it(("F(%dx%d) %s: 1, 2 and 3 threads agree; the same team gives the same bits"):format(tile, tile, suffix), function()
-                local one = run(suffix, tile, 1)
-                local names = {"y", "dx", "dw", "db"}
-                for _, threads in ipairs{2, 3} do
-                    local got = run(suffix, tile, threads)
-                    -- the team changes the chunks (so OpenBLAS's blocking) and dw's summation order:
-                    -- float rounding only
-                    for j = 1, 4 do assert_wino_close(got[j], one[j], tile, ("%s, %d threads"):format(names[j], threads)) end
-                end
-                local a, b = run(suffix, tile, 2), run(suffix, tile, 2)
-                for j = 1, 4 do
-                    assert.is_true(ffi.C.memcmp(a[j].data, b[j].data, a[j].numel * 4) == 0, names[j] .. " differs between two runs")
-                end
-            end)
+    -- enough work (>= 1M multiply-adds) that a team really runs; 5 images split unevenly; 19x21 planes
+    -- (the per-plane transforms, F(7x7) and F(8x8) the scalar ones) and 16x16 planes (F(7x7) scalar,
+    -- F(8x8) the vector ones with short groups of images)
+    for _, shape in ipairs{{5, 24, 20, 19, 21}, {5, 24, 20, 16, 16}} do
+        local p = problem(shape)
+        local function run(suffix, tile, threads)
+            local saved = NVP.nvp_get_threads()
+            assert.are.equal(0, NVP.nvp_set_threads(threads))
+            local y = T.empty{p.n, p.cout, p.h, p.w}
+            local dx, dw, db = p.dx0:clone(), p.dw0:clone(), p.db0:clone()
+            local s1 = conv_entry("nvp_winograd_forward" .. suffix)(y.data, p.x.data, p.wt.data, p.b.data, p.n, p.cin, p.cout,
+                p.h, p.w, tile, 0)
+            local s2 = conv_entry("nvp_winograd_backward" .. suffix)(dx.data, dw.data, db.data, p.dy.data, p.x.data, p.wt.data,
+                args(p, tile))
+            assert.are.equal(0, NVP.nvp_set_threads(saved))
+            assert.are.equal(0, s1)
+            assert.are.equal(0, s2)
+            return {y, dx, dw, db}
+        end
+        pcall(ffi.cdef, "int memcmp(const void *a, const void *b, size_t n);")
+        for _, suffix in ipairs(kernel_suffixes()) do
+            for _, tile in ipairs{2, 4, 7, 8} do
+                it(("F(%dx%d) %s, %dx%d: 1, 2 and 3 threads agree; the same team gives the same bits"):format(tile, tile,
+                    suffix, p.h, p.w), function()
+                    local one = run(suffix, tile, 1)
+                    local names = {"y", "dx", "dw", "db"}
+                    for _, threads in ipairs{2, 3} do
+                        local got = run(suffix, tile, threads)
+                        -- the team changes the chunks (so OpenBLAS's blocking) and dw's summation order:
+                        -- float rounding only
+                        for j = 1, 4 do assert_wino_close(got[j], one[j], tile, ("%s, %d threads"):format(names[j], threads)) end
+                    end
+                    local a, b = run(suffix, tile, 2), run(suffix, tile, 2)
+                    for j = 1, 4 do
+                        assert.is_true(ffi.C.memcmp(a[j].data, b[j].data, a[j].numel * 4) == 0, names[j] .. " differs between two runs")
+                    end
+                end)
+            end
         end
     end
 end)
