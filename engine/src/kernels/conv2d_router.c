@@ -107,11 +107,12 @@ nvp_conv_algorithm nvp_get_conv_algorithm(void) { return forced; }
  *     filter, F(7x7) / F(4x4): AVX-512 64->64 @14x14 0.70-0.94 / 0.74-0.95 / 0.74-0.96, 32->32 @28x28
  *     0.83-0.91 / 0.82-0.98 / 1.04-1.07; AVX2 0.81 / 0.85 / 1.03 and 0.82 / 0.83 / 0.85
  *     (experiments/results/bench.md, section I).
- *   - AVX-512: F(8x8) likewise on the planes of 2 x 2 or 4 x 4 tiles of 8 (9-16 and 25-32 wide) where
- *     it does the fewest products (16x16 and 32x32: 0.69x F(4x4)'s; 14x14 and 28x28 stay F(7x7)).
- *     F(8x8) / F(4x4), batch 64, fwd / data / filter: 64->64 @32x32 0.88 / 0.87 / 0.89, 128->128
- *     @16x16 0.82 / 0.83 / 0.97 (winograd_bench; bench.md section J). The AVX2 path has no vector
- *     F(8x8) transforms.
+ *   - F(8x8) likewise on the planes of 2 x 2 or 4 x 4 tiles of 8 (9-16 and 25-32 wide) where it does
+ *     the fewest products (16x16 and 32x32: 0.69x F(4x4)'s; 14x14 and 28x28 stay F(7x7)). F(8x8) /
+ *     F(4x4), batch 64, fwd / data / filter: AVX-512 64->64 @32x32 0.88 / 0.87 / 0.89, 128->128 @16x16
+ *     0.82 / 0.83 / 0.97 (winograd_bench; bench.md section J); AVX2 0.88-0.90 / 0.91-0.93 / 0.94-0.97
+ *     and 0.92-0.94 / 0.97-1.00 / 1.12 (its F(4x4) pairs transforms hold 16-wide planes well), so on
+ *     AVX2 only the 4 x 4-tile planes.
  *   - F(7x7) and F(8x8) only from BIG_TILE_MIN_IMAGES images: below, their filter transforms (81 or
  *     100 points a filter) and groups of 4 images with 1-2 filled cost more than they save (64->64
  *     @14x14, one image: 0.265 / 0.339 / 0.413 ms vs F(4x4)'s 0.129 / 0.101 / 0.247; 8 images: even).
@@ -141,7 +142,8 @@ static int winograd_tile(int pass, int64_t n, int64_t cin, int64_t cout, int64_t
         int64_t best = 4 * winograd_products(4, h, width) / 5; /* at most 0.8x F(4x4)'s */
         if (nvp_winograd_f7_fast(h, width) && winograd_products(7, h, width) <= best)
             tile = 7, best = winograd_products(7, h, width);
-        if (isa == NVP_ISA_AVX512 && nvp_winograd_f8_fast(h, width) && winograd_products(8, h, width) < best)
+        if (nvp_winograd_f8_fast(h, width) && (isa == NVP_ISA_AVX512 || h >= 25) &&
+            winograd_products(8, h, width) < best)
             tile = 8;
     }
     return cin >= 16 || forced == NVP_CONV_WINOGRAD ? tile : 0;

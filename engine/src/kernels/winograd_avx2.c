@@ -254,7 +254,8 @@ static void output_plane(float *y, const float *mt, int64_t xs, int64_t h, int64
 }
 
 /* Several planes: nvp_winograd_planes_in / _out with this path's transforms */
-static const nvp_winograd_big_tiles big_tiles = {nvp_winograd_f7_input_avx2, NULL, nvp_winograd_f7_output_avx2, NULL};
+static const nvp_winograd_big_tiles big_tiles = {nvp_winograd_f7_input_avx2, nvp_winograd_f8_input_avx2,
+                                                 nvp_winograd_f7_output_avx2, nvp_winograd_f8_output_avx2};
 static void input_avx2(float *v, int64_t xs, const float *x, int64_t stride, int64_t planes, int64_t h,
                        int64_t width, int m, float *work) {
     nvp_winograd_planes_in(v, xs, x, stride, planes, h, width, m, work, 0, input_plane, &big_tiles);

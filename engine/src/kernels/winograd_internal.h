@@ -92,8 +92,8 @@ void nvp_winograd_f7_input_avx2(float *v, int64_t xs, const float *x, int64_t st
 void nvp_winograd_f7_output_avx2(float *y, int64_t stride, int64_t planes, const float *mt, int64_t xs, int64_t h,
                                  int64_t width, float bias, const float *add, float *work);
 
-/* winograd_f8_avx512.c: F(8x8)'s, for planes of 2 x 2 or 4 x 4 tiles of 8 (9-16 and 25-32 on both
- * sides: cifar-ref's 16x16 and 32x32), the same contract. The AVX2 path has none yet. */
+/* winograd_f8_avx512.c and winograd_f8_avx2.c: F(8x8)'s, for planes of 2 x 2 or 4 x 4 tiles of 8
+ * (9-16 and 25-32 on both sides: cifar-ref's 16x16 and 32x32), the same contract. */
 static inline int nvp_winograd_f8_fast(int64_t h, int64_t width) {
     return (h >= 9 && h <= 16 && width >= 9 && width <= 16) || (h >= 25 && h <= 32 && width >= 25 && width <= 32);
 }
@@ -101,6 +101,10 @@ void nvp_winograd_f8_input_avx512(float *v, int64_t xs, const float *x, int64_t 
                                   int64_t width, int grad, float *work);
 void nvp_winograd_f8_output_avx512(float *y, int64_t stride, int64_t planes, const float *mt, int64_t xs, int64_t h,
                                    int64_t width, float bias, const float *add, float *work);
+void nvp_winograd_f8_input_avx2(float *v, int64_t xs, const float *x, int64_t stride, int64_t planes, int64_t h,
+                                int64_t width, int grad, float *work);
+void nvp_winograd_f8_output_avx2(float *y, int64_t stride, int64_t planes, const float *mt, int64_t xs, int64_t h,
+                                 int64_t width, float bias, const float *add, float *work);
 
 /* A vector path's transforms of the large tiles (F(7x7), F(8x8)), whole calls of several planes
  * (NULL: the scalar ones). */
