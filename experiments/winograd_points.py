@@ -8,6 +8,8 @@ and F(6x6) for scale, then the best point sets for F(7x7): 0, +-1, +-1/2 and thr
 the argument f8, those for F(8x8): four of the pool (docs/winograd_f8.md; a few minutes).
 Needs numpy (Debian: python3-numpy). Usage: /usr/bin/python3 experiments/winograd_points.py [f8]
 """
+import itertools
+
 import numpy as np
 from fractions import Fraction as F
 def toom(m, r, pts):
@@ -73,35 +75,33 @@ def err2d(m,r,pts,C=64,T=200,seed=0):
     e=np.abs(Y-ref)
     return e.max()/np.abs(ref).max(), np.sqrt((e**2).mean()/(ref**2).mean())
 
+def best_sets(m, extra, C, T, show):
+    """Every set of 0, +-1, +-1/2 (and inf) with `extra` points of POOL for F(m x m), by RMS error."""
+    H = F(1, 2)
+    res = []
+    for c in itertools.combinations(POOL, extra):
+        mx, rms = err2d(m, 3, [F(0), F(1), F(-1), H, -H] + list(c), C=C, T=T, seed=1)
+        res.append((rms, mx, " ".join(str(p) for p in c)))
+    res.sort()
+    print("F(%dx%d), 0 +-1 +-1/2 inf and (%d channels, %d tiles): RMS, max/max" % (m, m, C, T))
+    for rms, mx, pts in res[:show]:
+        print("  %-18s %.3g %.3g" % (pts, rms, mx))
+
+
+POOL = [F(2), F(-2), F(3), F(-3), F(1, 3), F(-1, 3), F(3, 2), F(-3, 2), F(2, 3), F(-2, 3), F(4), F(-4), F(1, 4),
+        F(-1, 4)]
+
 if __name__ == "__main__":
-    import itertools, sys
+    import sys
     H = F(1, 2)
     if sys.argv[1:] == ["f8"]:
-        pool = [F(2), F(-2), F(3), F(-3), F(1, 3), F(-1, 3), F(3, 2), F(-3, 2), F(2, 3), F(-2, 3), F(4), F(-4),
-                F(1, 4), F(-1, 4)]
-        res = []
-        for c in itertools.combinations(pool, 4):
-            mx, rms = err2d(8, 3, [F(0), F(1), F(-1), H, -H] + list(c), C=32, T=40, seed=1)
-            res.append((rms, mx, " ".join(str(p) for p in c)))
-        res.sort()
-        print("F(8x8), 0 +-1 +-1/2 inf and (32 channels, 40 tiles): RMS, max/max")
-        for rms, mx, pts in res[:8]:
-            print("  %-18s %.3g %.3g" % (pts, rms, mx))
+        best_sets(8, 4, C=32, T=40, show=8)
         best = [F(0), F(1), F(-1), H, -H, F(3), F(-3), F(3, 2), F(-2, 3)]
         for ch in (64, 128):
             print("F(8x8) chosen, %d channels, 200 tiles: max/max, RMS" % ch, err2d(8, 3, best, C=ch))
         sys.exit(0)
     print("F(4x4) 0 +-1 +-2 inf: max/max, RMS", err2d(4, 3, [F(0), F(1), F(-1), F(2), F(-2)]))
     print("F(6x6) 0 +-1 +-2 +-1/2 inf:", err2d(6, 3, [F(0), F(1), F(-1), F(2), F(-2), H, -H]))
-    pool = [F(2), F(-2), F(3), F(-3), F(1, 3), F(-1, 3), F(3, 2), F(-3, 2), F(2, 3), F(-2, 3), F(4), F(-4),
-            F(1, 4), F(-1, 4)]
-    res = []
-    for c in itertools.combinations(pool, 3):
-        mx, rms = err2d(7, 3, [F(0), F(1), F(-1), H, -H] + list(c), C=32, T=60, seed=1)
-        res.append((rms, mx, " ".join(str(p) for p in c)))
-    res.sort()
-    print("F(7x7), 0 +-1 +-1/2 inf and (32 channels, 60 tiles): RMS, max/max")
-    for rms, mx, pts in res[:6]:
-        print("  %-14s %.3g %.3g" % (pts, rms, mx))
+    best_sets(7, 3, C=32, T=60, show=6)
     best = [F(0), F(1), F(-1), H, -H, F(3), F(3, 2), F(-3, 2)]
     print("F(7x7) chosen, 64 channels, 200 tiles: max/max, RMS", err2d(7, 3, best))

@@ -10,7 +10,7 @@
  * Compiled with -mavx2 -mfma (this file only); reached through winograd_avx2.c.
  */
 #include "winograd_internal.h"
-#include "winograd_stages_avx2.h" /* transpose4_halves, store_first, store_row16 */
+#include "winograd_stages_avx2.h" /* transpose4_halves, transpose8, store_first, store_row16 */
 
 #include <immintrin.h>
 
@@ -126,28 +126,6 @@ void nvp_winograd_f7_input_avx2(float *v, int64_t xs, const float *x, int64_t st
             else
                 four_rows(v + j * 16 + 8 * g, xs, src, r0, 4, h, width, 14 * g, 0, work, 0, LANES);
         }
-}
-
-/* 8 x 8 transpose: t[i] lane j = r[j] lane i */
-INLINE void transpose8(__m256 *t, const __m256 *r) {
-    __m256 a[8], b[8];
-#pragma GCC unroll 4
-    for (int i = 0; i < 4; i++) {
-        a[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        a[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-#pragma GCC unroll 2
-    for (int i = 0; i < 2; i++) {
-        b[4 * i] = _mm256_shuffle_ps(a[4 * i], a[4 * i + 2], 0x44);
-        b[4 * i + 1] = _mm256_shuffle_ps(a[4 * i], a[4 * i + 2], 0xEE);
-        b[4 * i + 2] = _mm256_shuffle_ps(a[4 * i + 1], a[4 * i + 3], 0x44);
-        b[4 * i + 3] = _mm256_shuffle_ps(a[4 * i + 1], a[4 * i + 3], 0xEE);
-    }
-#pragma GCC unroll 4
-    for (int e = 0; e < 4; e++) {
-        t[e] = _mm256_permute2f128_ps(b[e], b[4 + e], 0x20);
-        t[4 + e] = _mm256_permute2f128_ps(b[e], b[4 + e], 0x31);
-    }
 }
 
 /* One output row segment of n <= 14 columns: tile a's 7 phases, then tile b's (pa, pb: their lanes

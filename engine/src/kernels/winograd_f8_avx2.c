@@ -11,7 +11,7 @@
  * only); reached through winograd_avx2.c.
  */
 #include "winograd_internal.h"
-#include "winograd_stages_avx2.h" /* store_first */
+#include "winograd_stages_avx2.h" /* transpose8, store_first */
 
 #include <immintrin.h>
 
@@ -28,28 +28,6 @@ enum { M = 8, A = 10, LANES = 8 };
 #define stage_out stage_out_f8_256
 
 static inline int pairs_fit(int64_t h, int64_t width) { return h <= 16 && nvp_winograd_f8_fast(h, width); }
-
-/* 8 x 8 transpose: t[i] lane j = r[j] lane i */
-INLINE void transpose8(__m256 *t, const __m256 *r) {
-    __m256 a[8], b[8];
-#pragma GCC unroll 4
-    for (int i = 0; i < 4; i++) {
-        a[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        a[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-#pragma GCC unroll 2
-    for (int i = 0; i < 2; i++) {
-        b[4 * i] = _mm256_shuffle_ps(a[4 * i], a[4 * i + 2], 0x44);
-        b[4 * i + 1] = _mm256_shuffle_ps(a[4 * i], a[4 * i + 2], 0xEE);
-        b[4 * i + 2] = _mm256_shuffle_ps(a[4 * i + 1], a[4 * i + 3], 0x44);
-        b[4 * i + 3] = _mm256_shuffle_ps(a[4 * i + 1], a[4 * i + 3], 0xEE);
-    }
-#pragma GCC unroll 4
-    for (int e = 0; e < 4; e++) {
-        t[e] = _mm256_permute2f128_ps(b[e], b[4 + e], 0x20);
-        t[4 + e] = _mm256_permute2f128_ps(b[e], b[4 + e], 0x31);
-    }
-}
 
 /* Tile of lane s in a group: plane q (pairs; 0 for quads), tile column tx, tile row ty (quads: of
  * the group's two, + 2 g). tiles: tiles per plane row (2 or 4). */

@@ -14,6 +14,7 @@
  * through winograd_avx512.c.
  */
 #include "winograd_internal.h"
+#include "winograd_zmm.h" /* first_lanes, transpose8_halves */
 
 #include <immintrin.h>
 
@@ -29,36 +30,7 @@ enum { M = 8, A = 10, LANES = 16 };
 #define stage_in stage_in_f8_512
 #define stage_out stage_out_f8_512
 
-static inline __mmask16 first_lanes(int64_t count) {
-    return count >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (count > 0 ? count : 0)) - 1u);
-}
-
 static inline int pairs_fit(int64_t h, int64_t width) { return h <= 16 && nvp_winograd_f8_fast(h, width); }
-
-/* 8 x 8 transposes in each 256-bit half: rows r[0..8) -> u[c] lane i = r[i] lane c, lane 8 + i =
- * r[i] lane 8 + c. */
-INLINE void transpose8_halves(__m512 *u, const __m512 *r) {
-    __m512 t[8], q[8];
-#pragma GCC unroll 4
-    for (int i = 0; i < 4; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-#pragma GCC unroll 2
-    for (int i = 0; i < 2; i++) {
-        q[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
-        q[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
-        q[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
-        q[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
-    }
-    const __m512i even = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27);
-    const __m512i odd = _mm512_setr_epi32(4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
-#pragma GCC unroll 4
-    for (int e = 0; e < 4; e++) {
-        u[e] = _mm512_permutex2var_ps(q[e], even, q[4 + e]);
-        u[4 + e] = _mm512_permutex2var_ps(q[e], odd, q[4 + e]);
-    }
-}
 
 /* The lane of tile (tx, ty) of plane q in a group (see the top of this file) */
 static inline int tile_lane(int quads, int q, int tx, int ty) {

@@ -1,6 +1,6 @@
-/* winograd_stages_avx2.h -- winograd_stages.h on ymm (stage_in256, stage_out256) and store_first, for
- * the AVX2 tile transforms (winograd_avx2.c, winograd_narrow_avx2.c, winograd_f4_pairs_avx2.c;
- * compiled with -mavx2 -mfma). */
+/* winograd_stages_avx2.h -- winograd_stages.h on ymm (stage_in256, stage_out256), transposes and
+ * store_first, for the AVX2 tile transforms (winograd_avx2.c, winograd_narrow_avx2.c,
+ * winograd_f4_pairs_avx2.c, winograd_f7_avx2.c, winograd_f8_avx2.c; compiled with -mavx2 -mfma). */
 #ifndef NVP_WINOGRAD_STAGES_AVX2_H
 #define NVP_WINOGRAD_STAGES_AVX2_H
 
@@ -25,6 +25,28 @@ static inline __attribute__((always_inline)) void transpose4_halves(__m256 p[4],
     p[1] = _mm256_shuffle_ps(t0, t2, 0xEE);
     p[2] = _mm256_shuffle_ps(t1, t3, 0x44);
     p[3] = _mm256_shuffle_ps(t1, t3, 0xEE);
+}
+
+/* 8 x 8 transpose: t[i] lane j = r[j] lane i */
+static inline __attribute__((always_inline)) void transpose8(__m256 *t, const __m256 *r) {
+    __m256 a[8], b[8];
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++) {
+        a[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        a[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+#pragma GCC unroll 2
+    for (int i = 0; i < 2; i++) {
+        b[4 * i] = _mm256_shuffle_ps(a[4 * i], a[4 * i + 2], 0x44);
+        b[4 * i + 1] = _mm256_shuffle_ps(a[4 * i], a[4 * i + 2], 0xEE);
+        b[4 * i + 2] = _mm256_shuffle_ps(a[4 * i + 1], a[4 * i + 3], 0x44);
+        b[4 * i + 3] = _mm256_shuffle_ps(a[4 * i + 1], a[4 * i + 3], 0xEE);
+    }
+#pragma GCC unroll 4
+    for (int e = 0; e < 4; e++) {
+        t[e] = _mm256_permute2f128_ps(b[e], b[4 + e], 0x20);
+        t[4 + e] = _mm256_permute2f128_ps(b[e], b[4 + e], 0x31);
+    }
 }
 
 /* dst[0..n) = the first n lanes of v, 1 <= n <= 8, by 128-, 64- and 32-bit stores: a row's tail
