@@ -1,11 +1,12 @@
 /*
  * winograd.c -- 3x3, pad 1, stride 1 convolutions by Winograd's minimal filtering F(m x m, 3 x 3),
  * m = 2 (alpha = 4: 16 products per 4 outputs instead of 36, 2.25x fewer), m = 4 (alpha = 6: 36
- * per 16 instead of 144, 4x fewer) or m = 7 (alpha = 9: 81 per 49 instead of 441, 5.4x fewer, at
- * ~10x F(4x4)'s float32 error), Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks"
- * (2016). The algebra is at the top of winograd_internal.h. This file has the drivers (threads,
- * chunks, GEMMs, dw's reduction); the tile and filter transforms are winograd_ref.c's (scalar),
- * winograd_avx2.c's and winograd_avx512.c's (F(7x7): winograd_f7_avx2.c, winograd_f7_avx512.c).
+ * per 16 instead of 144, 4x fewer), m = 7 (alpha = 9: 81 per 49 instead of 441, 5.4x fewer, at
+ * ~10x F(4x4)'s float32 error) or m = 8 (alpha = 10: 100 per 64 instead of 576, 5.8x fewer, ~30x
+ * F(4x4)'s error), Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks" (2016). The
+ * algebra is at the top of winograd_internal.h. This file has the drivers (threads, chunks, GEMMs);
+ * the tile and filter transforms and dw's reduction are winograd_ref.c's (scalar), winograd_avx2.c's
+ * and winograd_avx512.c's (F(7x7), F(8x8): winograd_f7_*.c, winograd_f8_*.c).
  * It is not the reference convolution: that stays the direct loop of conv2d_direct.c, which the specs
  * compare every tile size against.
  *

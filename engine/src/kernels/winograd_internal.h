@@ -106,8 +106,7 @@ void nvp_winograd_f8_input_avx2(float *v, int64_t xs, const float *x, int64_t st
 void nvp_winograd_f8_output_avx2(float *y, int64_t stride, int64_t planes, const float *mt, int64_t xs, int64_t h,
                                  int64_t width, float bias, const float *add, float *work);
 
-/* A vector path's transforms of the large tiles (F(7x7), F(8x8)), whole calls of several planes
- * (NULL: the scalar ones). */
+/* A vector path's transforms of the large tiles (F(7x7), F(8x8)), whole calls of several planes. */
 typedef struct nvp_winograd_big_tiles {
     __typeof__(nvp_winograd_f7_input_avx512) *f7_input, *f8_input;
     __typeof__(nvp_winograd_f7_output_avx512) *f7_output, *f8_output;
@@ -124,7 +123,7 @@ static inline void nvp_winograd_planes_in(float *v, int64_t xs, const float *x, 
     int64_t t = ((h + m - 1) / m) * ((width + m - 1) / m);
     if (m == 7 && nvp_winograd_f7_fast(h, width))
         big->f7_input(v, xs, x, stride, planes, h, width, grad, work);
-    else if (m == 8 && big->f8_input != NULL && nvp_winograd_f8_fast(h, width))
+    else if (m == 8 && nvp_winograd_f8_fast(h, width))
         big->f8_input(v, xs, x, stride, planes, h, width, grad, work);
     else if (m >= 7)
         (grad ? nvp_winograd_transforms_ref.grad : nvp_winograd_transforms_ref.input)(v, xs, x, stride, planes, h,
@@ -141,7 +140,7 @@ static inline void nvp_winograd_planes_out(float *y, int64_t stride, int64_t pla
     int64_t t = ((h + m - 1) / m) * ((width + m - 1) / m);
     if (m == 7 && nvp_winograd_f7_fast(h, width))
         big->f7_output(y, stride, planes, mt, xs, h, width, bias, add, work);
-    else if (m == 8 && big->f8_output != NULL && nvp_winograd_f8_fast(h, width))
+    else if (m == 8 && nvp_winograd_f8_fast(h, width))
         big->f8_output(y, stride, planes, mt, xs, h, width, bias, add, work);
     else if (m >= 7)
         nvp_winograd_transforms_ref.output(y, stride, planes, mt, xs, h, width, m, bias, add, work);
@@ -278,8 +277,9 @@ nvp_status nvp_winograd_backward_with(const nvp_winograd_transforms *tf, const c
  * NULL). The conv router picks them for the 3x3 shapes where they win. The unsuffixed entries go through
  * winograd.c's op table (nvp_winograd_select): _ref has the scalar tile transforms, _avx2 the AVX2 ones,
  * _avx512 the AVX-512 ones (NVP_STATUS_UNSUPPORTED on a CPU without AVX-512); all multiply with
- * nvp_gemm_small. F(7x7) does 5.4x fewer multiplies than the direct conv, F(4x4) 4x and F(2x2) 2.25x,
- * at a larger float32 error (winograd.c, docs/winograd_f7.md).
+ * nvp_gemm_small. F(8x8) does 5.8x fewer multiplies than the direct conv, F(7x7) 5.4x, F(4x4) 4x and
+ * F(2x2) 2.25x, the larger tiles at a larger float32 error (winograd.c, docs/winograd_f7.md,
+ * docs/winograd_f8.md).
  *   forward:      y = (accumulate ? y : 0) + conv3x3(x) + b
  *   forward_add:  y = r + conv3x3(x) + b, r given: y itself or a tensor disjoint from it (the residual
  *                 sum of a ResNet block in one pass over y)
